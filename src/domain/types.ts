@@ -1,0 +1,163 @@
+/**
+ * Plain data types shared by the workflow, activities, services and API.
+ * Types only: workflow code may import this file.
+ */
+
+export const SERVICES = ['inventory', 'payment', 'loyalty', 'shipping'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** Every command a service understands, as `<service>.<action>`; also its NATS subject suffix. */
+export type CommandType =
+  | 'inventory.reserve'
+  | 'inventory.commit'
+  | 'inventory.release'
+  | 'payment.charge'
+  | 'payment.refund'
+  | 'loyalty.award'
+  | 'loyalty.reverse'
+  | 'shipping.create'
+  | 'shipping.cancel';
+
+export interface OrderItem {
+  sku: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export type ShippingAddress =
+  | string
+  | {
+      name?: string;
+      line1: string;
+      line2?: string;
+      city: string;
+      postalCode?: string;
+      country: string;
+    };
+
+export interface OrderRequest {
+  orderId: string;
+  customerId: string;
+  items: OrderItem[];
+  currency: string;
+  shippingAddress: ShippingAddress;
+  paymentMethod?: string;
+}
+
+export interface ReserveCommand {
+  items: { sku: string; quantity: number }[];
+}
+export interface CommitCommand {
+  reserveCommandId: string;
+}
+export interface ReleaseCommand {
+  reserveCommandId: string;
+}
+export interface ChargeCommand {
+  customerId: string;
+  amountCents: number;
+  currency: string;
+}
+export interface RefundCommand {
+  chargeCommandId: string;
+  chargeId: string;
+  amountCents: number;
+}
+export interface AwardCommand {
+  customerId: string;
+  orderTotalCents: number;
+}
+export interface ReverseCommand {
+  awardCommandId: string;
+  customerId: string;
+}
+export interface CreateShipmentCommand {
+  address: ShippingAddress;
+  items: { sku: string; quantity: number }[];
+}
+export interface CancelShipmentCommand {
+  shipmentId: string;
+}
+
+export interface CommandPayloads {
+  'inventory.reserve': ReserveCommand;
+  'inventory.commit': CommitCommand;
+  'inventory.release': ReleaseCommand;
+  'payment.charge': ChargeCommand;
+  'payment.refund': RefundCommand;
+  'loyalty.award': AwardCommand;
+  'loyalty.reverse': ReverseCommand;
+  'shipping.create': CreateShipmentCommand;
+  'shipping.cancel': CancelShipmentCommand;
+}
+
+/** A command as it travels over JetStream. `commandId` is `<workflowId>:<type>:<seq>`. */
+export interface CommandEnvelope<T extends CommandType = CommandType> {
+  commandId: string;
+  type: T;
+  orderId: string;
+  workflowId: string;
+  /** Position of this command among its order's commands, starting at 1. */
+  seq: number;
+  payload: CommandPayloads[T];
+}
+
+export type ReplyOutcome = 'succeeded' | 'rejected';
+
+/** A service's answer to one command, published from its outbox. */
+export interface ReplyEnvelope {
+  replyId: string;
+  commandId: string;
+  type: CommandType;
+  orderId: string;
+  workflowId: string;
+  outcome: ReplyOutcome;
+  /** What the effect produced (chargeId, shipmentId, points, …). */
+  result?: Record<string, string | number | boolean | null>;
+  /** Why a command was rejected: a business reason code and a human message. */
+  error?: { code: string; message: string };
+}
+
+export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';
+
+export type StepState =
+  | 'PENDING'
+  | 'IN_PROGRESS'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'COMPENSATING'
+  | 'COMPENSATED'
+  | 'SKIPPED';
+
+export type OrderStatus =
+  | 'PENDING'
+  | 'RESERVING_INVENTORY'
+  | 'CHARGING_PAYMENT'
+  | 'AWARDING_POINTS'
+  | 'CREATING_SHIPMENT'
+  | 'FINALIZING'
+  | 'COMPENSATING'
+  | 'COMPLETED'
+  | 'CANCELLED'
+  | 'FAILED';
+
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED', 'FAILED'];
+
+export interface StepView {
+  state: StepState;
+  commandId?: string;
+  detail?: string;
+  result?: Record<string, string | number | boolean | null>;
+}
+
+/** What the workflow's `orderState` query returns and what the `orders` table stores at the end. */
+export interface OrderView {
+  orderId: string;
+  workflowId: string;
+  customerId: string;
+  status: OrderStatus;
+  totalCents: number;
+  currency: string;
+  steps: Record<StepName, StepView>;
+  failureReason?: string;
+}

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Pinned releases: later Temporal CLI releases carry a `replace` directive that `go install` refuses. */
+export const TEMPORAL_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+export const NATS_MODULE = 'github.com/nats-io/nats-server/v2@v2.12.2';
+/** JetStream's `sync_interval` arrived in 2.10; 2.12 is the oldest line we test against. */
+const NATS_MIN = [2, 12];
+
+export class MissingBinaryError extends Error {
+  override name = 'MissingBinaryError';
+}
+
+async function which(cmd: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('sh', ['-c', `command -v ${cmd}`]);
+    const found = stdout.trim();
+    return found || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function natsVersionOk(bin: string): Promise<boolean> {
+  try {
+    const { stdout } = await run(bin, ['--version']);
+    const m = /v(\d+)\.(\d+)/.exec(stdout);
+    if (!m) return false;
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    return maj > NATS_MIN[0]! || (maj === NATS_MIN[0] && min >= NATS_MIN[1]!);
+  } catch {
+    return false;
+  }
+}
+
+async function goInstall(module: string, binDir: string, log: (line: string) => void): Promise<void> {
+  const go = (await which('go')) ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) {
+    throw new MissingBinaryError(
+      `cannot build ${module}: Go is not installed. Install Go (https://go.dev/doc/install) or put the binary on PATH ` +
+        `(Temporal CLI: https://docs.temporal.io/cli#install; nats-server: https://docs.nats.io/running-a-nats-service/introduction/installation).`,
+    );
+  }
+  mkdirSync(binDir, { recursive: true });
+  log(`building ${module} into ${binDir} (first time only; this takes a few minutes)…`);
+  const started = Date.now();
+  try {
+    await run(go, ['install', module], {
+      env: { ...process.env, GOBIN: binDir, GOFLAGS: '-mod=mod' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new MissingBinaryError(`go install ${module} failed:\n${(e.stderr ?? e.message).trim()}`);
+  }
+  log(`built ${module} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** The Temporal CLI: from PATH, else from the cache, else built once into the cache. */
+export async function temporalBinary(binDir: string, log: (line: string) => void): Promise<string> {
+  const onPath = await which('temporal');
+  if (onPath) return onPath;
+  const cached = path.join(binDir, 'temporal');
+  if (!existsSync(cached)) await goInstall(TEMPORAL_MODULE, binDir, log);
+  return cached;
+}
+
+/** nats-server 2.12+: from PATH if recent enough (Debian's is not), else from the cache, else built. */
+export async function natsBinary(binDir: string, log: (line: string) => void): Promise<string> {
+  const onPath = await which('nats-server');
+  if (onPath && (await natsVersionOk(onPath))) return onPath;
+  const cached = path.join(binDir, 'nats-server');
+  if (!existsSync(cached) || !(await natsVersionOk(cached))) await goInstall(NATS_MODULE, binDir, log);
+  return cached;
+}
+
+/** Debian's PostgreSQL server binaries, newest major first. */
+export function postgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const candidates = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  const newest = candidates[0];
+  if (!newest) {
+    throw new MissingBinaryError(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql: install them (apt-get install postgresql) or set DATABASE_URL',
+    );
+  }
+  return path.join(root, newest, 'bin');
+}
