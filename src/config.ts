@@ -51,6 +51,8 @@ const envSchema = z.object({
   PAYMENT_PROVIDER_URL: urlFromEnv('PAYMENT_PROVIDER_URL'),
   CARRIER_URL: urlFromEnv('CARRIER_URL'),
   PORT: intFromEnv('PORT', -1, 1, 65535).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  SHIPSHAPE_LANES: intFromEnv('SHIPSHAPE_LANES', 8, 1, 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPSHAPE_STEP_TIMEOUT_MS: intFromEnv('SHIPSHAPE_STEP_TIMEOUT_MS', 30_000, 100),
   SHIPSHAPE_STEP_MAX_SENDS: intFromEnv('SHIPSHAPE_STEP_MAX_SENDS', 5, 1, 1000),
@@ -109,7 +111,9 @@ export interface Config {
     useFakes: boolean;
     timeoutMs: number;
   };
-  api: { port: number };
+  api: { port: number; host: string };
+  /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
+  lanes: number;
   logLevel: string;
   workflow: { stepTimeoutMs: number; stepMaxSends: number };
   messaging: { maxDeliver: number; ackWaitMs: number; duplicateWindowMs: number };
@@ -160,7 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       useFakes: !e.PAYMENT_PROVIDER_URL || !e.CARRIER_URL,
       timeoutMs: e.SHIPSHAPE_PROVIDER_TIMEOUT_MS,
     },
-    api: { port: apiPort },
+    api: { port: apiPort, host: e.HOST },
+    lanes: e.SHIPSHAPE_LANES,
     logLevel: e.LOG_LEVEL,
     workflow: { stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS, stepMaxSends: e.SHIPSHAPE_STEP_MAX_SENDS },
     messaging: {

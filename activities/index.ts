@@ -1,0 +1,29 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Pool } from 'pg';
+import type { CommandEnvelope, OrderView } from '../src/domain/types';
+import { publishJson } from '../src/messaging/publish';
+import type { PublishResult } from '../src/messaging/publish';
+import { commandSubject } from '../src/messaging/subjects';
+import { recordOrderOutcome } from '../src/orders/order-store';
+
+export interface ActivityDeps {
+  js: JetStreamClient;
+  pool: Pool;
+}
+
+/** The order workflow's activities; the worker wires in the clients they use. */
+export function createActivities({ js, pool }: ActivityDeps) {
+  return {
+    /** Publishes a command with its id as Nats-Msg-Id: a retried publish is stored once by JetStream. */
+    async publishCommand(cmd: CommandEnvelope): Promise<PublishResult> {
+      return publishJson(js, commandSubject(cmd.type), cmd, cmd.commandId, {
+        commandId: cmd.commandId,
+        orderId: cmd.orderId,
+      });
+    },
+    /** Writes the final state to the orders table, so it can be read after the workflow is gone. */
+    async recordOrderOutcome(view: OrderView): Promise<void> {
+      await recordOrderOutcome(pool, view);
+    },
+  };
+}

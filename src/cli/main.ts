@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config';
+import type { Config } from '../config';
+import { createPool } from '../db/pool';
+import { listOrders } from '../orders/order-store';
+import type { OrderDetails } from '../orders/order-service';
+import { prepareInfrastructure } from '../runtime/infrastructure';
+import { Supervisor } from '../runtime/supervisor';
+import { stackDown, stackStatus, stackUp } from '../stack/stack';
+import type { ServerStatus } from '../stack/stack';
+import { ApiClient, ApiError } from './api-client';
+import { demoTable, runDemoBatch } from './demo';
+import { colourStatus, dim, green, red, table } from './output';
+
+/** Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 not found, 4 conflict. */
+const EXIT = { failed: 1, usage: 2, notFound: 3, conflict: 4 } as const;
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+  ) {
+    super(message);
+  }
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const config = (): Config => loadConfig();
+const apiUrl = (c: Config) => `http://127.0.0.1:${c.api.port}`;
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
+  return n;
+};
+const nonNegativeInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of 0 or more');
+  return n;
+};
+
+function statusTable(servers: ServerStatus[]): string {
+  return table(
+    ['server', 'state', 'address', 'pid', 'log'],
+    servers.map((s) => [
+      s.name,
+      s.running ? green('running') : red('stopped'),
+      s.ui ? `${s.address} (UI ${s.ui})` : s.address,
+      s.pid === null ? (s.managed ? '-' : 'external') : String(s.pid),
+      s.log ?? '-',
+    ]),
+  );
+}
+
+/** Waits for SIGINT or SIGTERM. */
+const untilSignal = () =>
+  new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+
+async function startApp(c: Config): Promise<Supervisor> {
+  say('applying migrations, streams and consumers');
+  await prepareInfrastructure(c, (l) => say(dim(l)));
+  const sup = new Supervisor({ config: c, log: (l) => say(dim(l)) });
+  say(`starting ${sup.names().length} processes (logs in ${sup.logDir})`);
+  try {
+    await sup.startAll();
+  } catch (err) {
+    await sup.stopAll();
+    throw err;
+  }
+  return sup;
+}
+
+const program = new Command('shipshape')
+  .description('Order fulfilment on Temporal, NATS JetStream and PostgreSQL that does not lose, duplicate or reorder work.')
+  .showHelpAfterError()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+const stack = program.command('stack').description('the local servers: Temporal dev server, NATS with JetStream, PostgreSQL');
+stack
+  .command('up')
+  .description('start whatever is not running (idempotent); returns once every server answers')
+  .option('--json', 'print the status as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const servers = await stackUp(config(), say);
+    print(o.json ? JSON.stringify(servers, null, 2) : statusTable(servers));
+  });
+stack
+  .command('down')
+  .description('stop the servers this stack started (never the system\'s own)')
+  .action(async () => {
+    await stackDown(config(), say);
+    say('stack stopped');
+  });
+stack
+  .command('status')
+  .description('each server, its address and pid; exits 1 if one is not running')
+  .option('--json', 'print as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const servers = await stackStatus(config());
+    print(o.json ? JSON.stringify(servers, null, 2) : statusTable(servers));
+    if (servers.some((s) => !s.running)) process.exitCode = EXIT.failed;
+  });
+
+program
+  .command('run')
+  .description('start every process of the app (API, Temporal worker, services, reply bridge, outbox relay, fake providers) until Ctrl-C')
+  .option('--no-stack', 'do not start the local stack first (use the configured servers)')
+  .action(async (o: { stack: boolean }) => {
+    const c = config();
+    if (o.stack) await stackUp(c, say);
+    const sup = await startApp(c);
+    say(green(`Shipshape is running: API ${apiUrl(c)}, Temporal UI ${c.temporal.uiUrl}. Ctrl-C stops it.`));
+    const signal = await untilSignal();
+    say(`${signal}: stopping`);
+    await sup.stopAll();
+  });
+
+program
+  .command('demo')
+  .description('bring the stack up, start the app, place a batch of orders and print how each one ended')
+  .option('--once', 'exit when the batch is done instead of staying up for the Temporal UI')
+  .addOption(new Option('--orders <n>', 'orders in the batch').argParser(positiveInt).default(20))
+  .addOption(new Option('--declined <n>', 'of which declined by the payment provider').argParser(nonNegativeInt).default(3))
+  .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(positiveInt).default(300))
+  .option('--json', 'print the result as JSON instead of a table')
+  .action(async (o: { once?: boolean; orders: number; declined: number; timeout: number; json?: boolean }) => {
+    if (o.declined >= o.orders) throw new CliError('--declined must be smaller than --orders', EXIT.usage);
+    const c = config();
+    const before = await stackStatus(c);
+    const started = Date.now();
+    await stackUp(c, say);
+    say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const sup = await startApp(c);
+    let failed = false;
+    try {
+      const result = await runDemoBatch(c, { orders: o.orders, declined: o.declined, timeoutMs: o.timeout * 1000 }, apiUrl(c));
+      print(o.json ? JSON.stringify(result, null, 2) : demoTable(result.orders));
+      say(Object.entries(result.byStatus).map(([s, n]) => `${colourStatus(s)} ${n}`).join('  '));
+    } catch (err) {
+      failed = true;
+      say(red(`demo failed: ${(err as Error).message}`));
+    }
+    if (!o.once && !failed) {
+      say(green(`The stack stays up: Temporal UI ${c.temporal.uiUrl}, API ${apiUrl(c)}. Ctrl-C stops it.`));
+      await untilSignal();
+    }
+    await sup.stopAll();
+    // Leave running what was running before; stop what the demo itself started.
+    if (before.every((s) => !s.managed || !s.running)) await stackDown(c, say);
+    if (failed) process.exitCode = EXIT.failed;
+  });
+
+const order = program.command('order').description('place, inspect, cancel and reconcile orders through the API');
+const orderApi = () => new ApiClient(apiUrl(config()));
+const printOrder = (o: OrderDetails | Record<string, unknown>) => print(JSON.stringify(o, null, 2));
+
+order
+  .command('place')
+  .description('place an order from a JSON file (or - for standard input), as POST /orders takes it')
+  .argument('<file>', 'the order JSON')
+  .option('--idempotency-key <key>', 'sent as the Idempotency-Key header')
+  .action(async (file: string, o: { idempotencyKey?: string }) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+    } catch (err) {
+      throw new CliError(`cannot read an order from ${file}: ${(err as Error).message}`, EXIT.usage);
+    }
+    const r = await orderApi().ok<Record<string, unknown>>(
+      'POST',
+      '/orders',
+      body,
+      o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
+    );
+    printOrder(r);
+  });
+order
+  .command('get')
+  .description('an order\'s status, steps and Temporal UI link')
+  .argument('<orderId>')
+  .option('--json', 'print as JSON')
+  .action(async (id: string, o: { json?: boolean }) => {
+    const r = await orderApi().ok<OrderDetails>('GET', `/orders/${encodeURIComponent(id)}`);
+    if (o.json) return printOrder(r);
+    print(`${r.orderId}  ${colourStatus(r.status)}  ${r.totalCents} ${r.currency} cents  customer ${r.customerId}`);
+    for (const [step, v] of Object.entries(r.steps ?? {})) print(`  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}`);
+    if (r.failureReason) print(`  reason: ${r.failureReason}`);
+    print(`  ${r.links.temporalUi}`);
+  });
+for (const action of ['cancel', 'reconcile'] as const) {
+  order
+    .command(action)
+    .description(action === 'cancel' ? 'cancel an order and compensate what was done' : 'signal an order to re-check the step it waits on')
+    .argument('<orderId>')
+    .option('--reason <text>', 'recorded with the request')
+    .action(async (id: string, o: { reason?: string }) => {
+      const r = await orderApi().ok<Record<string, unknown>>('POST', `/orders/${encodeURIComponent(id)}/${action}`, o.reason ? { reason: o.reason } : {});
+      printOrder(r);
+    });
+}
+order
+  .command('list')
+  .description('recent orders from the orders table')
+  .option('--status <status>', 'only this status (e.g. FAILED)')
+  .option('--customer <customerId>', 'only this customer\'s orders')
+  .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInt).default(50))
+  .option('--json', 'print as JSON')
+  .action(async (o: { status?: string; customer?: string; limit: number; json?: boolean }) => {
+    const pool = createPool(config().database.url, 1, 'shipshape-cli');
+    try {
+      const rows = await listOrders(pool, { status: o.status, customerId: o.customer, limit: o.limit });
+      if (o.json) return print(JSON.stringify(rows, null, 2));
+      print(table(['order', 'status', 'customer', 'total', 'updated'], rows.map((r) => [r.orderId, colourStatus(r.status), r.customerId, `${r.totalCents} ${r.currency}`, r.updatedAt.toISOString()])));
+    } finally {
+      await pool.end();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    say(red(err.message));
+    process.exitCode = EXIT.usage;
+  } else if (err instanceof ApiError) {
+    say(red(err.message));
+    process.exitCode = err.status === 404 ? EXIT.notFound : err.status === 409 ? EXIT.conflict : err.status < 500 ? EXIT.usage : EXIT.failed;
+  } else if (err instanceof CliError) {
+    say(red(err.message));
+    process.exitCode = err.exitCode;
+  } else {
+    say(red(`shipshape: ${(err as Error).stack ?? String(err)}`));
+    process.exitCode = EXIT.failed;
+  }
+});

@@ -1,0 +1,42 @@
+/** Terminal output helpers: colour only on a terminal, tables that line up. */
+
+const useColour = process.stdout.isTTY && !('NO_COLOR' in process.env);
+
+const paint = (code: number) => (s: string) => (useColour ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const green = paint(32);
+export const red = paint(31);
+export const yellow = paint(33);
+export const dim = paint(2);
+export const bold = paint(1);
+
+const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c)))).join('  ');
+  return [bold(line(headers)), ...rows.map(line)].join('\n');
+}
+
+export function colourStatus(status: string): string {
+  if (status === 'COMPLETED' || status === 'SUCCEEDED') return green(status);
+  if (status === 'FAILED' || status === 'NEEDS_ATTENTION') return red(status);
+  if (status === 'CANCELLED' || status === 'COMPENSATED') return yellow(status);
+  return status;
+}
+
+/** A progress line: rewritten in place on a terminal, printed at most every few seconds otherwise. */
+export function progress(): (line: string, force?: boolean) => void {
+  let last = 0;
+  return (line, force = false) => {
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r\x1b[K${line}`);
+      if (force) process.stderr.write('\n');
+      return;
+    }
+    if (force || Date.now() - last > 2000) {
+      last = Date.now();
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import type { CommandType, ServiceName } from '../domain/types';
+
+export const COMMAND_STREAM = 'COMMANDS';
+export const REPLY_STREAM = 'REPLIES';
+export const REPLY_BRIDGE_CONSUMER = 'reply-bridge';
+
+export const commandSubject = (type: CommandType): string => `cmd.${type}`;
+export const replySubject = (type: CommandType): string => `reply.${type}`;
+export const serviceCommandFilter = (service: ServiceName): string => `cmd.${service}.>`;
+export const serviceConsumerName = (service: ServiceName): string => `svc-${service}`;
+
+/** Headers carried by every command and reply, so a message can be traced without parsing its body. */
+export const HDR_COMMAND_ID = 'Shipshape-Command-Id';
+export const HDR_ORDER_ID = 'Shipshape-Order-Id';

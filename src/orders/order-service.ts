@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { temporalUiLink } from '../config';
+import type { OrderRequestBody } from '../domain/schemas';
+import { TERMINAL_STATUSES } from '../domain/types';
+import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
+import {
+  CustomerIdKey,
+  ORDER_WORKFLOW_TYPE,
+  cancelSignal,
+  orderStateQuery,
+  OrderStatusKey,
+  OrderTotalCentsKey,
+  reconcileSignal,
+  workflowIdFor,
+} from '../../workflows/definitions';
+import type { OrderWorkflowInput } from '../../workflows/order-fulfillment';
+import { findOrder, findOrderByIdempotencyKey, insertAcceptedOrder, loadOrderRequest } from './order-store';
+import type { OrderRow } from './order-store';
+
+export interface OrderSummary {
+  orderId: string;
+  workflowId: string;
+  status: OrderStatus;
+  links: { self: string; cancel: string; reconcile: string; temporalUi: string };
+}
+
+export interface OrderDetails extends OrderSummary {
+  customerId: string;
+  totalCents: number;
+  currency: string;
+  steps: Record<StepName, StepView> | null;
+  failureReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ActionResult =
+  | { kind: 'accepted'; order: OrderSummary }
+  | { kind: 'not_found' }
+  | { kind: 'conflict'; reason: string; status: OrderStatus };
+
+const isTerminal = (s: OrderStatus) => TERMINAL_STATUSES.includes(s);
+
+/**
+ * Places, reads, cancels and reconciles orders straight through Temporal and the orders table.
+ * The API uses it, and so can any other service.
+ */
+export class OrderService {
+  constructor(
+    private readonly temporal: Client,
+    private readonly pool: Pool,
+    private readonly config: Config,
+  ) {}
+
+  private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
+    const self = `/orders/${encodeURIComponent(orderId)}`;
+    return {
+      orderId,
+      workflowId,
+      status,
+      links: { self, cancel: `${self}/cancel`, reconcile: `${self}/reconcile`, temporalUi: temporalUiLink(this.config, workflowId) },
+    };
+  }
+
+  /**
+   * Accepts an order and starts its workflow `order-<orderId>`. The same orderId or Idempotency-Key
+   * again returns the existing order and starts nothing new, also after the first run has finished.
+   */
+  async place(body: OrderRequestBody, idempotencyKey?: string): Promise<{ order: OrderSummary; created: boolean }> {
+    if (idempotencyKey) {
+      const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
+      if (known) return { order: await this.resume(known), created: false };
+    }
+    const order: OrderRequest = {
+      orderId: body.orderId ?? randomUUID(),
+      customerId: body.customerId,
+      items: body.items,
+      currency: body.currency,
+      shippingAddress: body.shippingAddress,
+      ...(body.paymentMethod ? { paymentMethod: body.paymentMethod } : {}),
+    };
+    const workflowId = workflowIdFor(order.orderId);
+    const totalCents = order.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
+    const inserted = await insertAcceptedOrder(this.pool, order, workflowId, totalCents, idempotencyKey);
+    if (!inserted) {
+      const existing =
+        (await findOrder(this.pool, order.orderId)) ??
+        (idempotencyKey ? await findOrderByIdempotencyKey(this.pool, idempotencyKey) : undefined);
+      if (!existing) throw new Error(`order ${order.orderId} conflicted but cannot be found`);
+      return { order: await this.resume(existing), created: false };
+    }
+    await this.start(order, workflowId, totalCents);
+    return { order: this.summary(order.orderId, workflowId, 'PENDING'), created: true };
+  }
+
+  /** A known order that never reached a final state is (re)started: covers a crash between insert and start. */
+  private async resume(row: OrderRow): Promise<OrderSummary> {
+    if (!isTerminal(row.status)) {
+      const request = await loadOrderRequest(this.pool, row.orderId);
+      if (request) await this.start(request, row.workflowId, row.totalCents);
+    }
+    return this.summary(row.orderId, row.workflowId, row.status);
+  }
+
+  private async start(order: OrderRequest, workflowId: string, totalCents: number): Promise<void> {
+    const input: OrderWorkflowInput = { order, settings: this.config.workflow };
+    try {
+      await this.temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
+        taskQueue: this.config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        // One run per order, ever: a second start is refused even after the first run closed.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: [
+          { key: OrderStatusKey, value: 'PENDING' },
+          { key: CustomerIdKey, value: order.customerId },
+          { key: OrderTotalCentsKey, value: totalCents },
+        ],
+        memo: { summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}` },
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /** The order's live state from its workflow while it runs, else what the orders table recorded. */
+  async get(orderId: string): Promise<OrderDetails | undefined> {
+    const row = await findOrder(this.pool, orderId);
+    if (!row) return undefined;
+    let view: OrderView | undefined;
+    if (!isTerminal(row.status)) view = await this.liveView(row.workflowId);
+    const status = view?.status ?? row.status;
+    return {
+      ...this.summary(row.orderId, row.workflowId, status),
+      customerId: row.customerId,
+      totalCents: row.totalCents,
+      currency: row.currency,
+      steps: view?.steps ?? row.steps,
+      failureReason: view?.failureReason ?? row.failureReason,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  private async liveView(workflowId: string): Promise<OrderView | undefined> {
+    try {
+      return await this.temporal.withDeadline(Date.now() + 5000, () =>
+        this.temporal.workflow.getHandle(workflowId).query(orderStateQuery),
+      );
+    } catch {
+      return undefined; // no worker to answer right now: fall back to the table
+    }
+  }
+
+  async cancel(orderId: string, reason?: string): Promise<ActionResult> {
+    const row = await findOrder(this.pool, orderId);
+    if (!row) return { kind: 'not_found' };
+    if (isTerminal(row.status)) return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
+    const view = await this.liveView(row.workflowId);
+    if (view && (view.steps.shipping.state === 'SUCCEEDED' || isTerminal(view.status))) {
+      const why = isTerminal(view.status) ? `the order is already ${view.status}` : 'the shipment has been handed to the carrier';
+      return { kind: 'conflict', reason: why, status: view.status };
+    }
+    try {
+      await this.temporal.workflow.getHandle(row.workflowId).signal(cancelSignal, { reason: reason ?? 'cancelled on request' });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { kind: 'conflict', reason: 'the order has finished', status: row.status };
+      throw err;
+    }
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view?.status ?? row.status) };
+  }
+
+  async reconcile(orderId: string, reason?: string): Promise<ActionResult> {
+    const row = await findOrder(this.pool, orderId);
+    if (!row) return { kind: 'not_found' };
+    if (isTerminal(row.status)) return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+    try {
+      await this.temporal.workflow.getHandle(row.workflowId).signal(reconcileSignal, { reason: reason ?? 'requested' });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+  }
+}

@@ -1,0 +1,143 @@
+import { jetstream } from '@nats-io/jetstream';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Config } from '../config';
+import { buildApi } from '../api/server';
+import { createRegistry } from '../api/metrics';
+import { createPool } from '../db/pool';
+import type { ServiceName } from '../domain/types';
+import type { Logger } from '../logger';
+import { connectNats } from '../messaging/connection';
+import { OrderService } from '../orders/order-service';
+import { CarrierClient } from '../providers/carrier-client';
+import { createFakeCarrier } from '../providers/fake-carrier';
+import { createFakePaymentProvider } from '../providers/fake-payment';
+import { PaymentProviderClient } from '../providers/payment-client';
+import { startCommandConsumer } from '../services/command-consumer';
+import type { ServiceDefinition } from '../services/handler';
+import { inventoryService } from '../services/inventory';
+import { loyaltyService } from '../services/loyalty';
+import { paymentService } from '../services/payment';
+import { shippingService } from '../services/shipping';
+import { connectTemporalClient } from '../temporal/client';
+import { createActivities } from '../../activities';
+import { startReplyBridge } from '../bridge/reply-bridge';
+import { startOutboxRelay } from '../bridge/outbox-relay';
+import { workflowBundlePath } from '../temporal/bundle';
+
+/** A started part of the app; `stop` awaits every close. */
+export interface Component {
+  stop(): Promise<void>;
+}
+
+export async function startApi(config: Config, log: Logger): Promise<Component & { port: number }> {
+  const pool = createPool(config.database.url, 20, 'shipshape-api');
+  const temporal = await connectTemporalClient(config);
+  const registry = createRegistry('api');
+  const app = buildApi({ orders: new OrderService(temporal, pool, config), pool, registry, log });
+  await app.listen({ port: config.api.port, host: config.api.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  log.info({ port }, 'API listening');
+  return {
+    port,
+    async stop() {
+      await app.close();
+      await temporal.connection.close();
+      await pool.end();
+    },
+  };
+}
+
+export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {
+  switch (name) {
+    case 'inventory':
+      return inventoryService;
+    case 'loyalty':
+      return loyaltyService;
+    case 'payment':
+      return paymentService(new PaymentProviderClient(config.providers.paymentUrl, config.providers.timeoutMs));
+    case 'shipping':
+      return shippingService(new CarrierClient(config.providers.carrierUrl, config.providers.timeoutMs));
+  }
+}
+
+export async function startService(config: Config, name: ServiceName, log: Logger): Promise<Component> {
+  const pool = createPool(config.database.url, config.lanes + 2, `shipshape-${name}`);
+  const nc = await connectNats(config.nats.servers, `shipshape-${name}`);
+  const consumer = await startCommandConsumer({ nc, pool, service: serviceDefinition(config, name), log, lanes: config.lanes });
+  log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
+  return {
+    async stop() {
+      await consumer.stop();
+      await nc.drain();
+      await pool.end();
+    },
+  };
+}
+
+export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
+  const pool = createPool(config.database.url, 10, 'shipshape-worker');
+  const nc = await connectNats(config.nats.servers, 'shipshape-temporal-worker');
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle: { codePath: await workflowBundlePath() },
+    activities: createActivities({ js: jetstream(nc), pool }),
+  });
+  const running = worker.run();
+  log.info({ taskQueue: config.temporal.taskQueue }, 'Temporal worker polling');
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await nc.drain();
+      await pool.end();
+    },
+  };
+}
+
+export async function startBridge(config: Config, log: Logger): Promise<Component> {
+  const temporal = await connectTemporalClient(config);
+  const nc = await connectNats(config.nats.servers, 'shipshape-reply-bridge');
+  const bridge = await startReplyBridge({ nc, temporal, log, lanes: config.lanes });
+  log.info('reply bridge consuming replies');
+  return {
+    async stop() {
+      await bridge.stop();
+      await nc.drain();
+      await temporal.connection.close();
+    },
+  };
+}
+
+export async function startRelay(config: Config, log: Logger): Promise<Component> {
+  const pool = createPool(config.database.url, 2, 'shipshape-relay');
+  const nc = await connectNats(config.nats.servers, 'shipshape-outbox-relay');
+  const relay = startOutboxRelay({ pool, js: jetstream(nc), log, intervalMs: config.relay.intervalMs, graceMs: config.relay.graceMs });
+  return {
+    async stop() {
+      await relay.stop();
+      await nc.drain();
+      await pool.end();
+    },
+  };
+}
+
+/** The fake payment provider and carrier, on the ports their URLs name. */
+export async function startFakeProviders(config: Config, log: Logger): Promise<Component> {
+  const payment = createFakePaymentProvider();
+  const carrier = createFakeCarrier();
+  const portOf = (url: string) => Number(new URL(url).port);
+  await payment.app.listen({ port: portOf(config.providers.paymentUrl), host: '127.0.0.1' });
+  await carrier.app.listen({ port: portOf(config.providers.carrierUrl), host: '127.0.0.1' });
+  log.info({ payment: config.providers.paymentUrl, carrier: config.providers.carrierUrl }, 'fake providers listening');
+  return {
+    async stop() {
+      await payment.app.close();
+      await carrier.app.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from '../config';
+import type { Config } from '../config';
+import { createLogger } from '../logger';
+import type { Logger } from '../logger';
+import type { Component } from './components';
+import { prepareInfrastructure } from './infrastructure';
+
+/**
+ * The shape of every process entry point: load config, prepare streams and migrations, start,
+ * stop cleanly on SIGINT/SIGTERM, and exit non-zero on any failure.
+ * Tells a parent started with an IPC channel (`shipshape run`) when it is ready.
+ */
+export function runMain(name: string, start: (config: Config, log: Logger) => Promise<Component>): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
+  const log = createLogger(name, config.logLevel);
+  let component: Component | undefined;
+  let stopping = false;
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    try {
+      await component?.stop();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'failed to stop cleanly');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A parent that dies must not leave us orphaned.
+  process.on('disconnect', () => void stop('parent gone'));
+
+  (async () => {
+    await prepareInfrastructure(config, (line) => log.info(line));
+    component = await start(config, log);
+    process.send?.({ ready: name });
+    log.info('ready');
+  })().catch((err: unknown) => {
+    log.fatal({ err }, 'failed to start');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,27 @@
+import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { distDir } from '../paths';
+
+const workflowsDir = path.join(distDir, 'workflows');
+const bundleFile = path.join(distDir, 'workflow-bundle.js');
+
+function newestMtime(dir: string): number {
+  return Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
+}
+
+/**
+ * The workflow code bundled once per build and kept beside it, so each worker start (and each test)
+ * skips the several seconds bundling takes.
+ */
+export async function workflowBundlePath(): Promise<string> {
+  if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= newestMtime(workflowsDir)) return bundleFile;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve(path.join(workflowsDir, 'index.js')),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  const tmp = `${bundleFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, bundleFile);
+  return bundleFile;
+}

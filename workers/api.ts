@@ -1,0 +1,4 @@
+import { startApi } from '../src/runtime/components';
+import { runMain } from '../src/runtime/main';
+
+runMain('api', startApi);

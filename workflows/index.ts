@@ -1,0 +1,1 @@
+export { orderFulfillment } from './order-fulfillment';
