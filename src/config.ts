@@ -16,7 +16,10 @@ const intFromEnv = (name: string, def: number, min = 0, max = Number.MAX_SAFE_IN
       if (v === undefined || v === '') return def;
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}, got "${v}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an integer from ${min} to ${max}, got "${v}"`,
+        });
         return z.NEVER;
       }
       return n;
@@ -157,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((s) => s.trim())
         .filter(Boolean),
     },
-    database: { url: e.DATABASE_URL ?? `postgres://shipshape@127.0.0.1:${ports.postgres}/shipshape` },
+    database: {
+      url: e.DATABASE_URL ?? `postgres://shipshape@127.0.0.1:${ports.postgres}/shipshape`,
+    },
     providers: {
       paymentUrl,
       carrierUrl,
@@ -167,7 +172,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: { port: apiPort, host: e.HOST },
     lanes: e.SHIPSHAPE_LANES,
     logLevel: e.LOG_LEVEL,
-    workflow: { stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS, stepMaxSends: e.SHIPSHAPE_STEP_MAX_SENDS },
+    workflow: {
+      stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS,
+      stepMaxSends: e.SHIPSHAPE_STEP_MAX_SENDS,
+    },
     messaging: {
       maxDeliver: e.SHIPSHAPE_MAX_DELIVER,
       ackWaitMs: e.SHIPSHAPE_ACK_WAIT_MS,

@@ -26,7 +26,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
+      throw new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, {
+        cause: lastError,
+      });
     }
     await delay(intervalMs);
   }

@@ -1,4 +1,5 @@
 import { startFakeProviders } from '../src/runtime/components';
 import { runMain } from '../src/runtime/main';
 
-runMain('fake-providers', startFakeProviders);
+// The providers stand for outside companies: they need none of our streams or tables.
+runMain('fake-providers', startFakeProviders, { infrastructure: false });

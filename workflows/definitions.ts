@@ -15,7 +15,10 @@ export const orderStateQuery = defineQuery<OrderView>('orderState');
 
 export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
-export const OrderTotalCentsKey = defineSearchAttributeKey('OrderTotalCents', SearchAttributeType.INT);
+export const OrderTotalCentsKey = defineSearchAttributeKey(
+  'OrderTotalCents',
+  SearchAttributeType.INT,
+);
 
 export const ORDER_WORKFLOW_TYPE = 'orderFulfillment';
 export const workflowIdFor = (orderId: string): string => `order-${orderId}`;

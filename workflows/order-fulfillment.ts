@@ -1,4 +1,11 @@
-import { condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo, log } from '@temporalio/workflow';
+import {
+  condition,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
   CommandPayloads,
@@ -10,7 +17,13 @@ import type {
   StepName,
   StepState,
 } from '../src/domain/types';
-import { cancelSignal, orderStateQuery, OrderStatusKey, reconcileSignal, replySignal } from './definitions';
+import {
+  cancelSignal,
+  orderStateQuery,
+  OrderStatusKey,
+  reconcileSignal,
+  replySignal,
+} from './definitions';
 
 export interface OrderWorkflowSettings {
   /** How long a step waits for its reply before the command is sent again. */
@@ -28,11 +41,21 @@ type Activities = ReturnType<typeof createActivities>;
 
 const { publishCommand } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 100 },
+  retry: {
+    initialInterval: '200 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 100,
+  },
 });
 const { recordOrderOutcome } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 100 },
+  retry: {
+    initialInterval: '500 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 100,
+  },
 });
 
 interface Compensation {
@@ -94,19 +117,29 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     view.status = status;
     upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
   };
-  const setStep = (step: StepName, state: StepState, extra: Partial<OrderView['steps'][StepName]> = {}) => {
+  const setStep = (
+    step: StepName,
+    state: StepState,
+    extra: Partial<OrderView['steps'][StepName]> = {},
+  ) => {
     view.steps[step] = { ...view.steps[step], state, ...extra };
   };
 
   /** Sends one command and waits for its reply, re-sending on timeout. Undefined when it never came. */
-  async function send<T extends CommandType>(type: T, payload: CommandPayloads[T]): Promise<ReplyEnvelope | undefined> {
+  async function send<T extends CommandType>(
+    type: T,
+    payload: CommandPayloads[T],
+  ): Promise<ReplyEnvelope | undefined> {
     seq += 1;
     const commandId = `${workflowId}:${type}:${seq}`;
     sent.add(commandId);
     for (let attempt = 1; attempt <= settings.stepMaxSends; attempt++) {
       await publishCommand({ commandId, type, orderId: order.orderId, workflowId, seq, payload });
       const reconcilesBefore = reconcileRequests;
-      await condition(() => replies.has(commandId) || reconcileRequests > reconcilesBefore, settings.stepTimeoutMs);
+      await condition(
+        () => replies.has(commandId) || reconcileRequests > reconcilesBefore,
+        settings.stepTimeoutMs,
+      );
       if (replies.has(commandId)) return replies.get(commandId);
       if (reconcileRequests > reconcilesBefore) {
         // A reconcile re-sends at once and does not use up an attempt.
@@ -182,11 +215,19 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   if (!reserve) {
     // A reservation may still land after we gave up waiting; a release makes sure it is undone.
     if (view.steps.inventory.detail === 'no reply from the service') {
-      compensations.push({ step: 'inventory', type: 'inventory.release', payload: { reserveCommandId: view.steps.inventory.commandId! } });
+      compensations.push({
+        step: 'inventory',
+        type: 'inventory.release',
+        payload: { reserveCommandId: view.steps.inventory.commandId! },
+      });
     }
     return failed();
   }
-  compensations.push({ step: 'inventory', type: 'inventory.release', payload: { reserveCommandId: reserve.commandId } });
+  compensations.push({
+    step: 'inventory',
+    type: 'inventory.release',
+    payload: { reserveCommandId: reserve.commandId },
+  });
   const cancelled1 = await stopIfCancelled();
   if (cancelled1) return cancelled1;
 
@@ -200,7 +241,11 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   compensations.push({
     step: 'payment',
     type: 'payment.refund',
-    payload: { chargeCommandId: charge.commandId, chargeId: String(charge.result?.chargeId), amountCents: totalCents },
+    payload: {
+      chargeCommandId: charge.commandId,
+      chargeId: String(charge.result?.chargeId),
+      amountCents: totalCents,
+    },
   });
   const cancelled2 = await stopIfCancelled();
   if (cancelled2) return cancelled2;
@@ -210,8 +255,12 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   setStatus('AWARDING_POINTS');
   const awardCommandId = `${workflowId}:loyalty.award:${seq + 1}`;
   setStep('loyalty', 'IN_PROGRESS', { commandId: awardCommandId });
-  const award = await send('loyalty.award', { customerId: order.customerId, orderTotalCents: totalCents });
-  if (award?.outcome === 'succeeded') setStep('loyalty', 'SUCCEEDED', award.result ? { result: award.result } : {});
+  const award = await send('loyalty.award', {
+    customerId: order.customerId,
+    orderTotalCents: totalCents,
+  });
+  if (award?.outcome === 'succeeded')
+    setStep('loyalty', 'SUCCEEDED', award.result ? { result: award.result } : {});
   else setStep('loyalty', 'FAILED', { detail: award?.error?.code ?? 'no reply from the service' });
   compensations.push({
     step: 'loyalty',

@@ -1,9 +1,15 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { describeIssues, idSchema, inventoryPutSchema, orderRequestSchema, skuSchema } from '../domain/schemas';
+import {
+  describeIssues,
+  idSchema,
+  inventoryPutSchema,
+  orderRequestSchema,
+  skuSchema,
+} from '../domain/schemas';
 import type { Logger } from '../logger';
 import type { OrderService } from '../orders/order-service';
 import { getStock, setStock } from '../services/inventory';
@@ -17,17 +23,26 @@ export interface ApiDeps {
   log: Logger;
 }
 
-const idempotencyKeySchema = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 function badRequest(issues: { field: string; message: string }[]) {
-  return { error: 'invalid_request', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues };
+  return {
+    error: 'invalid_request',
+    message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+    issues,
+  };
 }
 
 /** The order service's HTTP API (MISSION.md). Nothing here waits for a service: POST /orders starts a workflow and answers. */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the order logs; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
   });
   const metrics = httpMetrics(deps.registry);
@@ -38,14 +53,21 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
-    if (err.statusCode && err.statusCode < 500) {
-      // Malformed JSON, wrong content type, body too large: say so without echoing the body.
-      return reply.code(err.statusCode).send({ error: err.code ?? 'bad_request', message: err.message });
-    }
-    req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'internal_error', message: 'the request could not be completed; it is safe to retry' });
-  });
+  app.setErrorHandler(
+    (err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+      if (err.statusCode && err.statusCode < 500) {
+        // Malformed JSON, wrong content type, body too large: say so without echoing the body.
+        return reply
+          .code(err.statusCode)
+          .send({ error: err.code ?? 'bad_request', message: err.message });
+      }
+      req.log.error({ err }, 'request failed');
+      return reply.code(500).send({
+        error: 'internal_error',
+        message: 'the request could not be completed; it is safe to retry',
+      });
+    },
+  );
 
   const parseId = (value: string, field: string) => {
     const r = idSchema.safeParse(value);
@@ -81,26 +103,43 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const bad = parseId(req.params.orderId, 'orderId');
     if (bad) return reply.code(400).send(bad);
     const order = await deps.orders.get(req.params.orderId);
-    if (!order) return reply.code(404).send({ error: 'not_found', message: `no order ${req.params.orderId}` });
+    if (!order)
+      return reply
+        .code(404)
+        .send({ error: 'not_found', message: `no order ${req.params.orderId}` });
     return order;
   });
 
   const action = (kind: 'cancel' | 'reconcile') =>
-    app.post<{ Params: { orderId: string }; Body: { reason?: unknown } | undefined }>(`/orders/:orderId/${kind}`, async (req, reply) => {
-      const bad = parseId(req.params.orderId, 'orderId');
-      if (bad) return reply.code(400).send(bad);
-      const reason = typeof req.body?.reason === 'string' ? req.body.reason.slice(0, 200) : undefined;
-      const r = kind === 'cancel' ? await deps.orders.cancel(req.params.orderId, reason) : await deps.orders.reconcile(req.params.orderId, reason);
-      if (r.kind === 'not_found') return reply.code(404).send({ error: 'not_found', message: `no order ${req.params.orderId}` });
-      if (r.kind === 'conflict') return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
-      return reply.code(202).send(r.order);
-    });
+    app.post<{ Params: { orderId: string }; Body: { reason?: unknown } | undefined }>(
+      `/orders/:orderId/${kind}`,
+      async (req, reply) => {
+        const bad = parseId(req.params.orderId, 'orderId');
+        if (bad) return reply.code(400).send(bad);
+        const reason =
+          typeof req.body?.reason === 'string' ? req.body.reason.slice(0, 200) : undefined;
+        const r =
+          kind === 'cancel'
+            ? await deps.orders.cancel(req.params.orderId, reason)
+            : await deps.orders.reconcile(req.params.orderId, reason);
+        if (r.kind === 'not_found')
+          return reply
+            .code(404)
+            .send({ error: 'not_found', message: `no order ${req.params.orderId}` });
+        if (r.kind === 'conflict')
+          return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
+        return reply.code(202).send(r.order);
+      },
+    );
   action('cancel');
   action('reconcile');
 
   app.get<{ Params: { sku: string } }>('/inventory/:sku', async (req, reply) => {
     const sku = skuSchema.safeParse(req.params.sku);
-    if (!sku.success) return reply.code(400).send(badRequest([{ field: 'sku', message: sku.error.issues[0]!.message }]));
+    if (!sku.success)
+      return reply
+        .code(400)
+        .send(badRequest([{ field: 'sku', message: sku.error.issues[0]!.message }]));
     const stock = await getStock(deps.pool, sku.data);
     if (!stock) return reply.code(404).send({ error: 'not_found', message: `no SKU ${sku.data}` });
     return stock;
@@ -117,11 +156,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return setStock(deps.pool, sku.data, body.data.available);
   });
 
-  app.get<{ Params: { customerId: string } }>('/customers/:customerId/points', async (req, reply) => {
-    const bad = parseId(req.params.customerId, 'customerId');
-    if (bad) return reply.code(400).send(bad);
-    return { customerId: req.params.customerId, points: await getPoints(deps.pool, req.params.customerId) };
-  });
+  app.get<{ Params: { customerId: string } }>(
+    '/customers/:customerId/points',
+    async (req, reply) => {
+      const bad = parseId(req.params.customerId, 'customerId');
+      if (bad) return reply.code(400).send(bad);
+      return {
+        customerId: req.params.customerId,
+        points: await getPoints(deps.pool, req.params.customerId),
+      };
+    },
+  );
 
   return app;
 }

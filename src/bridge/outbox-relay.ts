@@ -20,7 +20,11 @@ export interface OutboxRelayOptions {
 export async function relayOnce(opts: OutboxRelayOptions): Promise<number> {
   let published = 0;
   for (const schema of SERVICES) {
-    const { rows } = await opts.pool.query<{ reply_id: string; subject: string; payload: ReplyEnvelope }>(
+    const { rows } = await opts.pool.query<{
+      reply_id: string;
+      subject: string;
+      payload: ReplyEnvelope;
+    }>(
       `SELECT reply_id, subject, payload FROM ${schema}.outbox
        WHERE published_at IS NULL AND created_at < now() - ($1 * interval '1 millisecond')
        ORDER BY created_at LIMIT $2`,

@@ -25,12 +25,18 @@ export interface ReplyBridgeOptions {
 export async function startReplyBridge(opts: ReplyBridgeOptions) {
   const { nc, temporal, log } = opts;
   const js = jetstream(nc);
-  const lanes = new KeyedLanes(opts.lanes ?? 8, 16, (err) => log.error({ err }, 'bridge task failed'));
+  const lanes = new KeyedLanes(opts.lanes ?? 8, 16, (err) =>
+    log.error({ err }, 'bridge task failed'),
+  );
   const consumer = await js.consumers.get(REPLY_STREAM, REPLY_BRIDGE_CONSUMER);
   const messages = await consumer.consume({ max_messages: lanes.laneCount * 16 });
 
   const deliver = async (m: JsMsg, reply: ReplyEnvelope) => {
-    const rlog = log.child({ orderId: reply.orderId, workflowId: reply.workflowId, commandId: reply.commandId });
+    const rlog = log.child({
+      orderId: reply.orderId,
+      workflowId: reply.workflowId,
+      commandId: reply.commandId,
+    });
     try {
       await temporal.workflow.getHandle(reply.workflowId).signal(replySignal, reply);
       rlog.debug({ outcome: reply.outcome }, 'reply delivered');

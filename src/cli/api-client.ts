@@ -13,10 +13,18 @@ export class ApiError extends Error {
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
@@ -30,7 +38,12 @@ export class ApiClient {
     return { status: res.status, body: parsed as T };
   }
 
-  async ok<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  async ok<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> {
     const r = await this.request<T>(method, path, body, headers);
     if (r.status >= 400) {
       const msg = (r.body as { message?: string })?.message ?? JSON.stringify(r.body);

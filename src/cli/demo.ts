@@ -22,8 +22,14 @@ export interface DemoResult {
 const STEPS: StepName[] = ['inventory', 'payment', 'loyalty', 'shipping'];
 
 /** The demo batch: most orders succeed, a few customers' cards are declined, one order wants more than the stock. */
-export function demoBatch(runId: string, opts: DemoOptions): { orders: OrderRequestBody[]; declinedCustomers: string[] } {
-  const declinedCustomers = Array.from({ length: opts.declined }, (_, i) => `demo-declined-${i + 1}`);
+export function demoBatch(
+  runId: string,
+  opts: DemoOptions,
+): { orders: OrderRequestBody[]; declinedCustomers: string[] } {
+  const declinedCustomers = Array.from(
+    { length: opts.declined },
+    (_, i) => `demo-declined-${i + 1}`,
+  );
   const orders: OrderRequestBody[] = [];
   for (let i = 1; i <= opts.orders; i++) {
     const n = String(i).padStart(3, '0');
@@ -39,13 +45,23 @@ export function demoBatch(runId: string, opts: DemoOptions): { orders: OrderRequ
             { sku: 'demo-gadget', quantity: 1, unitPriceCents: 4_999 },
           ],
       currency: 'EUR',
-      shippingAddress: { name: `Customer ${n}`, line1: `${i} Harbour Street`, city: 'Rotterdam', postalCode: '3011', country: 'NL' },
+      shippingAddress: {
+        name: `Customer ${n}`,
+        line1: `${i} Harbour Street`,
+        city: 'Rotterdam',
+        postalCode: '3011',
+        country: 'NL',
+      },
     });
   }
   return { orders, declinedCustomers };
 }
 
-export async function runDemoBatch(config: Config, opts: DemoOptions, apiUrl: string): Promise<DemoResult> {
+export async function runDemoBatch(
+  config: Config,
+  opts: DemoOptions,
+  apiUrl: string,
+): Promise<DemoResult> {
   const api = new ApiClient(apiUrl);
   const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const { orders, declinedCustomers } = demoBatch(runId, opts);
@@ -55,7 +71,9 @@ export async function runDemoBatch(config: Config, opts: DemoOptions, apiUrl: st
   await api.ok('PUT', '/inventory/demo-gadget', { available: 100_000 });
   await api.ok('PUT', '/inventory/demo-rare-lamp', { available: 2 });
   if (config.providers.useFakes) {
-    await new ApiClient(config.providers.paymentUrl).ok('POST', '/_control/faults', { refuseCustomerIds: declinedCustomers });
+    await new ApiClient(config.providers.paymentUrl).ok('POST', '/_control/faults', {
+      refuseCustomerIds: declinedCustomers,
+    });
   }
 
   const started = Date.now();
@@ -72,7 +90,9 @@ export async function runDemoBatch(config: Config, opts: DemoOptions, apiUrl: st
       await Promise.all(
         orders
           .filter((o) => !TERMINAL_STATUSES.includes(latest.get(o.orderId!)?.status ?? 'PENDING'))
-          .map(async (o) => latest.set(o.orderId!, await api.ok<OrderDetails>('GET', `/orders/${o.orderId}`))),
+          .map(async (o) =>
+            latest.set(o.orderId!, await api.ok<OrderDetails>('GET', `/orders/${o.orderId}`)),
+          ),
       );
       const counts = countBy([...latest.values()].map((o) => o.status));
       const done = [...latest.values()].filter((o) => TERMINAL_STATUSES.includes(o.status)).length;
@@ -107,7 +127,9 @@ export function demoTable(orders: OrderDetails[]): string {
       ...STEPS.map((s) => {
         const step = o.steps?.[s];
         if (!step) return '-';
-        return step.detail ? `${colourStatus(step.state)} ${dim(`(${step.detail})`)}` : colourStatus(step.state);
+        return step.detail
+          ? `${colourStatus(step.state)} ${dim(`(${step.detail})`)}`
+          : colourStatus(step.state);
       }),
       o.links.temporalUi,
     ]),

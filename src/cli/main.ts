@@ -34,12 +34,14 @@ const apiUrl = (c: Config) => `http://127.0.0.1:${c.api.port}`;
 
 const positiveInt = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a whole number of 1 or more');
   return n;
 };
 const nonNegativeInt = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of 0 or more');
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('must be a whole number of 0 or more');
   return n;
 };
 
@@ -78,11 +80,15 @@ async function startApp(c: Config): Promise<Supervisor> {
 }
 
 const program = new Command('shipshape')
-  .description('Order fulfilment on Temporal, NATS JetStream and PostgreSQL that does not lose, duplicate or reorder work.')
+  .description(
+    'Order fulfilment on Temporal, NATS JetStream and PostgreSQL that does not lose, duplicate or reorder work.',
+  )
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-const stack = program.command('stack').description('the local servers: Temporal dev server, NATS with JetStream, PostgreSQL');
+const stack = program
+  .command('stack')
+  .description('the local servers: Temporal dev server, NATS with JetStream, PostgreSQL');
 stack
   .command('up')
   .description('start whatever is not running (idempotent); returns once every server answers')
@@ -93,7 +99,7 @@ stack
   });
 stack
   .command('down')
-  .description('stop the servers this stack started (never the system\'s own)')
+  .description("stop the servers this stack started (never the system's own)")
   .action(async () => {
     await stackDown(config(), say);
     say('stack stopped');
@@ -110,13 +116,19 @@ stack
 
 program
   .command('run')
-  .description('start every process of the app (API, Temporal worker, services, reply bridge, outbox relay, fake providers) until Ctrl-C')
+  .description(
+    'start every process of the app (API, Temporal worker, services, reply bridge, outbox relay, fake providers) until Ctrl-C',
+  )
   .option('--no-stack', 'do not start the local stack first (use the configured servers)')
   .action(async (o: { stack: boolean }) => {
     const c = config();
     if (o.stack) await stackUp(c, say);
     const sup = await startApp(c);
-    say(green(`Shipshape is running: API ${apiUrl(c)}, Temporal UI ${c.temporal.uiUrl}. Ctrl-C stops it.`));
+    say(
+      green(
+        `Shipshape is running: API ${apiUrl(c)}, Temporal UI ${c.temporal.uiUrl}. Ctrl-C stops it.`,
+      ),
+    );
     const signal = await untilSignal();
     say(`${signal}: stopping`);
     await sup.stopAll();
@@ -124,46 +136,81 @@ program
 
 program
   .command('demo')
-  .description('bring the stack up, start the app, place a batch of orders and print how each one ended')
+  .description(
+    'bring the stack up, start the app, place a batch of orders and print how each one ended',
+  )
   .option('--once', 'exit when the batch is done instead of staying up for the Temporal UI')
   .addOption(new Option('--orders <n>', 'orders in the batch').argParser(positiveInt).default(20))
-  .addOption(new Option('--declined <n>', 'of which declined by the payment provider').argParser(nonNegativeInt).default(3))
-  .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(positiveInt).default(300))
+  .addOption(
+    new Option('--declined <n>', 'of which declined by the payment provider')
+      .argParser(nonNegativeInt)
+      .default(3),
+  )
+  .addOption(
+    new Option('--timeout <seconds>', 'give up waiting after this long')
+      .argParser(positiveInt)
+      .default(300),
+  )
   .option('--json', 'print the result as JSON instead of a table')
-  .action(async (o: { once?: boolean; orders: number; declined: number; timeout: number; json?: boolean }) => {
-    if (o.declined >= o.orders) throw new CliError('--declined must be smaller than --orders', EXIT.usage);
-    const c = config();
-    const before = await stackStatus(c);
-    const started = Date.now();
-    await stackUp(c, say);
-    say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const sup = await startApp(c);
-    let failed = false;
-    try {
-      const result = await runDemoBatch(c, { orders: o.orders, declined: o.declined, timeoutMs: o.timeout * 1000 }, apiUrl(c));
-      print(o.json ? JSON.stringify(result, null, 2) : demoTable(result.orders));
-      say(Object.entries(result.byStatus).map(([s, n]) => `${colourStatus(s)} ${n}`).join('  '));
-    } catch (err) {
-      failed = true;
-      say(red(`demo failed: ${(err as Error).message}`));
-    }
-    if (!o.once && !failed) {
-      say(green(`The stack stays up: Temporal UI ${c.temporal.uiUrl}, API ${apiUrl(c)}. Ctrl-C stops it.`));
-      await untilSignal();
-    }
-    await sup.stopAll();
-    // Leave running what was running before; stop what the demo itself started.
-    if (before.every((s) => !s.managed || !s.running)) await stackDown(c, say);
-    if (failed) process.exitCode = EXIT.failed;
-  });
+  .action(
+    async (o: {
+      once?: boolean;
+      orders: number;
+      declined: number;
+      timeout: number;
+      json?: boolean;
+    }) => {
+      if (o.declined >= o.orders)
+        throw new CliError('--declined must be smaller than --orders', EXIT.usage);
+      const c = config();
+      const before = await stackStatus(c);
+      const started = Date.now();
+      await stackUp(c, say);
+      say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const sup = await startApp(c);
+      let failed = false;
+      try {
+        const result = await runDemoBatch(
+          c,
+          { orders: o.orders, declined: o.declined, timeoutMs: o.timeout * 1000 },
+          apiUrl(c),
+        );
+        print(o.json ? JSON.stringify(result, null, 2) : demoTable(result.orders));
+        say(
+          Object.entries(result.byStatus)
+            .map(([s, n]) => `${colourStatus(s)} ${n}`)
+            .join('  '),
+        );
+      } catch (err) {
+        failed = true;
+        say(red(`demo failed: ${(err as Error).message}`));
+      }
+      if (!o.once && !failed) {
+        say(
+          green(
+            `The stack stays up: Temporal UI ${c.temporal.uiUrl}, API ${apiUrl(c)}. Ctrl-C stops it.`,
+          ),
+        );
+        await untilSignal();
+      }
+      await sup.stopAll();
+      // Leave running what was running before; stop what the demo itself started.
+      if (before.every((s) => !s.managed || !s.running)) await stackDown(c, say);
+      if (failed) process.exitCode = EXIT.failed;
+    },
+  );
 
-const order = program.command('order').description('place, inspect, cancel and reconcile orders through the API');
+const order = program
+  .command('order')
+  .description('place, inspect, cancel and reconcile orders through the API');
 const orderApi = () => new ApiClient(apiUrl(config()));
 const printOrder = (o: OrderDetails | Record<string, unknown>) => print(JSON.stringify(o, null, 2));
 
 order
   .command('place')
-  .description('place an order from a JSON file (or - for standard input), as POST /orders takes it')
+  .description(
+    'place an order from a JSON file (or - for standard input), as POST /orders takes it',
+  )
   .argument('<file>', 'the order JSON')
   .option('--idempotency-key <key>', 'sent as the Idempotency-Key header')
   .action(async (file: string, o: { idempotencyKey?: string }) => {
@@ -171,7 +218,10 @@ order
     try {
       body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
     } catch (err) {
-      throw new CliError(`cannot read an order from ${file}: ${(err as Error).message}`, EXIT.usage);
+      throw new CliError(
+        `cannot read an order from ${file}: ${(err as Error).message}`,
+        EXIT.usage,
+      );
     }
     const r = await orderApi().ok<Record<string, unknown>>(
       'POST',
@@ -183,25 +233,36 @@ order
   });
 order
   .command('get')
-  .description('an order\'s status, steps and Temporal UI link')
+  .description("an order's status, steps and Temporal UI link")
   .argument('<orderId>')
   .option('--json', 'print as JSON')
   .action(async (id: string, o: { json?: boolean }) => {
     const r = await orderApi().ok<OrderDetails>('GET', `/orders/${encodeURIComponent(id)}`);
     if (o.json) return printOrder(r);
-    print(`${r.orderId}  ${colourStatus(r.status)}  ${r.totalCents} ${r.currency} cents  customer ${r.customerId}`);
-    for (const [step, v] of Object.entries(r.steps ?? {})) print(`  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}`);
+    print(
+      `${r.orderId}  ${colourStatus(r.status)}  ${r.totalCents} ${r.currency} cents  customer ${r.customerId}`,
+    );
+    for (const [step, v] of Object.entries(r.steps ?? {}))
+      print(`  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}`);
     if (r.failureReason) print(`  reason: ${r.failureReason}`);
     print(`  ${r.links.temporalUi}`);
   });
 for (const action of ['cancel', 'reconcile'] as const) {
   order
     .command(action)
-    .description(action === 'cancel' ? 'cancel an order and compensate what was done' : 'signal an order to re-check the step it waits on')
+    .description(
+      action === 'cancel'
+        ? 'cancel an order and compensate what was done'
+        : 'signal an order to re-check the step it waits on',
+    )
     .argument('<orderId>')
     .option('--reason <text>', 'recorded with the request')
     .action(async (id: string, o: { reason?: string }) => {
-      const r = await orderApi().ok<Record<string, unknown>>('POST', `/orders/${encodeURIComponent(id)}/${action}`, o.reason ? { reason: o.reason } : {});
+      const r = await orderApi().ok<Record<string, unknown>>(
+        'POST',
+        `/orders/${encodeURIComponent(id)}/${action}`,
+        o.reason ? { reason: o.reason } : {},
+      );
       printOrder(r);
     });
 }
@@ -209,15 +270,30 @@ order
   .command('list')
   .description('recent orders from the orders table')
   .option('--status <status>', 'only this status (e.g. FAILED)')
-  .option('--customer <customerId>', 'only this customer\'s orders')
+  .option('--customer <customerId>', "only this customer's orders")
   .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInt).default(50))
   .option('--json', 'print as JSON')
   .action(async (o: { status?: string; customer?: string; limit: number; json?: boolean }) => {
     const pool = createPool(config().database.url, 1, 'shipshape-cli');
     try {
-      const rows = await listOrders(pool, { status: o.status, customerId: o.customer, limit: o.limit });
+      const rows = await listOrders(pool, {
+        status: o.status,
+        customerId: o.customer,
+        limit: o.limit,
+      });
       if (o.json) return print(JSON.stringify(rows, null, 2));
-      print(table(['order', 'status', 'customer', 'total', 'updated'], rows.map((r) => [r.orderId, colourStatus(r.status), r.customerId, `${r.totalCents} ${r.currency}`, r.updatedAt.toISOString()])));
+      print(
+        table(
+          ['order', 'status', 'customer', 'total', 'updated'],
+          rows.map((r) => [
+            r.orderId,
+            colourStatus(r.status),
+            r.customerId,
+            `${r.totalCents} ${r.currency}`,
+            r.updatedAt.toISOString(),
+          ]),
+        ),
+      );
     } finally {
       await pool.end();
     }
@@ -229,7 +305,14 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exitCode = EXIT.usage;
   } else if (err instanceof ApiError) {
     say(red(err.message));
-    process.exitCode = err.status === 404 ? EXIT.notFound : err.status === 409 ? EXIT.conflict : err.status < 500 ? EXIT.usage : EXIT.failed;
+    process.exitCode =
+      err.status === 404
+        ? EXIT.notFound
+        : err.status === 409
+          ? EXIT.conflict
+          : err.status < 500
+            ? EXIT.usage
+            : EXIT.failed;
   } else if (err instanceof CliError) {
     say(red(err.message));
     process.exitCode = err.exitCode;

@@ -9,12 +9,17 @@ export const yellow = paint(33);
 export const dim = paint(2);
 export const bold = paint(1);
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
 
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const widths = headers.map((h, i) =>
+    Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))),
+  );
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c)))).join('  ');
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c))))
+      .join('  ');
   return [bold(line(headers)), ...rows.map(line)].join('\n');
 }
 

@@ -15,12 +15,19 @@ export interface Migration {
 export function loadMigrations(dir = migrationsDir): Migration[] {
   return readdirSync(dir)
     .filter((f) => /^\d+_.+\.sql$/.test(f))
-    .map((f) => ({ version: Number(f.split('_')[0]), name: f, sql: readFileSync(path.join(dir, f), 'utf8') }))
+    .map((f) => ({
+      version: Number(f.split('_')[0]),
+      name: f,
+      sql: readFileSync(path.join(dir, f), 'utf8'),
+    }))
     .sort((a, b) => a.version - b.version);
 }
 
 /** Applies numbered SQL files not yet applied, each in its own transaction. Idempotent. */
-export async function migrate(pool: pg.Pool, log: (line: string) => void = () => undefined): Promise<number> {
+export async function migrate(
+  pool: pg.Pool,
+  log: (line: string) => void = () => undefined,
+): Promise<number> {
   const client = await pool.connect();
   let applied = 0;
   try {
@@ -28,14 +35,19 @@ export async function migrate(pool: pg.Pool, log: (line: string) => void = () =>
     await client.query(`CREATE TABLE IF NOT EXISTS public.schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set(
-      (await client.query<{ version: number }>('SELECT version FROM public.schema_migrations')).rows.map((r) => r.version),
+      (
+        await client.query<{ version: number }>('SELECT version FROM public.schema_migrations')
+      ).rows.map((r) => r.version),
     );
     for (const m of loadMigrations()) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO public.schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('INSERT INTO public.schema_migrations (version, name) VALUES ($1, $2)', [
+          m.version,
+          m.name,
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

@@ -10,7 +10,10 @@ export function createPool(url: string, max = 10, applicationName = 'shipshape')
 }
 
 /** Runs `fn` in one transaction; rolls back on any error. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -4,7 +4,10 @@ import type { CommandEnvelope, ReplyEnvelope } from './types';
 /** Ids that end up in workflow ids, subjects and URLs: short, no spaces or separators. */
 export const idSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit',
+  );
 
 export const skuSchema = z
   .string()
@@ -62,7 +65,10 @@ const payloadSchemas = {
     chargeId: z.string().min(1),
     amountCents: z.number().int().min(0),
   }),
-  'loyalty.award': z.object({ customerId: z.string().min(1), orderTotalCents: z.number().int().min(0) }),
+  'loyalty.award': z.object({
+    customerId: z.string().min(1),
+    orderTotalCents: z.number().int().min(0),
+  }),
   'loyalty.reverse': z.object({ awardCommandId: z.string().min(1), customerId: z.string().min(1) }),
   'shipping.create': z.object({ address: addressSchema, items: itemsSchema }),
   'shipping.cancel': z.object({ shipmentId: z.string().min(1) }),
@@ -77,10 +83,12 @@ const envelopeBase = z.object({
 
 /** Parses a command off the wire; a failure means the message is poison and must not be retried. */
 export function parseCommand(raw: unknown): CommandEnvelope {
-  const base = envelopeBase.extend({ type: z.enum(Object.keys(payloadSchemas) as [keyof typeof payloadSchemas]) });
-  const head = base.passthrough().parse(raw);
+  const base = envelopeBase.extend({
+    type: z.enum(Object.keys(payloadSchemas) as [keyof typeof payloadSchemas]),
+  });
+  const head = base.loose().parse(raw);
   const payload = payloadSchemas[head.type].parse((raw as { payload?: unknown }).payload);
-  return { ...head, payload } as CommandEnvelope;
+  return { ...head, payload };
 }
 
 const replySchema = z.object({

@@ -121,13 +121,7 @@ export interface ReplyEnvelope {
 export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';
 
 export type StepState =
-  | 'PENDING'
-  | 'IN_PROGRESS'
-  | 'SUCCEEDED'
-  | 'FAILED'
-  | 'COMPENSATING'
-  | 'COMPENSATED'
-  | 'SKIPPED';
+  'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATING' | 'COMPENSATED' | 'SKIPPED';
 
 export type OrderStatus =
   | 'PENDING'

@@ -14,7 +14,8 @@ export class KeyedLanes {
     private readonly maxQueuedPerLane: number,
     private readonly onError: (err: unknown) => void,
   ) {
-    if (laneCount < 1 || maxQueuedPerLane < 1) throw new Error('lanes and queue length must be at least 1');
+    if (laneCount < 1 || maxQueuedPerLane < 1)
+      throw new Error('lanes and queue length must be at least 1');
     this.queues = Array.from({ length: laneCount }, () => []);
     this.running = Array.from({ length: laneCount }, () => false);
     this.waiters = Array.from({ length: laneCount }, () => []);

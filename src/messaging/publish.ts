@@ -24,6 +24,10 @@ export async function publishJson(
   const h = headers();
   h.set(HDR_COMMAND_ID, ids.commandId);
   h.set(HDR_ORDER_ID, ids.orderId);
-  const ack: PubAck = await js.publish(subject, JSON.stringify(body), { msgID, headers: h, timeout: timeoutMs });
+  const ack: PubAck = await js.publish(subject, JSON.stringify(body), {
+    msgID,
+    headers: h,
+    timeout: timeoutMs,
+  });
   return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }

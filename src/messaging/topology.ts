@@ -29,7 +29,11 @@ export interface TopologySettings {
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
-function streamConfig(name: string, subjects: string[], s: TopologySettings): Partial<StreamConfig> & { name: string } {
+function streamConfig(
+  name: string,
+  subjects: string[],
+  s: TopologySettings,
+): Partial<StreamConfig> & { name: string } {
   return {
     name,
     subjects,
@@ -43,7 +47,11 @@ function streamConfig(name: string, subjects: string[], s: TopologySettings): Pa
   };
 }
 
-function consumerConfig(name: string, filter: string | undefined, s: TopologySettings): Partial<ConsumerConfig> {
+function consumerConfig(
+  name: string,
+  filter: string | undefined,
+  s: TopologySettings,
+): Partial<ConsumerConfig> {
   return {
     durable_name: name,
     ...(filter ? { filter_subject: filter } : {}),
@@ -55,8 +63,11 @@ function consumerConfig(name: string, filter: string | undefined, s: TopologySet
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
-  const name = cfg.name!;
+async function ensureStream(
+  jsm: JetStreamManager,
+  cfg: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  const name = cfg.name;
   try {
     await jsm.streams.info(name);
     await jsm.streams.update(name, cfg);
@@ -66,7 +77,11 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
   }
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig>): Promise<void> {
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  cfg: Partial<ConsumerConfig>,
+): Promise<void> {
   const name = cfg.durable_name!;
   try {
     await jsm.consumers.info(stream, name);
@@ -78,7 +93,12 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partia
 }
 
 function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: number | string; api_error?: { code?: number } };
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: number | string;
+    api_error?: { code?: number };
+  };
   return (
     e?.name === 'StreamNotFoundError' ||
     e?.name === 'ConsumerNotFoundError' ||
@@ -93,7 +113,11 @@ export async function ensureTopology(nc: NatsConnection, s: TopologySettings): P
   await ensureStream(jsm, streamConfig(COMMAND_STREAM, ['cmd.>'], s));
   await ensureStream(jsm, streamConfig(REPLY_STREAM, ['reply.>'], s));
   for (const service of SERVICES) {
-    await ensureConsumer(jsm, COMMAND_STREAM, consumerConfig(serviceConsumerName(service), serviceCommandFilter(service), s));
+    await ensureConsumer(
+      jsm,
+      COMMAND_STREAM,
+      consumerConfig(serviceConsumerName(service), serviceCommandFilter(service), s),
+    );
   }
   await ensureConsumer(jsm, REPLY_STREAM, consumerConfig(REPLY_BRIDGE_CONSUMER, undefined, s));
 }

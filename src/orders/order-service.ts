@@ -19,7 +19,12 @@ import {
   workflowIdFor,
 } from '../../workflows/definitions';
 import type { OrderWorkflowInput } from '../../workflows/order-fulfillment';
-import { findOrder, findOrderByIdempotencyKey, insertAcceptedOrder, loadOrderRequest } from './order-store';
+import {
+  findOrder,
+  findOrderByIdempotencyKey,
+  insertAcceptedOrder,
+  loadOrderRequest,
+} from './order-store';
 import type { OrderRow } from './order-store';
 
 export interface OrderSummary {
@@ -63,7 +68,12 @@ export class OrderService {
       orderId,
       workflowId,
       status,
-      links: { self, cancel: `${self}/cancel`, reconcile: `${self}/reconcile`, temporalUi: temporalUiLink(this.config, workflowId) },
+      links: {
+        self,
+        cancel: `${self}/cancel`,
+        reconcile: `${self}/reconcile`,
+        temporalUi: temporalUiLink(this.config, workflowId),
+      },
     };
   }
 
@@ -71,7 +81,10 @@ export class OrderService {
    * Accepts an order and starts its workflow `order-<orderId>`. The same orderId or Idempotency-Key
    * again returns the existing order and starts nothing new, also after the first run has finished.
    */
-  async place(body: OrderRequestBody, idempotencyKey?: string): Promise<{ order: OrderSummary; created: boolean }> {
+  async place(
+    body: OrderRequestBody,
+    idempotencyKey?: string,
+  ): Promise<{ order: OrderSummary; created: boolean }> {
     if (idempotencyKey) {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
@@ -86,7 +99,13 @@ export class OrderService {
     };
     const workflowId = workflowIdFor(order.orderId);
     const totalCents = order.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
-    const inserted = await insertAcceptedOrder(this.pool, order, workflowId, totalCents, idempotencyKey);
+    const inserted = await insertAcceptedOrder(
+      this.pool,
+      order,
+      workflowId,
+      totalCents,
+      idempotencyKey,
+    );
     if (!inserted) {
       const existing =
         (await findOrder(this.pool, order.orderId)) ??
@@ -122,7 +141,9 @@ export class OrderService {
           { key: CustomerIdKey, value: order.customerId },
           { key: OrderTotalCentsKey, value: totalCents },
         ],
-        memo: { summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}` },
+        memo: {
+          summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
+        },
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -161,27 +182,39 @@ export class OrderService {
   async cancel(orderId: string, reason?: string): Promise<ActionResult> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
-    if (isTerminal(row.status)) return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
+    if (isTerminal(row.status))
+      return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
     const view = await this.liveView(row.workflowId);
     if (view && (view.steps.shipping.state === 'SUCCEEDED' || isTerminal(view.status))) {
-      const why = isTerminal(view.status) ? `the order is already ${view.status}` : 'the shipment has been handed to the carrier';
+      const why = isTerminal(view.status)
+        ? `the order is already ${view.status}`
+        : 'the shipment has been handed to the carrier';
       return { kind: 'conflict', reason: why, status: view.status };
     }
     try {
-      await this.temporal.workflow.getHandle(row.workflowId).signal(cancelSignal, { reason: reason ?? 'cancelled on request' });
+      await this.temporal.workflow
+        .getHandle(row.workflowId)
+        .signal(cancelSignal, { reason: reason ?? 'cancelled on request' });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { kind: 'conflict', reason: 'the order has finished', status: row.status };
+      if (err instanceof WorkflowNotFoundError)
+        return { kind: 'conflict', reason: 'the order has finished', status: row.status };
       throw err;
     }
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view?.status ?? row.status) };
+    return {
+      kind: 'accepted',
+      order: this.summary(row.orderId, row.workflowId, view?.status ?? row.status),
+    };
   }
 
   async reconcile(orderId: string, reason?: string): Promise<ActionResult> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
-    if (isTerminal(row.status)) return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+    if (isTerminal(row.status))
+      return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
     try {
-      await this.temporal.workflow.getHandle(row.workflowId).signal(reconcileSignal, { reason: reason ?? 'requested' });
+      await this.temporal.workflow
+        .getHandle(row.workflowId)
+        .signal(reconcileSignal, { reason: reason ?? 'requested' });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

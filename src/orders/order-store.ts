@@ -31,23 +31,46 @@ export async function insertAcceptedOrder(
     `INSERT INTO app.orders (order_id, workflow_id, customer_id, idempotency_key, status, total_cents, currency, request)
      VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7)
      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-    [order.orderId, workflowId, order.customerId, idempotencyKey ?? null, totalCents, order.currency, JSON.stringify(order)],
+    [
+      order.orderId,
+      workflowId,
+      order.customerId,
+      idempotencyKey ?? null,
+      totalCents,
+      order.currency,
+      JSON.stringify(order),
+    ],
   );
   return rows[0];
 }
 
 export async function findOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {
-  const { rows } = await pool.query<OrderRow>(`SELECT ${COLUMNS} FROM app.orders WHERE order_id = $1`, [orderId]);
+  const { rows } = await pool.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM app.orders WHERE order_id = $1`,
+    [orderId],
+  );
   return rows[0];
 }
 
-export async function findOrderByIdempotencyKey(pool: Pool, key: string): Promise<OrderRow | undefined> {
-  const { rows } = await pool.query<OrderRow>(`SELECT ${COLUMNS} FROM app.orders WHERE idempotency_key = $1`, [key]);
+export async function findOrderByIdempotencyKey(
+  pool: Pool,
+  key: string,
+): Promise<OrderRow | undefined> {
+  const { rows } = await pool.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM app.orders WHERE idempotency_key = $1`,
+    [key],
+  );
   return rows[0];
 }
 
-export async function loadOrderRequest(pool: Pool, orderId: string): Promise<OrderRequest | undefined> {
-  const { rows } = await pool.query<{ request: OrderRequest }>('SELECT request FROM app.orders WHERE order_id = $1', [orderId]);
+export async function loadOrderRequest(
+  pool: Pool,
+  orderId: string,
+): Promise<OrderRequest | undefined> {
+  const { rows } = await pool.query<{ request: OrderRequest }>(
+    'SELECT request FROM app.orders WHERE order_id = $1',
+    [orderId],
+  );
   return rows[0]?.request;
 }
 

@@ -18,9 +18,17 @@ export class CarrierClient {
   ): Promise<ShipmentOutcome> {
     const r = await postWithKey(`${this.baseUrl}/shipments`, req, idempotencyKey, this.timeoutMs);
     if (r.status === 201 && typeof r.body.shipmentId === 'string') {
-      return { kind: 'created', shipmentId: r.body.shipmentId, trackingNumber: String(r.body.trackingNumber ?? '') };
+      return {
+        kind: 'created',
+        shipmentId: r.body.shipmentId,
+        trackingNumber: typeof r.body.trackingNumber === 'string' ? r.body.trackingNumber : '',
+      };
     }
-    if (r.status === 422) return { kind: 'rejected', reason: String(r.body.error ?? 'address_rejected') };
+    if (r.status === 422)
+      return {
+        kind: 'rejected',
+        reason: typeof r.body.error === 'string' ? r.body.error : 'address_rejected',
+      };
     return unexpected('create shipment', r);
   }
 

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { createFakeProviderApp, idempotent, isRefused } from './fake-provider';
 
 export interface CarrierLedger {
-  shipments: { shipmentId: string; trackingNumber: string; orderId: string; idempotencyKey: string; cancelled: boolean }[];
+  shipments: {
+    shipmentId: string;
+    trackingNumber: string;
+    orderId: string;
+    idempotencyKey: string;
+    cancelled: boolean;
+  }[];
   rejections: { orderId: string; idempotencyKey: string }[];
   cancellations: { shipmentId: string; idempotencyKey: string }[];
 }
@@ -24,7 +30,8 @@ export function createFakeCarrier() {
 
   app.post('/shipments', async (req, reply) => {
     const body = shipmentBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
+    if (!body.success)
+      return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
     const key = String(req.headers['idempotency-key'] ?? '');
     return idempotent(state, 'shipments', req, reply, () => {
       if (isRefused(state, { orderId: body.data.orderId }) || body.data.address === undefined) {
@@ -32,23 +39,34 @@ export function createFakeCarrier() {
         return { status: 422, body: { error: 'address_rejected' } };
       }
       const shipmentId = `shp_${randomUUID()}`;
-      const trackingNumber = `TRK${Math.floor(Math.random() * 1e10).toString().padStart(10, '0')}`;
-      state.ledger.shipments.push({ shipmentId, trackingNumber, orderId: body.data.orderId, idempotencyKey: key, cancelled: false });
+      const trackingNumber = `TRK${Math.floor(Math.random() * 1e10)
+        .toString()
+        .padStart(10, '0')}`;
+      state.ledger.shipments.push({
+        shipmentId,
+        trackingNumber,
+        orderId: body.data.orderId,
+        idempotencyKey: key,
+        cancelled: false,
+      });
       return { status: 201, body: { shipmentId, trackingNumber } };
     });
   });
 
-  app.post<{ Params: { shipmentId: string } }>('/shipments/:shipmentId/cancel', async (req, reply) => {
-    const key = String(req.headers['idempotency-key'] ?? '');
-    const { shipmentId } = req.params;
-    return idempotent(state, `cancel ${shipmentId}`, req, reply, () => {
-      const s = state.ledger.shipments.find((x) => x.shipmentId === shipmentId);
-      if (!s) return { status: 404, body: { error: 'shipment_not_found' } };
-      s.cancelled = true;
-      state.ledger.cancellations.push({ shipmentId, idempotencyKey: key });
-      return { status: 200, body: { shipmentId, cancelled: true } };
-    });
-  });
+  app.post<{ Params: { shipmentId: string } }>(
+    '/shipments/:shipmentId/cancel',
+    async (req, reply) => {
+      const key = String(req.headers['idempotency-key'] ?? '');
+      const { shipmentId } = req.params;
+      return idempotent(state, `cancel ${shipmentId}`, req, reply, () => {
+        const s = state.ledger.shipments.find((x) => x.shipmentId === shipmentId);
+        if (!s) return { status: 404, body: { error: 'shipment_not_found' } };
+        s.cancelled = true;
+        state.ledger.cancellations.push({ shipmentId, idempotencyKey: key });
+        return { status: 200, body: { shipmentId, cancelled: true } };
+      });
+    },
+  );
 
   return { app, state };
 }

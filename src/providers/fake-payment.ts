@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { createFakeProviderApp, idempotent, isRefused } from './fake-provider';
 
 export interface PaymentLedger {
-  charges: { chargeId: string; orderId: string; customerId: string; amountCents: number; currency: string; idempotencyKey: string }[];
+  charges: {
+    chargeId: string;
+    orderId: string;
+    customerId: string;
+    amountCents: number;
+    currency: string;
+    idempotencyKey: string;
+  }[];
   refunds: { refundId: string; chargeId: string; amountCents: number; idempotencyKey: string }[];
   declines: { orderId: string; customerId: string; idempotencyKey: string }[];
 }
@@ -18,15 +25,24 @@ const refundBody = z.object({ chargeId: z.string().min(1), amountCents: z.number
 
 /** A stand-in for the payment company: `/charges` and `/refunds` as in MISSION.md. */
 export function createFakePaymentProvider() {
-  const { app, state } = createFakeProviderApp<PaymentLedger>('payment', () => ({ charges: [], refunds: [], declines: [] }));
+  const { app, state } = createFakeProviderApp<PaymentLedger>('payment', () => ({
+    charges: [],
+    refunds: [],
+    declines: [],
+  }));
 
   app.post('/charges', async (req, reply) => {
     const body = chargeBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
+    if (!body.success)
+      return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
     const key = String(req.headers['idempotency-key'] ?? '');
     return idempotent(state, 'charges', req, reply, () => {
       if (isRefused(state, body.data)) {
-        state.ledger.declines.push({ orderId: body.data.orderId, customerId: body.data.customerId, idempotencyKey: key });
+        state.ledger.declines.push({
+          orderId: body.data.orderId,
+          customerId: body.data.customerId,
+          idempotencyKey: key,
+        });
         return { status: 402, body: { error: 'card_declined' } };
       }
       const chargeId = `ch_${randomUUID()}`;
@@ -37,7 +53,8 @@ export function createFakePaymentProvider() {
 
   app.post('/refunds', async (req, reply) => {
     const body = refundBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
+    if (!body.success)
+      return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
     const key = String(req.headers['idempotency-key'] ?? '');
     return idempotent(state, 'refunds', req, reply, () => {
       if (!state.ledger.charges.some((c) => c.chargeId === body.data.chargeId)) {

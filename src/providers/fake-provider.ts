@@ -48,12 +48,22 @@ export function createFakeProviderApp<L>(
   newLedger: () => L,
 ): { app: FastifyInstance; state: FakeProviderState<L> } {
   const app = Fastify({ logger: false });
-  const state: FakeProviderState<L> = { ledger: newLedger(), faults: noFaults(), answers: new Map(), calls: [] };
+  const state: FakeProviderState<L> = {
+    ledger: newLedger(),
+    faults: noFaults(),
+    answers: new Map(),
+    calls: [],
+  };
 
-  app.get('/_control/ledger', async () => ({ provider: name, ledger: state.ledger, calls: state.calls.length }));
+  app.get('/_control/ledger', async () => ({
+    provider: name,
+    ledger: state.ledger,
+    calls: state.calls.length,
+  }));
   app.post('/_control/faults', async (req, reply) => {
     const parsed = faultsSchema.safeParse(req.body ?? {});
-    if (!parsed.success) return reply.code(400).send({ error: 'invalid_faults', issues: parsed.error.issues });
+    if (!parsed.success)
+      return reply.code(400).send({ error: 'invalid_faults', issues: parsed.error.issues });
     Object.assign(state.faults, parsed.data);
     return state.faults;
   });
@@ -68,7 +78,10 @@ export function createFakeProviderApp<L>(
   return { app, state };
 }
 
-export function isRefused(state: FakeProviderState<unknown>, ids: { customerId?: string; orderId?: string }): boolean {
+export function isRefused(
+  state: FakeProviderState<unknown>,
+  ids: { customerId?: string; orderId?: string },
+): boolean {
   return (
     (ids.customerId !== undefined && state.faults.refuseCustomerIds.includes(ids.customerId)) ||
     (ids.orderId !== undefined && state.faults.refuseOrderIds.includes(ids.orderId))

@@ -28,7 +28,7 @@ export async function postWithKey(
   }
   const text = await res.text().catch(() => '');
   if (res.status >= 500) throw new TransientError(`POST ${url} answered ${res.status}`);
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {
@@ -42,5 +42,7 @@ export class ProviderContractError extends Error {
 }
 
 export function unexpected(op: string, r: ProviderResponse): never {
-  throw new ProviderContractError(`${op}: unexpected answer ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+  throw new ProviderContractError(
+    `${op}: unexpected answer ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+  );
 }

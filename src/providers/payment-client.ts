@@ -1,6 +1,7 @@
 import { postWithKey, unexpected } from './http-client';
 
-export type ChargeOutcome = { kind: 'charged'; chargeId: string } | { kind: 'declined'; reason: string };
+export type ChargeOutcome =
+  { kind: 'charged'; chargeId: string } | { kind: 'declined'; reason: string };
 
 /** Client of the payment provider's HTTP contract (MISSION.md). */
 export class PaymentProviderClient {
@@ -14,14 +15,23 @@ export class PaymentProviderClient {
     idempotencyKey: string,
   ): Promise<ChargeOutcome> {
     const r = await postWithKey(`${this.baseUrl}/charges`, req, idempotencyKey, this.timeoutMs);
-    if (r.status === 201 && typeof r.body.chargeId === 'string') return { kind: 'charged', chargeId: r.body.chargeId };
-    if (r.status === 402) return { kind: 'declined', reason: String(r.body.error ?? 'card_declined') };
+    if (r.status === 201 && typeof r.body.chargeId === 'string')
+      return { kind: 'charged', chargeId: r.body.chargeId };
+    if (r.status === 402)
+      return {
+        kind: 'declined',
+        reason: typeof r.body.error === 'string' ? r.body.error : 'card_declined',
+      };
     return unexpected('charge', r);
   }
 
-  async refund(req: { chargeId: string; amountCents: number }, idempotencyKey: string): Promise<{ refundId: string }> {
+  async refund(
+    req: { chargeId: string; amountCents: number },
+    idempotencyKey: string,
+  ): Promise<{ refundId: string }> {
     const r = await postWithKey(`${this.baseUrl}/refunds`, req, idempotencyKey, this.timeoutMs);
-    if (r.status === 201 && typeof r.body.refundId === 'string') return { refundId: r.body.refundId };
+    if (r.status === 201 && typeof r.body.refundId === 'string')
+      return { refundId: r.body.refundId };
     return unexpected('refund', r);
   }
 }

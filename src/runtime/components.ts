@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
 import type { Config } from '../config';
 import { buildApi } from '../api/server';
 import { createRegistry } from '../api/metrics';
@@ -55,16 +56,30 @@ export function serviceDefinition(config: Config, name: ServiceName): ServiceDef
     case 'loyalty':
       return loyaltyService;
     case 'payment':
-      return paymentService(new PaymentProviderClient(config.providers.paymentUrl, config.providers.timeoutMs));
+      return paymentService(
+        new PaymentProviderClient(config.providers.paymentUrl, config.providers.timeoutMs),
+      );
     case 'shipping':
-      return shippingService(new CarrierClient(config.providers.carrierUrl, config.providers.timeoutMs));
+      return shippingService(
+        new CarrierClient(config.providers.carrierUrl, config.providers.timeoutMs),
+      );
   }
 }
 
-export async function startService(config: Config, name: ServiceName, log: Logger): Promise<Component> {
+export async function startService(
+  config: Config,
+  name: ServiceName,
+  log: Logger,
+): Promise<Component> {
   const pool = createPool(config.database.url, config.lanes + 2, `shipshape-${name}`);
   const nc = await connectNats(config.nats.servers, `shipshape-${name}`);
-  const consumer = await startCommandConsumer({ nc, pool, service: serviceDefinition(config, name), log, lanes: config.lanes });
+  const consumer = await startCommandConsumer({
+    nc,
+    pool,
+    service: serviceDefinition(config, name),
+    log,
+    lanes: config.lanes,
+  });
   log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
   return {
     async stop() {
@@ -75,7 +90,28 @@ export async function startService(config: Config, name: ServiceName, log: Logge
   };
 }
 
+let runtimeInstalled = false;
+
+/** Sends the SDK's own log lines through our logger, at our level (once per process). */
+function installRuntime(log: Logger, level: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLevel: LogLevel =
+    ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' } as const)[level as 'info'] ??
+    'ERROR';
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, (entry) => {
+      const method =
+        entry.level === 'TRACE'
+          ? 'trace'
+          : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      log[method]({ sdk: entry.meta }, entry.message);
+    }),
+  });
+}
+
 export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
+  installRuntime(log, config.logLevel);
   const pool = createPool(config.database.url, 10, 'shipshape-worker');
   const nc = await connectNats(config.nats.servers, 'shipshape-temporal-worker');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -116,7 +152,13 @@ export async function startBridge(config: Config, log: Logger): Promise<Componen
 export async function startRelay(config: Config, log: Logger): Promise<Component> {
   const pool = createPool(config.database.url, 2, 'shipshape-relay');
   const nc = await connectNats(config.nats.servers, 'shipshape-outbox-relay');
-  const relay = startOutboxRelay({ pool, js: jetstream(nc), log, intervalMs: config.relay.intervalMs, graceMs: config.relay.graceMs });
+  const relay = startOutboxRelay({
+    pool,
+    js: jetstream(nc),
+    log,
+    intervalMs: config.relay.intervalMs,
+    graceMs: config.relay.graceMs,
+  });
   return {
     async stop() {
       await relay.stop();
@@ -131,9 +173,12 @@ export async function startFakeProviders(config: Config, log: Logger): Promise<C
   const payment = createFakePaymentProvider();
   const carrier = createFakeCarrier();
   const portOf = (url: string) => Number(new URL(url).port);
-  await payment.app.listen({ port: portOf(config.providers.paymentUrl), host: '127.0.0.1' });
-  await carrier.app.listen({ port: portOf(config.providers.carrierUrl), host: '127.0.0.1' });
-  log.info({ payment: config.providers.paymentUrl, carrier: config.providers.carrierUrl }, 'fake providers listening');
+  await payment.app.listen({ port: portOf(config.providers.paymentUrl), host: config.api.host });
+  await carrier.app.listen({ port: portOf(config.providers.carrierUrl), host: config.api.host });
+  log.info(
+    { payment: config.providers.paymentUrl, carrier: config.providers.carrierUrl },
+    'fake providers listening',
+  );
   return {
     async stop() {
       await payment.app.close();

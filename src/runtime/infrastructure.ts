@@ -5,7 +5,10 @@ import { connectNats } from '../messaging/connection';
 import { ensureTopology } from '../messaging/topology';
 
 /** Applies database migrations and creates streams and consumers. Idempotent; every process may call it. */
-export async function prepareInfrastructure(config: Config, log: (line: string) => void = () => undefined): Promise<void> {
+export async function prepareInfrastructure(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
   const pool = createPool(config.database.url, 1, 'shipshape-migrate');
   try {
     await migrate(pool, log);

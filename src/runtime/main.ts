@@ -10,7 +10,11 @@ import { prepareInfrastructure } from './infrastructure';
  * stop cleanly on SIGINT/SIGTERM, and exit non-zero on any failure.
  * Tells a parent started with an IPC channel (`shipshape run`) when it is ready.
  */
-export function runMain(name: string, start: (config: Config, log: Logger) => Promise<Component>): void {
+export function runMain(
+  name: string,
+  start: (config: Config, log: Logger) => Promise<Component>,
+  opts: { infrastructure?: boolean } = {},
+): void {
   let config: Config;
   try {
     config = loadConfig();
@@ -40,7 +44,7 @@ export function runMain(name: string, start: (config: Config, log: Logger) => Pr
   process.on('disconnect', () => void stop('parent gone'));
 
   (async () => {
-    await prepareInfrastructure(config, (line) => log.info(line));
+    if (opts.infrastructure !== false) await prepareInfrastructure(config, (line) => log.info(line));
     component = await start(config, log);
     process.send?.({ ready: name });
     log.info('ready');

@@ -48,7 +48,10 @@ export class Supervisor {
   }
 
   names(): ProcessName[] {
-    return [...(this.opts.config.providers.useFakes ? (['fake-providers'] as const) : []), ...APP_PROCESSES];
+    return [
+      ...(this.opts.config.providers.useFakes ? (['fake-providers'] as const) : []),
+      ...APP_PROCESSES,
+    ];
   }
 
   pidOf(name: ProcessName): number | undefined {
@@ -74,7 +77,12 @@ export class Supervisor {
     this.procs.set(name, { name, child, restarts });
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${name} was not ready within ${this.opts.readyTimeoutMs ?? 120_000} ms; see ${logFile}`)),
+        () =>
+          reject(
+            new Error(
+              `${name} was not ready within ${this.opts.readyTimeoutMs ?? 120_000} ms; see ${logFile}`,
+            ),
+          ),
         this.opts.readyTimeoutMs ?? 120_000,
       );
       child.on('message', (m: { ready?: string }) => {

@@ -37,17 +37,31 @@ export function redeliveryDelayMs(deliveryCount: number): number {
 export async function startCommandConsumer(opts: CommandConsumerOptions): Promise<RunningConsumer> {
   const { nc, pool, service, log } = opts;
   const js = jetstream(nc);
-  const lanes = new KeyedLanes(opts.lanes ?? 8, opts.laneQueue ?? 16, (err) => log.error({ err }, 'lane task failed'));
+  const lanes = new KeyedLanes(opts.lanes ?? 8, opts.laneQueue ?? 16, (err) =>
+    log.error({ err }, 'lane task failed'),
+  );
   const consumer = await js.consumers.get(COMMAND_STREAM, serviceConsumerName(service.name));
-  const messages = await consumer.consume({ max_messages: lanes.laneCount * (opts.laneQueue ?? 16) });
+  const messages = await consumer.consume({
+    max_messages: lanes.laneCount * (opts.laneQueue ?? 16),
+  });
 
   const handle = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
-    const clog = log.child({ orderId: cmd.orderId, workflowId: cmd.workflowId, commandId: cmd.commandId });
+    const clog = log.child({
+      orderId: cmd.orderId,
+      workflowId: cmd.workflowId,
+      commandId: cmd.commandId,
+    });
     try {
       const r = await processCommand(pool, service, cmd);
-      clog.debug({ outcome: r.reply.outcome, firstTime: r.firstTime, delivery: m.info.deliveryCount }, 'command handled');
+      clog.debug(
+        { outcome: r.reply.outcome, firstTime: r.firstTime, delivery: m.info.deliveryCount },
+        'command handled',
+      );
       try {
-        await publishJson(js, r.subject, r.reply, r.reply.replyId, { commandId: cmd.commandId, orderId: cmd.orderId });
+        await publishJson(js, r.subject, r.reply, r.reply.replyId, {
+          commandId: cmd.commandId,
+          orderId: cmd.orderId,
+        });
         await markPublished(pool, service.name, r.reply.replyId);
       } catch (err) {
         // The reply is safe in the outbox; the relay will publish it.
@@ -60,7 +74,10 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
         m.term(err.message);
       } else {
         const delay = redeliveryDelayMs(m.info.deliveryCount);
-        clog[isTransient(err) ? 'warn' : 'error']({ err, delivery: m.info.deliveryCount, retryInMs: delay }, 'command failed; will be redelivered');
+        clog[isTransient(err) ? 'warn' : 'error'](
+          { err, delivery: m.info.deliveryCount, retryInMs: delay },
+          'command failed; will be redelivered',
+        );
         m.nak(delay);
       }
     }

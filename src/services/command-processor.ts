@@ -14,7 +14,11 @@ export interface ProcessResult {
 
 export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
 
-async function storedReply(pool: Pool, schema: string, commandId: string): Promise<ProcessResult | undefined> {
+async function storedReply(
+  pool: Pool,
+  schema: string,
+  commandId: string,
+): Promise<ProcessResult | undefined> {
   const { rows } = await pool.query<{ subject: string; payload: ReplyEnvelope }>(
     `SELECT subject, payload FROM ${schema}.outbox WHERE command_id = $1`,
     [commandId],
@@ -28,7 +32,11 @@ async function storedReply(pool: Pool, schema: string, commandId: string): Promi
  * table (a conflict means "already done"), make the effect, write the reply to the outbox. A command seen
  * before gets its stored reply back and has no second effect.
  */
-export async function processCommand(pool: Pool, service: ServiceDefinition, cmd: CommandEnvelope): Promise<ProcessResult> {
+export async function processCommand(
+  pool: Pool,
+  service: ServiceDefinition,
+  cmd: CommandEnvelope,
+): Promise<ProcessResult> {
   const schema = service.name;
   const handler = service.handlers[cmd.type];
   if (!handler) throw new PoisonMessageError(`service ${service.name} does not handle ${cmd.type}`);
@@ -56,20 +64,22 @@ export async function processCommand(pool: Pool, service: ServiceDefinition, cmd
       workflowId: cmd.workflowId,
       ...body,
     };
-    await tx.query(`INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`, [
-      replyId,
-      cmd.commandId,
-      subject,
-      JSON.stringify(reply),
-    ]);
+    await tx.query(
+      `INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`,
+      [replyId, cmd.commandId, subject, JSON.stringify(reply)],
+    );
     return reply;
   });
   if (fresh) return { reply: fresh, subject, firstTime: true };
   const raced = await storedReply(pool, schema, cmd.commandId);
-  if (!raced) throw new Error(`command ${cmd.commandId} is recorded as consumed but has no stored reply`);
+  if (!raced)
+    throw new Error(`command ${cmd.commandId} is recorded as consumed but has no stored reply`);
   return raced;
 }
 
 export async function markPublished(pool: Pool, schema: string, replyId: string): Promise<void> {
-  await pool.query(`UPDATE ${schema}.outbox SET published_at = now() WHERE reply_id = $1 AND published_at IS NULL`, [replyId]);
+  await pool.query(
+    `UPDATE ${schema}.outbox SET published_at = now() WHERE reply_id = $1 AND published_at IS NULL`,
+    [replyId],
+  );
 }

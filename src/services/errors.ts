@@ -13,7 +13,22 @@ export function isTransient(err: unknown): boolean {
   // pg connection failures and server shutdowns: the database will be back.
   const code = (err as { code?: string })?.code ?? '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003', '40001', '40P01'].includes(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test((err as Error)?.message ?? '')
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+      '40001',
+      '40P01',
+    ].includes(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
+      (err as Error)?.message ?? '',
+    )
   );
 }

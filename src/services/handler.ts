@@ -19,5 +19,11 @@ export interface ServiceDefinition {
   handlers: Partial<Record<CommandType, CommandHandler<any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export const succeeded = (result?: ReplyEnvelope['result']): ReplyBody => ({ outcome: 'succeeded', ...(result ? { result } : {}) });
-export const rejected = (code: string, message: string): ReplyBody => ({ outcome: 'rejected', error: { code, message } });
+export const succeeded = (result?: ReplyEnvelope['result']): ReplyBody => ({
+  outcome: 'succeeded',
+  ...(result ? { result } : {}),
+});
+export const rejected = (code: string, message: string): ReplyBody => ({
+  outcome: 'rejected',
+  error: { code, message },
+});

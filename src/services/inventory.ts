@@ -1,5 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import type { CommandEnvelope, CommitCommand, ReleaseCommand, ReserveCommand } from '../domain/types';
+import type {
+  CommandEnvelope,
+  CommitCommand,
+  ReleaseCommand,
+  ReserveCommand,
+} from '../domain/types';
 import { rejected, succeeded } from './handler';
 import type { ServiceDefinition } from './handler';
 
@@ -27,7 +32,8 @@ async function orderWasReleased(tx: PoolClient, orderId: string): Promise<boolea
 async function reserve(tx: PoolClient, cmd: CommandEnvelope) {
   const { items } = cmd.payload as ReserveCommand;
   // A release that overtook this reservation (the order gave up waiting) wins: never hold stock for it.
-  if (await orderWasReleased(tx, cmd.orderId)) return rejected('order_released', 'the order was already released');
+  if (await orderWasReleased(tx, cmd.orderId))
+    return rejected('order_released', 'the order was already released');
   await tx.query('SAVEPOINT reserve_all');
   for (const [sku, quantity] of mergeItems(items)) {
     const { rowCount } = await tx.query(
@@ -79,7 +85,10 @@ export const inventoryService: ServiceDefinition = {
 };
 
 export async function getStock(pool: Pool, sku: string): Promise<Stock | undefined> {
-  const { rows } = await pool.query<Stock>('SELECT sku, available, reserved FROM inventory.stock WHERE sku = $1', [sku]);
+  const { rows } = await pool.query<Stock>(
+    'SELECT sku, available, reserved FROM inventory.stock WHERE sku = $1',
+    [sku],
+  );
   return rows[0];
 }
 

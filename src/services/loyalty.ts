@@ -13,7 +13,10 @@ export const loyaltyService: ServiceDefinition = {
       apply: async (tx, cmd) => {
         const p = cmd.payload as AwardCommand;
         // A reversal that overtook the award means the order gave up: credit nothing.
-        const reversed = await tx.query(`SELECT 1 FROM loyalty.ledger WHERE order_id = $1 AND kind = 'reverse'`, [cmd.orderId]);
+        const reversed = await tx.query(
+          `SELECT 1 FROM loyalty.ledger WHERE order_id = $1 AND kind = 'reverse'`,
+          [cmd.orderId],
+        );
         if (reversed.rowCount) return succeeded({ points: 0, skipped: 'already_reversed' });
         const points = pointsFor(p.orderTotalCents);
         await tx.query(

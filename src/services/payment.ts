@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { ChargeCommand, CommandEnvelope, RefundCommand } from '../domain/types';
 import type { ChargeOutcome } from '../providers/payment-client';
-import { PaymentProviderClient } from '../providers/payment-client';
+import type { PaymentProviderClient } from '../providers/payment-client';
 import { rejected, succeeded } from './handler';
 import type { CommandHandler, ServiceDefinition } from './handler';
 
@@ -13,7 +13,12 @@ export function paymentService(provider: PaymentProviderClient): ServiceDefiniti
     prepare: (cmd) => {
       const p = cmd.payload as ChargeCommand;
       return provider.charge(
-        { orderId: cmd.orderId, amountCents: p.amountCents, currency: p.currency, customerId: p.customerId },
+        {
+          orderId: cmd.orderId,
+          amountCents: p.amountCents,
+          currency: p.currency,
+          customerId: p.customerId,
+        },
         providerKey(cmd.commandId),
       );
     },
@@ -41,7 +46,10 @@ export function paymentService(provider: PaymentProviderClient): ServiceDefiniti
   const refund: CommandHandler<{ refundId: string }> = {
     prepare: (cmd) => {
       const p = cmd.payload as RefundCommand;
-      return provider.refund({ chargeId: p.chargeId, amountCents: p.amountCents }, providerKey(cmd.commandId));
+      return provider.refund(
+        { chargeId: p.chargeId, amountCents: p.amountCents },
+        providerKey(cmd.commandId),
+      );
     },
     apply: async (tx, cmd, out) => {
       await tx.query(

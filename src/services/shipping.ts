@@ -8,7 +8,10 @@ export function shippingService(carrier: CarrierClient): ServiceDefinition {
   const create: CommandHandler<ShipmentOutcome> = {
     prepare: (cmd) => {
       const p = cmd.payload as CreateShipmentCommand;
-      return carrier.createShipment({ orderId: cmd.orderId, address: p.address, items: p.items }, providerKey(cmd.commandId));
+      return carrier.createShipment(
+        { orderId: cmd.orderId, address: p.address, items: p.items },
+        providerKey(cmd.commandId),
+      );
     },
     apply: async (tx, cmd, out) => {
       await tx.query(
@@ -28,9 +31,16 @@ export function shippingService(carrier: CarrierClient): ServiceDefinition {
   };
 
   const cancel: CommandHandler<void> = {
-    prepare: (cmd) => carrier.cancelShipment((cmd.payload as CancelShipmentCommand).shipmentId, providerKey(cmd.commandId)),
+    prepare: (cmd) =>
+      carrier.cancelShipment(
+        (cmd.payload as CancelShipmentCommand).shipmentId,
+        providerKey(cmd.commandId),
+      ),
     apply: async (tx, cmd) => {
-      await tx.query(`UPDATE shipping.shipments SET status = 'cancelled', updated_at = now() WHERE order_id = $1`, [cmd.orderId]);
+      await tx.query(
+        `UPDATE shipping.shipments SET status = 'cancelled', updated_at = now() WHERE order_id = $1`,
+        [cmd.orderId],
+      );
       return succeeded({ cancelled: true });
     },
   };

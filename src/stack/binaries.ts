@@ -37,8 +37,14 @@ async function natsVersionOk(bin: string): Promise<boolean> {
   }
 }
 
-async function goInstall(module: string, binDir: string, log: (line: string) => void): Promise<void> {
-  const go = (await which('go')) ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+async function goInstall(
+  module: string,
+  binDir: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const go =
+    (await which('go')) ??
+    (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) {
     throw new MissingBinaryError(
       `cannot build ${module}: Go is not installed. Install Go (https://go.dev/doc/install) or put the binary on PATH ` +
@@ -74,7 +80,8 @@ export async function natsBinary(binDir: string, log: (line: string) => void): P
   const onPath = await which('nats-server');
   if (onPath && (await natsVersionOk(onPath))) return onPath;
   const cached = path.join(binDir, 'nats-server');
-  if (!existsSync(cached) || !(await natsVersionOk(cached))) await goInstall(NATS_MODULE, binDir, log);
+  if (!existsSync(cached) || !(await natsVersionOk(cached)))
+    await goInstall(NATS_MODULE, binDir, log);
   return cached;
 }
 

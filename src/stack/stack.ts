@@ -4,7 +4,13 @@ import type { Config } from '../config';
 import { waitFor } from '../wait';
 import { natsBinary, temporalBinary } from './binaries';
 import { natsAnswers, natsPaths, writeNatsConfig } from './nats';
-import { postgresAnswers, postgresPaths, postgresPid, startPostgres, stopPostgres } from './postgres';
+import {
+  postgresAnswers,
+  postgresPaths,
+  postgresPid,
+  startPostgres,
+  stopPostgres,
+} from './postgres';
 import { commandLine, isAlive, portAnswers, spawnDetached, tailFile } from './process';
 import { temporalAnswers, temporalArgs, temporalPaths } from './temporal';
 
@@ -58,13 +64,17 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
 }
 
 /** Starts whatever is not yet running and returns once every server answers. Safe to call again. */
-export async function stackUp(config: Config, log: (line: string) => void = () => undefined): Promise<ServerStatus[]> {
+export async function stackUp(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<ServerStatus[]> {
   mkdirSync(config.stack.dir, { recursive: true });
   const state = readState(config);
   const { ports } = config.stack;
 
   const startNats = async () => {
-    if (ourPid(config, 'nats', state) !== undefined && (await natsAnswers(ports.natsMonitor))) return;
+    if (ourPid(config, 'nats', state) !== undefined && (await natsAnswers(ports.natsMonitor)))
+      return;
     await ensurePortFree(ports.nats, 'NATS');
     const bin = await natsBinary(config.stack.binCacheDir, log);
     const p = writeNatsConfig(config.stack.dir, ports.nats, ports.natsMonitor);
@@ -75,12 +85,21 @@ export async function stackUp(config: Config, log: (line: string) => void = () =
   };
 
   const startTemporal = async () => {
-    if (ourPid(config, 'temporal', state) !== undefined && (await temporalAnswers(config.temporal.address, config.temporal.namespace))) return;
+    if (
+      ourPid(config, 'temporal', state) !== undefined &&
+      (await temporalAnswers(config.temporal.address, config.temporal.namespace))
+    )
+      return;
     await ensurePortFree(ports.temporal, 'Temporal');
     const bin = await temporalBinary(config.stack.binCacheDir, log);
     const p = temporalPaths(config.stack.dir);
     log(`starting Temporal dev server on ${config.temporal.address} (UI ${config.temporal.uiUrl})`);
-    state.pids.temporal = spawnDetached(bin, temporalArgs(config.stack.dir, ports, config.temporal.namespace), p.logFile, p.dir);
+    state.pids.temporal = spawnDetached(
+      bin,
+      temporalArgs(config.stack.dir, ports, config.temporal.namespace),
+      p.logFile,
+      p.dir,
+    );
     writeState(config, state);
     await waitUp(
       'Temporal',
@@ -93,7 +112,8 @@ export async function stackUp(config: Config, log: (line: string) => void = () =
 
   const startPg = async () => {
     if (!config.stack.managesPostgres) return;
-    if (postgresPid(config.stack.dir) !== undefined && (await postgresAnswers(ports.postgres))) return;
+    if (postgresPid(config.stack.dir) !== undefined && (await postgresAnswers(ports.postgres)))
+      return;
     await ensurePortFree(ports.postgres, 'PostgreSQL');
     log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`);
     await startPostgres(config.stack.dir, ports.postgres, log);
@@ -114,17 +134,27 @@ async function waitUp(
   timeoutMs = 60_000,
 ): Promise<void> {
   try {
-    await waitFor(`${name} to answer`, async () => {
-      if (!isAlive(pid)) throw new Error(`${name} exited`);
-      return answers();
-    }, { timeoutMs, intervalMs: 200 });
+    await waitFor(
+      `${name} to answer`,
+      async () => {
+        if (!isAlive(pid)) throw new Error(`${name} exited`);
+        return answers();
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
   } catch (err) {
-    throw new Error(`${name} failed to start: ${(err as Error).message}\n--- ${logFile} (tail) ---\n${tailFile(logFile)}`);
+    throw new Error(
+      `${name} failed to start: ${(err as Error).message}\n--- ${logFile} (tail) ---\n${tailFile(logFile)}`,
+      { cause: err },
+    );
   }
 }
 
 /** Stops only the servers this stack started (pids from our state file whose command line names our folder). */
-export async function stackDown(config: Config, log: (line: string) => void = () => undefined): Promise<void> {
+export async function stackDown(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
   const state = readState(config);
   for (const name of ['temporal', 'nats'] as const) {
     const pid = ourPid(config, name, state);
@@ -157,7 +187,9 @@ export async function stackStatus(config: Config): Promise<ServerStatus[]> {
       name: 'temporal',
       address: config.temporal.address,
       pid: temporalPid,
-      running: temporalPid !== null && (await temporalAnswers(config.temporal.address, config.temporal.namespace)),
+      running:
+        temporalPid !== null &&
+        (await temporalAnswers(config.temporal.address, config.temporal.namespace)),
       managed: true,
       log: temporalPaths(config.stack.dir).logFile,
       ui: config.temporal.uiUrl,
@@ -172,9 +204,13 @@ export async function stackStatus(config: Config): Promise<ServerStatus[]> {
     },
     {
       name: 'postgres',
-      address: config.stack.managesPostgres ? `127.0.0.1:${ports.postgres}` : redactUrl(config.database.url),
+      address: config.stack.managesPostgres
+        ? `127.0.0.1:${ports.postgres}`
+        : redactUrl(config.database.url),
       pid: pgPid,
-      running: config.stack.managesPostgres ? pgPid !== null && (await postgresAnswers(ports.postgres)) : true,
+      running: config.stack.managesPostgres
+        ? pgPid !== null && (await postgresAnswers(ports.postgres))
+        : true,
       managed: config.stack.managesPostgres,
       log: config.stack.managesPostgres ? postgresPaths(config.stack.dir).logFile : null,
     },

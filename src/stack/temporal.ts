@@ -48,7 +48,8 @@ export function temporalArgs(
     'warn',
   ];
   if (namespace !== 'default') args.push('--namespace', namespace);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
   return args;
 }
 

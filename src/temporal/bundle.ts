@@ -15,7 +15,8 @@ function newestMtime(dir: string): number {
  * skips the several seconds bundling takes.
  */
 export async function workflowBundlePath(): Promise<string> {
-  if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= newestMtime(workflowsDir)) return bundleFile;
+  if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= newestMtime(workflowsDir))
+    return bundleFile;
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(path.join(workflowsDir, 'index.js')),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import { createPool } from '../../src/db/pool';
+import type { CommandEnvelope } from '../../src/domain/types';
+import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/messaging/connection';
+import { publishJson } from '../../src/messaging/publish';
+import { COMMAND_STREAM, commandSubject, serviceConsumerName } from '../../src/messaging/subjects';
+import type { Component } from '../../src/runtime/components';
+import { startService } from '../../src/runtime/components';
+import { processCommand } from '../../src/services/command-processor';
+import { inventoryService, getStock, setStock } from '../../src/services/inventory';
+import { waitFor } from '../../src/wait';
+import { testConfig, uniqueId } from '../support/env';
+
+describe('commands over JetStream, handled exactly once (real JetStream and PostgreSQL)', function () {
+  const config = testConfig();
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let pool: Pool;
+  let inventory: Component;
+
+  before(async () => {
+    nc = await connectNats(config.nats.servers, 'test-messaging');
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    pool = createPool(config.database.url, 4);
+    inventory = await startService(config, 'inventory', createLogger('test-inventory', 'warn'));
+  });
+  after(async () => {
+    await inventory?.stop();
+    await nc?.close();
+    await pool?.end();
+  });
+
+  function reserveCommand(
+    orderId: string,
+    sku: string,
+    quantity: number,
+  ): CommandEnvelope<'inventory.reserve'> {
+    const workflowId = `order-${orderId}`;
+    return {
+      commandId: `${workflowId}:inventory.reserve:1`,
+      type: 'inventory.reserve',
+      orderId,
+      workflowId,
+      seq: 1,
+      payload: { items: [{ sku, quantity }] },
+    };
+  }
+
+  const inventoryDrained = () =>
+    waitFor('the inventory consumer to have nothing pending', async () => {
+      const info = await jsm.consumers.info(COMMAND_STREAM, serviceConsumerName('inventory'));
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+
+  const consumedRows = async (commandId: string) =>
+    (
+      await pool.query('SELECT 1 FROM inventory.consumed_messages WHERE command_id = $1', [
+        commandId,
+      ])
+    ).rowCount;
+
+  it('stores a command published twice with the same Nats-Msg-Id once', async () => {
+    const cmd = reserveCommand(uniqueId('ord'), uniqueId('sku'), 1);
+    const ids = { commandId: cmd.commandId, orderId: cmd.orderId };
+    const first = await publishJson(js, commandSubject(cmd.type), cmd, cmd.commandId, ids);
+    const second = await publishJson(js, commandSubject(cmd.type), cmd, cmd.commandId, ids);
+    assert.equal(first.duplicate, false);
+    assert.equal(second.duplicate, true);
+    assert.equal(second.seq, first.seq);
+    const stored = await jsm.streams.getMessage(COMMAND_STREAM, { seq: first.seq });
+    assert.equal(stored?.json<CommandEnvelope>().commandId, cmd.commandId);
+  });
+
+  it('applies a command delivered twice to the service (a redelivery past dedup) once', async () => {
+    const sku = uniqueId('sku');
+    await setStock(pool, sku, 10);
+    const cmd = reserveCommand(uniqueId('ord'), sku, 4);
+    const ids = { commandId: cmd.commandId, orderId: cmd.orderId };
+    // Different Nats-Msg-Ids get past JetStream's dedup: the service's consumed-messages table must catch it.
+    await publishJson(js, commandSubject(cmd.type), cmd, `${cmd.commandId}#first`, ids);
+    await publishJson(js, commandSubject(cmd.type), cmd, `${cmd.commandId}#second`, ids);
+    await inventoryDrained();
+    assert.equal(await consumedRows(cmd.commandId), 1);
+    assert.deepEqual(await getStock(pool, sku), { sku, available: 6, reserved: 4 });
+    const outbox = await pool.query<{ published_at: Date | null }>(
+      'SELECT published_at FROM inventory.outbox WHERE command_id = $1',
+      [cmd.commandId],
+    );
+    assert.equal(outbox.rowCount, 1);
+    assert.notEqual(outbox.rows[0]?.published_at, null);
+  });
+
+  it('returns the stored reply, with no second effect, when a handled command is processed again', async () => {
+    const sku = uniqueId('sku');
+    await setStock(pool, sku, 3);
+    const cmd = reserveCommand(uniqueId('ord'), sku, 3);
+    const a = await processCommand(pool, inventoryService, cmd);
+    const b = await processCommand(pool, inventoryService, cmd);
+    assert.equal(a.firstTime, true);
+    assert.equal(b.firstTime, false);
+    assert.deepEqual(b.reply, a.reply);
+    assert.equal(a.reply.outcome, 'succeeded');
+    assert.deepEqual(await getStock(pool, sku), { sku, available: 0, reserved: 3 });
+  });
+
+  it('handles concurrent deliveries of one command once', async () => {
+    const sku = uniqueId('sku');
+    await setStock(pool, sku, 5);
+    const cmd = reserveCommand(uniqueId('ord'), sku, 5);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => processCommand(pool, inventoryService, cmd)),
+    );
+    assert.equal(results.filter((r) => r.firstTime).length, 1);
+    assert.ok(results.every((r) => r.reply.outcome === 'succeeded'));
+    assert.deepEqual(await getStock(pool, sku), { sku, available: 0, reserved: 5 });
+  });
+
+  it('terminates a command that fails its schema instead of retrying it', async () => {
+    const orderId = uniqueId('poison');
+    await publishJson(
+      js,
+      'cmd.inventory.reserve',
+      { commandId: `order-${orderId}:x:1`, type: 'inventory.reserve' },
+      uniqueId('m'),
+      {
+        commandId: 'x',
+        orderId,
+      },
+    );
+    await inventoryDrained();
+    const { rowCount } = await pool.query(
+      'SELECT 1 FROM inventory.consumed_messages WHERE order_id = $1',
+      [orderId],
+    );
+    assert.equal(rowCount, 0);
+  });
+});

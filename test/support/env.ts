@@ -1,0 +1,22 @@
+import { loadConfig } from '../../src/config';
+import type { Config } from '../../src/config';
+
+/**
+ * The test stack: its own data folder and ports (offset 100), so tests never meet a demo stack
+ * or the system's services. DATABASE_URL and the rest are honoured when set, as for the app.
+ */
+export const TEST_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  SHIPSHAPE_STACK_DIR: process.env.SHIPSHAPE_TEST_STACK_DIR ?? '.shipshape-test',
+  SHIPSHAPE_PORT_OFFSET: process.env.SHIPSHAPE_TEST_PORT_OFFSET ?? '100',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'fatal',
+};
+
+export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({ ...TEST_ENV, ...overrides });
+}
+
+/** A short unique suffix so each test's orders, SKUs and customers are its own. */
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Config } from '../../src/config';
+import { createPool } from '../../src/db/pool';
+import { createLogger } from '../../src/logger';
+import type { OrderDetails } from '../../src/orders/order-service';
+import { createFakeCarrier } from '../../src/providers/fake-carrier';
+import { createFakePaymentProvider } from '../../src/providers/fake-payment';
+import type { Component } from '../../src/runtime/components';
+import {
+  startApi,
+  startBridge,
+  startRelay,
+  startService,
+  startTemporalWorker,
+} from '../../src/runtime/components';
+import { connectTemporalClient } from '../../src/temporal/client';
+import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
+import type { OrderStatus } from '../../src/domain/types';
+import { waitFor } from '../../src/wait';
+import { testConfig, uniqueId } from './env';
+
+export interface Harness {
+  config: Config;
+  apiUrl: string;
+  pool: Pool;
+  temporal: Client;
+  payment: ReturnType<typeof createFakePaymentProvider>;
+  carrier: ReturnType<typeof createFakeCarrier>;
+  stop(): Promise<void>;
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const a = app.server.address();
+  if (!a || typeof a === 'string') throw new Error('no address');
+  return `http://127.0.0.1:${a.port}`;
+}
+
+/**
+ * The whole app in this process against the real test stack: fake providers on free ports (so the
+ * test reads their ledgers directly), the four services, the Temporal worker on its own task queue,
+ * the reply bridge, the outbox relay and the API.
+ */
+export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+  const payment = createFakePaymentProvider();
+  const carrier = createFakeCarrier();
+  const paymentUrl = await listen(payment.app);
+  const carrierUrl = await listen(carrier.app);
+  const base = testConfig({
+    PAYMENT_PROVIDER_URL: paymentUrl,
+    CARRIER_URL: carrierUrl,
+    TEMPORAL_TASK_QUEUE: uniqueId('test-orders'),
+    SHIPSHAPE_STEP_TIMEOUT_MS: '5000',
+    ...env,
+  });
+  const config: Config = { ...base, api: { ...base.api, port: 0 } };
+  const log = createLogger('test', config.logLevel);
+  const components: Component[] = [];
+  try {
+    for (const s of SERVICES) components.push(await startService(config, s, log.child({ svc: s })));
+    components.push(await startTemporalWorker(config, log));
+    components.push(await startBridge(config, log));
+    components.push(await startRelay(config, log));
+    const api = await startApi(config, log);
+    components.push(api);
+    const pool = createPool(config.database.url, 4, 'shipshape-test');
+    const temporal = await connectTemporalClient(config);
+    return {
+      config,
+      apiUrl: `http://127.0.0.1:${api.port}`,
+      pool,
+      temporal,
+      payment,
+      carrier,
+      async stop() {
+        for (const c of components.reverse()) await c.stop();
+        await temporal.connection.close();
+        await pool.end();
+        await payment.app.close();
+        await carrier.app.close();
+      },
+    };
+  } catch (err) {
+    for (const c of components.reverse()) await c.stop().catch(() => undefined);
+    await payment.app.close();
+    await carrier.app.close();
+    throw err;
+  }
+}
+
+export async function http<T = Record<string, unknown>>(
+  h: { apiUrl: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${h.apiUrl}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+export async function waitForOrder(
+  h: { apiUrl: string },
+  orderId: string,
+  until: (o: OrderDetails) => boolean = (o) => TERMINAL_STATUSES.includes(o.status),
+  timeoutMs = 60_000,
+): Promise<OrderDetails> {
+  return waitFor(
+    `order ${orderId} to reach the expected state`,
+    async () => {
+      const r = await http<OrderDetails>(h, 'GET', `/orders/${orderId}`);
+      return r.status === 200 && until(r.body) ? r.body : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+export const hasStatus = (status: OrderStatus) => (o: OrderDetails) => o.status === status;
+
+export function orderBody(opts: {
+  orderId?: string;
+  customerId: string;
+  sku: string;
+  quantity?: number;
+  unitPriceCents?: number;
+}) {
+  return {
+    ...(opts.orderId ? { orderId: opts.orderId } : {}),
+    customerId: opts.customerId,
+    items: [
+      { sku: opts.sku, quantity: opts.quantity ?? 2, unitPriceCents: opts.unitPriceCents ?? 1_050 },
+    ],
+    currency: 'EUR',
+    shippingAddress: {
+      name: 'Ada',
+      line1: '1 Quay',
+      city: 'Leith',
+      postalCode: 'EH6',
+      country: 'GB',
+    },
+  };
+}

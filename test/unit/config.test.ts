@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, temporalUiLink } from '../../src/config';
+
+describe('configuration', () => {
+  it('points at the local stack when nothing is set', () => {
+    const c = loadConfig({});
+    assert.equal(c.temporal.address, '127.0.0.1:17233');
+    assert.equal(c.temporal.namespace, 'default');
+    assert.equal(c.temporal.taskQueue, 'shipshape-orders');
+    assert.deepEqual(c.nats.servers, ['nats://127.0.0.1:14222']);
+    assert.equal(c.database.url, 'postgres://shipshape@127.0.0.1:15432/shipshape');
+    assert.equal(c.providers.paymentUrl, 'http://127.0.0.1:18081');
+    assert.equal(c.providers.useFakes, true);
+    assert.equal(c.stack.managesPostgres, true);
+    assert.equal(c.api.port, 13000);
+  });
+
+  it('uses the variables MISSION.md names', () => {
+    const c = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'shop',
+      TEMPORAL_TASK_QUEUE: 'orders',
+      NATS_SERVERS: 'nats://a:4222, nats://b:4222',
+      DATABASE_URL: 'postgres://u:p@db/shop',
+      PAYMENT_PROVIDER_URL: 'https://pay.example/',
+      CARRIER_URL: 'https://ship.example',
+      PORT: '8080',
+    });
+    assert.equal(c.temporal.address, 'temporal:7233');
+    assert.deepEqual(c.nats.servers, ['nats://a:4222', 'nats://b:4222']);
+    assert.equal(c.providers.paymentUrl, 'https://pay.example');
+    assert.equal(c.providers.useFakes, false);
+    assert.equal(c.stack.managesPostgres, false);
+    assert.equal(c.api.port, 8080);
+    assert.equal(
+      temporalUiLink(c, 'order-1'),
+      'http://127.0.0.1:18233/namespaces/shop/workflows/order-1',
+    );
+  });
+
+  it('names every bad variable in one error', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          PORT: 'eighty',
+          PAYMENT_PROVIDER_URL: 'not a url',
+          SHIPSHAPE_STEP_TIMEOUT_MS: '5',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /PORT must be an integer/);
+        assert.match(err.message, /PAYMENT_PROVIDER_URL must be a URL/);
+        assert.match(err.message, /SHIPSHAPE_STEP_TIMEOUT_MS must be an integer from 100/);
+        return true;
+      },
+    );
+  });
+});
