@@ -14,11 +14,20 @@ export interface ActivityDeps {
 /** The order workflow's activities; the worker wires in the clients they use. */
 export function createActivities({ js, pool }: ActivityDeps) {
   return {
-    /** Publishes a command with its id as Nats-Msg-Id: a retried publish is stored once by JetStream. */
-    async publishCommand(cmd: CommandEnvelope): Promise<PublishResult> {
-      return publishJson(js, commandSubject(cmd.type), cmd, cmd.commandId, {
-        commandId: cmd.commandId,
-        orderId: cmd.orderId,
+    /**
+     * Publishes a command with `msgId` as Nats-Msg-Id: a retried publish is stored once by JetStream.
+     * The workflow passes the command id itself, or a fresh variant where a re-send must get through.
+     */
+    async publishCommand({
+      command,
+      msgId,
+    }: {
+      command: CommandEnvelope;
+      msgId: string;
+    }): Promise<PublishResult> {
+      return publishJson(js, commandSubject(command.type), command, msgId, {
+        commandId: command.commandId,
+        orderId: command.orderId,
       });
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */

@@ -59,6 +59,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPSHAPE_STEP_TIMEOUT_MS: intFromEnv('SHIPSHAPE_STEP_TIMEOUT_MS', 30_000, 100),
   SHIPSHAPE_STEP_MAX_SENDS: intFromEnv('SHIPSHAPE_STEP_MAX_SENDS', 5, 1, 1000),
+  SHIPSHAPE_COMPENSATION_ROUNDS: intFromEnv('SHIPSHAPE_COMPENSATION_ROUNDS', 3, 1, 1000),
+  SHIPSHAPE_LOYALTY_RETRY_MS: intFromEnv('SHIPSHAPE_LOYALTY_RETRY_MS', 60_000, 100),
   SHIPSHAPE_PROVIDER_TIMEOUT_MS: intFromEnv('SHIPSHAPE_PROVIDER_TIMEOUT_MS', 5_000, 50),
   SHIPSHAPE_MAX_DELIVER: intFromEnv('SHIPSHAPE_MAX_DELIVER', 20, 1, 10000),
   SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
@@ -118,7 +120,14 @@ export interface Config {
   /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
   lanes: number;
   logLevel: string;
-  workflow: { stepTimeoutMs: number; stepMaxSends: number };
+  /** Passed to each order's workflow when it starts (workflows read no environment). */
+  workflow: {
+    stepTimeoutMs: number;
+    stepMaxSends: number;
+    duplicateWindowMs: number;
+    compensationRounds: number;
+    loyaltyRetryMs: number;
+  };
   messaging: { maxDeliver: number; ackWaitMs: number; duplicateWindowMs: number };
   relay: { intervalMs: number; graceMs: number };
 }
@@ -175,6 +184,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workflow: {
       stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS,
       stepMaxSends: e.SHIPSHAPE_STEP_MAX_SENDS,
+      duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
+      compensationRounds: e.SHIPSHAPE_COMPENSATION_ROUNDS,
+      loyaltyRetryMs: e.SHIPSHAPE_LOYALTY_RETRY_MS,
     },
     messaging: {
       maxDeliver: e.SHIPSHAPE_MAX_DELIVER,

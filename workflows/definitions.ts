@@ -1,15 +1,31 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { OrderView, ReplyEnvelope } from '../src/domain/types';
 
 /** Every signal, query and search attribute of the order workflow, in one place. */
 
-/** A service's reply, delivered by the reply bridge. Repeated replies are ignored by id. */
+/** A service's reply, delivered by the reply bridge. A reply id seen before is ignored. */
 export const replySignal = defineSignal<[ReplyEnvelope]>('reply');
-/** Ask the order to stop and compensate what it did; ignored once the shipment is handed over. */
-export const cancelSignal = defineSignal<[{ reason?: string }]>('cancel');
-/** Re-check the step the order waits on: its command is sent again at once (same id, so no second effect). */
+/** One of this order's commands was dead-lettered: the step it belongs to will get no reply. */
+export const deadLetterSignal =
+  defineSignal<[{ commandId: string; reason: string; deadLetterId: string }]>('deadLetter');
+/**
+ * Ask the order to stop and compensate what it did. An update, not a signal, so the caller learns at
+ * once whether it was accepted: refused once the shipment is with the carrier or the order has ended.
+ */
+export const cancelUpdate = defineUpdate<
+  { accepted: boolean; reason?: string },
+  [{ reason?: string }]
+>('cancel');
+/**
+ * Re-check the step the order waits on: its command is sent again at once with a fresh Nats-Msg-Id, so
+ * the service answers from its record if the effect is there and makes it if not. Also "retry" for an
+ * order that needs attention.
+ */
 export const reconcileSignal = defineSignal<[{ reason?: string }]>('reconcile');
+/** An operator's answer to NEEDS_ATTENTION: try the failing compensation again, or give it up. */
+export const resolveSignal =
+  defineSignal<[{ action: 'retry' | 'give-up'; reason?: string }]>('resolve');
 /** The order's current status and each step's state. */
 export const orderStateQuery = defineQuery<OrderView>('orderState');
 

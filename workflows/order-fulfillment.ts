@@ -1,13 +1,15 @@
 import {
   condition,
+  log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
-  log,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
+  CommandEnvelope,
   CommandPayloads,
   CommandType,
   OrderRequest,
@@ -16,13 +18,16 @@ import type {
   ReplyEnvelope,
   StepName,
   StepState,
+  StepView,
 } from '../src/domain/types';
 import {
-  cancelSignal,
+  cancelUpdate,
+  deadLetterSignal,
   orderStateQuery,
   OrderStatusKey,
   reconcileSignal,
   replySignal,
+  resolveSignal,
 } from './definitions';
 
 export interface OrderWorkflowSettings {
@@ -30,6 +35,12 @@ export interface OrderWorkflowSettings {
   stepTimeoutMs: number;
   /** How many times one command is sent before the step gives up. */
   stepMaxSends: number;
+  /** JetStream's duplicate window: a re-send after it needs a fresh Nats-Msg-Id to be stored at all. */
+  duplicateWindowMs: number;
+  /** Rounds of sends a compensation gets before the order asks for attention. */
+  compensationRounds: number;
+  /** Pause between background retries of the loyalty points of a completed order. */
+  loyaltyRetryMs: number;
 }
 
 export interface OrderWorkflowInput {
@@ -39,6 +50,7 @@ export interface OrderWorkflowInput {
 
 type Activities = ReturnType<typeof createActivities>;
 
+// Publishing is transient-only work: back off, capped, for about a quarter of an hour before giving up.
 const { publishCommand } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
@@ -58,6 +70,13 @@ const { recordOrderOutcome } = proxyActivities<Activities>({
   },
 });
 
+type Outcome =
+  | { kind: 'succeeded'; reply: ReplyEnvelope }
+  | { kind: 'rejected'; code: string; message: string }
+  | { kind: 'dead_lettered'; reason: string }
+  | { kind: 'no_reply' }
+  | { kind: 'cancelled' };
+
 interface Compensation {
   step: StepName;
   type: CommandType;
@@ -67,11 +86,32 @@ interface Compensation {
 export const orderTotalCents = (order: OrderRequest): number =>
   order.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
 
+const isTerminal = (s: OrderStatus) => s === 'COMPLETED' || s === 'CANCELLED' || s === 'FAILED';
+
+function describe(o: Outcome): string {
+  switch (o.kind) {
+    case 'succeeded':
+      return 'succeeded';
+    case 'rejected':
+      return o.code;
+    case 'dead_lettered':
+      return `dead-lettered: ${o.reason}`;
+    case 'no_reply':
+      return 'no reply from the service';
+    case 'cancelled':
+      return 'cancelled while waiting';
+  }
+}
+
 /**
  * One order, start to finish: reserve stock → charge → award points → ship → commit stock.
- * Each step is a command over JetStream with a deterministic id; the workflow waits for its reply on a
- * durable timer and re-sends the same command on timeout. A failed step compensates, in reverse order,
- * every step that succeeded.
+ *
+ * Each step is a command over JetStream with a deterministic id `<workflowId>:<type>:<seq>`; the
+ * workflow waits for its reply on a durable timer and re-sends the same command on timeout (the
+ * workflow is the message-send table, its timers the re-send job). A step that fails, or whose effect is
+ * uncertain, makes the workflow compensate every step that may have happened, newest first; services
+ * refuse a command older than one they already applied, so a late effect can never outlive its
+ * compensation. A compensation that keeps failing waits for an operator instead of being dropped.
  */
 export async function orderFulfillment(input: OrderWorkflowInput): Promise<OrderView> {
   const { order, settings } = input;
@@ -93,199 +133,270 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       shipping: { state: 'PENDING' },
     },
   };
-  const sent = new Set<string>();
-  const replies = new Map<string, ReplyEnvelope>();
+  const issued = new Set<string>();
+  const answers = new Map<string, Outcome>();
+  const seenReplies = new Set<string>();
   let seq = 0;
   let cancelRequested: string | undefined;
-  let reconcileRequests = 0;
+  let reconciles = 0;
+  let resolution: 'retry' | 'give-up' | undefined;
+  const compensations: Compensation[] = [];
 
   setHandler(orderStateQuery, () => view);
   setHandler(replySignal, (reply) => {
     // A reply for a command this run never sent, or one already seen, changes nothing.
-    if (!sent.has(reply.commandId) || replies.has(reply.commandId)) return;
-    replies.set(reply.commandId, reply);
+    if (!issued.has(reply.commandId) || seenReplies.has(reply.replyId)) return;
+    seenReplies.add(reply.replyId);
+    answers.set(
+      reply.commandId,
+      reply.outcome === 'succeeded'
+        ? { kind: 'succeeded', reply }
+        : {
+            kind: 'rejected',
+            code: reply.error?.code ?? 'rejected',
+            message: reply.error?.message ?? '',
+          },
+    );
+  });
+  setHandler(deadLetterSignal, ({ commandId, reason }) => {
+    if (!issued.has(commandId) || answers.get(commandId)?.kind === 'succeeded') return;
+    answers.set(commandId, { kind: 'dead_lettered', reason });
+  });
+  setHandler(cancelUpdate, ({ reason }) => {
+    if (view.steps.shipping.state === 'SUCCEEDED') {
+      return { accepted: false, reason: 'the shipment has been handed to the carrier' };
+    }
+    if (isTerminal(view.status))
+      return { accepted: false, reason: `the order is already ${view.status}` };
+    cancelRequested ??= reason ?? 'cancelled on request';
+    return { accepted: true };
   });
   setHandler(reconcileSignal, () => {
-    reconcileRequests += 1;
+    reconciles += 1;
+    if (view.status === 'NEEDS_ATTENTION') resolution ??= 'retry';
   });
-  setHandler(cancelSignal, ({ reason }) => {
-    if (view.steps.shipping.state === 'SUCCEEDED' || isTerminal(view.status)) return;
-    cancelRequested ??= reason ?? 'cancelled on request';
+  setHandler(resolveSignal, ({ action }) => {
+    if (view.status === 'NEEDS_ATTENTION') resolution = action;
   });
 
   const setStatus = (status: OrderStatus) => {
     view.status = status;
     upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
   };
-  const setStep = (
-    step: StepName,
-    state: StepState,
-    extra: Partial<OrderView['steps'][StepName]> = {},
-  ) => {
+  const setStep = (step: StepName, state: StepState, extra: Partial<StepView> = {}) => {
     view.steps[step] = { ...view.steps[step], state, ...extra };
   };
 
-  /** Sends one command and waits for its reply, re-sending on timeout. Undefined when it never came. */
-  async function send<T extends CommandType>(
-    type: T,
-    payload: CommandPayloads[T],
-  ): Promise<ReplyEnvelope | undefined> {
+  function issue<T extends CommandType>(type: T, payload: CommandPayloads[T]): CommandEnvelope {
     seq += 1;
     const commandId = `${workflowId}:${type}:${seq}`;
-    sent.add(commandId);
-    for (let attempt = 1; attempt <= settings.stepMaxSends; attempt++) {
-      await publishCommand({ commandId, type, orderId: order.orderId, workflowId, seq, payload });
-      const reconcilesBefore = reconcileRequests;
-      await condition(
-        () => replies.has(commandId) || reconcileRequests > reconcilesBefore,
-        settings.stepTimeoutMs,
-      );
-      if (replies.has(commandId)) return replies.get(commandId);
-      if (reconcileRequests > reconcilesBefore) {
-        // A reconcile re-sends at once and does not use up an attempt.
-        attempt -= 1;
-        log.info('reconcile requested; sending the command again', { commandId });
-      } else {
-        log.warn('no reply in time; sending the command again', { commandId, attempt });
-      }
-    }
-    return undefined;
+    issued.add(commandId);
+    return { commandId, type, orderId: order.orderId, workflowId, seq, payload };
   }
 
-  const compensations: Compensation[] = [];
-
-  /** Runs a forward step; true when it succeeded. */
-  async function forward<T extends CommandType>(
-    step: StepName,
-    status: OrderStatus,
-    type: T,
-    payload: CommandPayloads[T],
-  ): Promise<ReplyEnvelope | undefined> {
-    setStatus(status);
-    const commandId = `${workflowId}:${type}:${seq + 1}`;
-    setStep(step, 'IN_PROGRESS', { commandId });
-    const reply = await send(type, payload);
-    if (reply?.outcome === 'succeeded') {
-      setStep(step, 'SUCCEEDED', reply.result ? { result: reply.result } : {});
-      return reply;
+  /**
+   * Sends a command and waits for its answer, re-sending on timeout up to stepMaxSends times.
+   * `round` > 1 marks a later round (after a dead letter or an operator's retry): it needs a fresh
+   * Nats-Msg-Id, because the earlier message is still inside the duplicate window.
+   */
+  async function deliver(
+    cmd: CommandEnvelope,
+    opts: { interruptible: boolean; round?: string },
+  ): Promise<Outcome> {
+    if (answers.get(cmd.commandId)?.kind !== 'succeeded') answers.delete(cmd.commandId);
+    const base = opts.round ? `${cmd.commandId}#${opts.round}` : cmd.commandId;
+    let msgId = base;
+    let storedAt = Date.now();
+    let fresh = 0;
+    let reconciled = false;
+    for (let attempt = 1; attempt <= settings.stepMaxSends; attempt++) {
+      // The same id inside the duplicate window, where JetStream still holds the first copy; a fresh one
+      // after it, or after a reconcile, so that the re-send is stored and delivered at all.
+      if (reconciled || Date.now() - storedAt >= settings.duplicateWindowMs) {
+        fresh += 1;
+        msgId = `${base}#n${fresh}`;
+        storedAt = Date.now();
+      }
+      reconciled = false;
+      await publishCommand({ command: cmd, msgId });
+      const reconcilesBefore = reconciles;
+      await condition(
+        () =>
+          answers.has(cmd.commandId) ||
+          (opts.interruptible && cancelRequested !== undefined) ||
+          reconciles > reconcilesBefore,
+        settings.stepTimeoutMs,
+      );
+      const answer = answers.get(cmd.commandId);
+      if (answer) return answer;
+      if (opts.interruptible && cancelRequested !== undefined) return { kind: 'cancelled' };
+      if (reconciles > reconcilesBefore) {
+        // A reconcile re-sends at once and uses up no attempt.
+        reconciled = true;
+        attempt -= 1;
+        log.info('reconcile: sending the command again', { commandId: cmd.commandId });
+      } else {
+        log.warn('no reply in time; sending the command again', {
+          commandId: cmd.commandId,
+          attempt,
+        });
+      }
     }
-    const detail = reply ? (reply.error?.code ?? 'rejected') : 'no reply from the service';
-    setStep(step, 'FAILED', { detail });
-    view.failureReason ??= `${step}: ${detail}`;
-    return undefined;
+    return { kind: 'no_reply' };
+  }
+
+  /** Sends a command until the service confirms it; after each batch of rounds, waits for an operator. */
+  async function confirm(step: StepName, cmd: CommandEnvelope): Promise<boolean> {
+    for (let round = 1; ; round++) {
+      const out = await deliver(cmd, {
+        interruptible: false,
+        ...(round > 1 ? { round: `c${round}-` } : {}),
+      });
+      if (out.kind === 'succeeded') return true;
+      log.error('not confirmed', { commandId: cmd.commandId, round, outcome: describe(out) });
+      if (round % settings.compensationRounds !== 0) continue;
+      const previous = view.status;
+      view.attention = `${cmd.type} (${cmd.commandId}) not confirmed after ${round} rounds: ${describe(out)}`;
+      setStatus('NEEDS_ATTENTION');
+      await recordOrderOutcome(view);
+      resolution = undefined;
+      await condition(() => resolution !== undefined);
+      const action = resolution;
+      resolution = undefined;
+      delete view.attention;
+      setStatus(previous);
+      if (action === 'give-up') {
+        setStep(step, 'COMPENSATION_ABANDONED', {
+          detail: `given up by an operator: ${describe(out)}`,
+        });
+        return false;
+      }
+    }
   }
 
   async function compensate(): Promise<void> {
     setStatus('COMPENSATING');
-    for (const c of compensations.reverse()) {
+    for (let c = compensations.pop(); c; c = compensations.pop()) {
       setStep(c.step, 'COMPENSATING');
-      // Compensations must happen: keep sending until the service confirms.
-      for (;;) {
-        const reply = await send(c.type, c.payload);
-        if (reply?.outcome === 'succeeded') break;
-        log.error('compensation not confirmed; trying again', { type: c.type, reply });
-      }
-      setStep(c.step, 'COMPENSATED');
+      const cmd = issue(c.type, c.payload);
+      if (await confirm(c.step, cmd)) setStep(c.step, 'COMPENSATED');
     }
   }
 
-  const finish = async (status: OrderStatus): Promise<OrderView> => {
+  async function finish(status: OrderStatus): Promise<OrderView> {
     for (const s of ['inventory', 'payment', 'loyalty', 'shipping'] as const) {
       if (view.steps[s].state === 'PENDING') setStep(s, 'SKIPPED');
     }
     setStatus(status);
     await recordOrderOutcome(view);
     return view;
-  };
+  }
 
-  const stopIfCancelled = async (): Promise<OrderView | undefined> => {
-    if (cancelRequested === undefined) return undefined;
-    view.failureReason = cancelRequested;
+  async function abort(): Promise<OrderView> {
+    if (cancelRequested !== undefined) view.failureReason = cancelRequested;
     await compensate();
-    return finish('CANCELLED');
-  };
+    return finish(cancelRequested !== undefined ? 'CANCELLED' : 'FAILED');
+  }
 
-  const failed = async (): Promise<OrderView> => {
-    await compensate();
-    return finish('FAILED');
-  };
+  /** A forward step. Undefined when it did not succeed; its compensation is queued whenever its effect may exist. */
+  async function forward<T extends CommandType>(
+    step: StepName,
+    status: OrderStatus,
+    type: T,
+    payload: CommandPayloads[T],
+    undo: (commandId: string) => Compensation,
+  ): Promise<ReplyEnvelope | undefined> {
+    if (cancelRequested !== undefined) return undefined;
+    setStatus(status);
+    const cmd = issue(type, payload);
+    setStep(step, 'IN_PROGRESS', { commandId: cmd.commandId });
+    const out = await deliver(cmd, { interruptible: true });
+    // Only a service's own "no" proves nothing happened; a timeout, a dead letter or a cancel leaves it open.
+    if (out.kind !== 'rejected') compensations.push(undo(cmd.commandId));
+    if (out.kind === 'succeeded') {
+      setStep(step, 'SUCCEEDED', out.reply.result ? { result: out.reply.result } : {});
+      return cancelRequested === undefined ? out.reply : undefined;
+    }
+    setStep(step, 'FAILED', { detail: describe(out) });
+    if (out.kind !== 'cancelled') view.failureReason ??= `${step}: ${describe(out)}`;
+    return undefined;
+  }
 
   // 1. Stock, all items or none.
-  const reserve = await forward('inventory', 'RESERVING_INVENTORY', 'inventory.reserve', { items });
-  if (!reserve) {
-    // A reservation may still land after we gave up waiting; a release makes sure it is undone.
-    if (view.steps.inventory.detail === 'no reply from the service') {
-      compensations.push({
-        step: 'inventory',
-        type: 'inventory.release',
-        payload: { reserveCommandId: view.steps.inventory.commandId! },
-      });
-    }
-    return failed();
-  }
-  compensations.push({
-    step: 'inventory',
-    type: 'inventory.release',
-    payload: { reserveCommandId: reserve.commandId },
-  });
-  const cancelled1 = await stopIfCancelled();
-  if (cancelled1) return cancelled1;
+  const reserved = await forward(
+    'inventory',
+    'RESERVING_INVENTORY',
+    'inventory.reserve',
+    { items },
+    (id) => ({
+      step: 'inventory',
+      type: 'inventory.release',
+      payload: { reserveCommandId: id },
+    }),
+  );
+  if (!reserved) return abort();
 
   // 2. Payment.
-  const charge = await forward('payment', 'CHARGING_PAYMENT', 'payment.charge', {
-    customerId: order.customerId,
-    amountCents: totalCents,
-    currency: order.currency,
-  });
-  if (!charge) return failed();
-  compensations.push({
-    step: 'payment',
-    type: 'payment.refund',
-    payload: {
-      chargeCommandId: charge.commandId,
-      chargeId: String(charge.result?.chargeId),
-      amountCents: totalCents,
-    },
-  });
-  const cancelled2 = await stopIfCancelled();
-  if (cancelled2) return cancelled2;
+  const charged = await forward(
+    'payment',
+    'CHARGING_PAYMENT',
+    'payment.charge',
+    { customerId: order.customerId, amountCents: totalCents, currency: order.currency },
+    (id) => ({
+      step: 'payment',
+      type: 'payment.refund',
+      payload: { chargeCommandId: id, amountCents: totalCents },
+    }),
+  );
+  if (!charged) return abort();
 
-  // 3. Loyalty points. Never fails the order: the reversal is queued either way, so points credited
-  // after we stopped waiting are still taken back if the order fails later.
+  // 3. Loyalty points never fail an order: a failed award is retried in the background once it completes.
+  if (cancelRequested !== undefined) return abort();
   setStatus('AWARDING_POINTS');
-  const awardCommandId = `${workflowId}:loyalty.award:${seq + 1}`;
-  setStep('loyalty', 'IN_PROGRESS', { commandId: awardCommandId });
-  const award = await send('loyalty.award', {
+  const award = issue('loyalty.award', {
     customerId: order.customerId,
     orderTotalCents: totalCents,
   });
-  if (award?.outcome === 'succeeded')
-    setStep('loyalty', 'SUCCEEDED', award.result ? { result: award.result } : {});
-  else setStep('loyalty', 'FAILED', { detail: award?.error?.code ?? 'no reply from the service' });
+  setStep('loyalty', 'IN_PROGRESS', { commandId: award.commandId });
   compensations.push({
     step: 'loyalty',
     type: 'loyalty.reverse',
-    payload: { awardCommandId, customerId: order.customerId },
+    payload: { awardCommandId: award.commandId, customerId: order.customerId },
   });
-  const cancelled3 = await stopIfCancelled();
-  if (cancelled3) return cancelled3;
+  const awarded = await deliver(award, { interruptible: true });
+  if (awarded.kind === 'cancelled') return abort();
+  if (awarded.kind === 'succeeded') {
+    setStep('loyalty', 'SUCCEEDED', awarded.reply.result ? { result: awarded.reply.result } : {});
+  } else {
+    setStep('loyalty', 'RETRYING', { detail: describe(awarded) });
+  }
 
-  // 4. Shipment: once the carrier has it, the order can no longer be cancelled.
-  const shipment = await forward('shipping', 'CREATING_SHIPMENT', 'shipping.create', {
-    address: order.shippingAddress,
-    items,
-  });
-  if (!shipment) return failed();
+  // 4. The shipment: once the carrier has it, the order can no longer be cancelled.
+  const shipped = await forward(
+    'shipping',
+    'CREATING_SHIPMENT',
+    'shipping.create',
+    { address: order.shippingAddress, items },
+    (id) => ({ step: 'shipping', type: 'shipping.cancel', payload: { createCommandId: id } }),
+  );
+  if (!shipped) return abort();
 
   // 5. The reserved stock leaves the warehouse for good.
   setStatus('FINALIZING');
-  for (;;) {
-    const commit = await send('inventory.commit', { reserveCommandId: reserve.commandId });
-    if (commit?.outcome === 'succeeded') break;
-  }
-  return finish('COMPLETED');
-}
+  await confirm('inventory', issue('inventory.commit', { reserveCommandId: reserved.commandId }));
+  const done = await finish('COMPLETED');
 
-function isTerminal(status: OrderStatus): boolean {
-  return status === 'COMPLETED' || status === 'CANCELLED' || status === 'FAILED';
+  // Background: credit the points of a completed order until the loyalty service confirms.
+  for (let round = 1; view.steps.loyalty.state === 'RETRYING'; round++) {
+    await sleep(settings.loyaltyRetryMs);
+    const out = await deliver(award, { interruptible: false, round: `l${round}-` });
+    if (out.kind === 'succeeded') {
+      setStep('loyalty', 'SUCCEEDED', {
+        ...(out.reply.result ? { result: out.reply.result } : {}),
+        detail: `after ${round} background retries`,
+      });
+      await recordOrderOutcome(view);
+    }
+  }
+  return done;
 }

@@ -134,6 +134,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   action('cancel');
   action('reconcile');
 
+  const resolveBody = z.object({
+    action: z.enum(['retry', 'give-up']),
+    reason: z.string().max(200).optional(),
+  });
+  app.post<{ Params: { orderId: string } }>('/orders/:orderId/resolve', async (req, reply) => {
+    const bad = parseId(req.params.orderId, 'orderId');
+    if (bad) return reply.code(400).send(bad);
+    const body = resolveBody.safeParse(req.body ?? {});
+    if (!body.success) return reply.code(400).send(badRequest(describeIssues(body.error)));
+    const r = await deps.orders.resolve(req.params.orderId, body.data.action, body.data.reason);
+    if (r.kind === 'not_found')
+      return reply
+        .code(404)
+        .send({ error: 'not_found', message: `no order ${req.params.orderId}` });
+    if (r.kind === 'conflict')
+      return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
+    return reply.code(202).send(r.order);
+  });
+
   app.get<{ Params: { sku: string } }>('/inventory/:sku', async (req, reply) => {
     const sku = skuSchema.safeParse(req.params.sku);
     if (!sku.success)

@@ -4,6 +4,10 @@ import { ConfigError, loadConfig } from '../config';
 import type { Config } from '../config';
 import { createPool } from '../db/pool';
 import { listOrders } from '../orders/order-store';
+import { getDeadLetter, listDeadLetters } from '../dlq/dead-letter-store';
+import { replayDeadLetter, ReplayError } from '../dlq/replay';
+import { connectNats } from '../messaging/connection';
+import { jetstream } from '@nats-io/jetstream';
 import type { OrderDetails } from '../orders/order-service';
 import { prepareInfrastructure } from '../runtime/infrastructure';
 import { Supervisor } from '../runtime/supervisor';
@@ -299,6 +303,111 @@ order
     }
   });
 
+order
+  .command('resolve')
+  .description(
+    'answer an order that NEEDS_ATTENTION: retry the failing compensation, or give it up',
+  )
+  .argument('<orderId>')
+  .addOption(
+    new Option('--action <action>', 'what to do')
+      .choices(['retry', 'give-up'])
+      .makeOptionMandatory(),
+  )
+  .option('--reason <text>', 'recorded with the request')
+  .action(async (id: string, o: { action: string; reason?: string }) => {
+    const r = await orderApi().ok<Record<string, unknown>>(
+      'POST',
+      `/orders/${encodeURIComponent(id)}/resolve`,
+      {
+        action: o.action,
+        ...(o.reason ? { reason: o.reason } : {}),
+      },
+    );
+    printOrder(r);
+  });
+
+const dlq = program
+  .command('dlq')
+  .description('dead letters: messages that ran out of deliveries or could not be processed');
+const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> => {
+  const pool = createPool(config().database.url, 2, 'shipshape-cli');
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+};
+dlq
+  .command('list')
+  .description('dead letters, newest first')
+  .addOption(
+    new Option('--status <status>', 'only open or replayed ones').choices(['open', 'replayed']),
+  )
+  .option('--order <orderId>', "only this order's")
+  .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInt).default(50))
+  .option('--json', 'print as JSON')
+  .action(async (o: { status?: string; order?: string; limit: number; json?: boolean }) => {
+    const rows = await withPool((pool) =>
+      listDeadLetters(pool, { status: o.status, orderId: o.order, limit: o.limit }),
+    );
+    if (o.json) return print(JSON.stringify(rows, null, 2));
+    print(
+      table(
+        ['id', 'status', 'subject', 'order', 'deliveries', 'last seen', 'error'],
+        rows.map((d) => [
+          d.id,
+          d.status === 'open' ? red(d.status) : d.status,
+          d.subject,
+          d.orderId ?? '-',
+          String(d.deliveryCount),
+          d.lastSeen.toISOString(),
+          d.error.slice(0, 80),
+        ]),
+      ),
+    );
+  });
+dlq
+  .command('show')
+  .description('one dead letter with its headers and payload')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const d = await withPool((pool) => getDeadLetter(pool, id));
+    if (!d) throw new CliError(`no dead letter ${id}`, EXIT.notFound);
+    print(JSON.stringify(d, null, 2));
+  });
+dlq
+  .command('replay')
+  .description(
+    're-publish dead letters to their original subjects (a command already done has no second effect)',
+  )
+  .argument('[id]', 'the dead letter to replay')
+  .option('--all', 'replay every open dead letter')
+  .option('--payload-file <file>', 'replace the payload with this (fixed) JSON; only with one id')
+  .action(async (id: string | undefined, o: { all?: boolean; payloadFile?: string }) => {
+    if (!id === !o.all) throw new CliError('give either a dead letter id or --all', EXIT.usage);
+    if (o.payloadFile && o.all)
+      throw new CliError('--payload-file goes with one id, not --all', EXIT.usage);
+    const fixed = o.payloadFile ? readFileSync(o.payloadFile, 'utf8') : undefined;
+    const c = config();
+    const nc = await connectNats(c.nats.servers, 'shipshape-cli');
+    try {
+      await withPool(async (pool) => {
+        const targets = id
+          ? [await getDeadLetter(pool, id)]
+          : await listDeadLetters(pool, { status: 'open', limit: 10_000 });
+        if (id && !targets[0]) throw new CliError(`no dead letter ${id}`, EXIT.notFound);
+        for (const d of targets) {
+          const { seq } = await replayDeadLetter(pool, jetstream(nc), d!, fixed);
+          say(`replayed dead letter ${d!.id} to ${d!.subject} (stream seq ${seq})`);
+        }
+        if (!targets.length) say('no open dead letters');
+      });
+    } finally {
+      await nc.close();
+    }
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     say(red(err.message));
@@ -313,6 +422,9 @@ program.parseAsync(process.argv).catch((err: unknown) => {
           : err.status < 500
             ? EXIT.usage
             : EXIT.failed;
+  } else if (err instanceof ReplayError) {
+    say(red(err.message));
+    process.exitCode = EXIT.usage;
   } else if (err instanceof CliError) {
     say(red(err.message));
     process.exitCode = err.exitCode;

@@ -62,7 +62,6 @@ const payloadSchemas = {
   }),
   'payment.refund': z.object({
     chargeCommandId: z.string().min(1),
-    chargeId: z.string().min(1),
     amountCents: z.number().int().min(0),
   }),
   'loyalty.award': z.object({
@@ -71,7 +70,7 @@ const payloadSchemas = {
   }),
   'loyalty.reverse': z.object({ awardCommandId: z.string().min(1), customerId: z.string().min(1) }),
   'shipping.create': z.object({ address: addressSchema, items: itemsSchema }),
-  'shipping.cancel': z.object({ shipmentId: z.string().min(1) }),
+  'shipping.cancel': z.object({ createCommandId: z.string().min(1) }),
 } as const;
 
 const envelopeBase = z.object({

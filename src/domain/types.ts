@@ -58,9 +58,9 @@ export interface ChargeCommand {
   amountCents: number;
   currency: string;
 }
+/** Refunds whatever the order's charge took; the service looks the charge up, so this works even when the workflow never heard the charge's reply. */
 export interface RefundCommand {
   chargeCommandId: string;
-  chargeId: string;
   amountCents: number;
 }
 export interface AwardCommand {
@@ -75,8 +75,9 @@ export interface CreateShipmentCommand {
   address: ShippingAddress;
   items: { sku: string; quantity: number }[];
 }
+/** Cancels the order's shipment, if one was created; the service looks it up by order. */
 export interface CancelShipmentCommand {
-  shipmentId: string;
+  createCommandId: string;
 }
 
 export interface CommandPayloads {
@@ -121,7 +122,17 @@ export interface ReplyEnvelope {
 export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';
 
 export type StepState =
-  'PENDING' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATING' | 'COMPENSATED' | 'SKIPPED';
+  | 'PENDING'
+  | 'IN_PROGRESS'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'COMPENSATING'
+  | 'COMPENSATED'
+  /** Compensation given up by an operator: needs handling outside Shipshape. */
+  | 'COMPENSATION_ABANDONED'
+  /** Loyalty only: the order completed and the points are being retried in the background. */
+  | 'RETRYING'
+  | 'SKIPPED';
 
 export type OrderStatus =
   | 'PENDING'
@@ -131,6 +142,8 @@ export type OrderStatus =
   | 'CREATING_SHIPMENT'
   | 'FINALIZING'
   | 'COMPENSATING'
+  /** A compensation keeps failing: the workflow waits for an operator's retry or give-up. */
+  | 'NEEDS_ATTENTION'
   | 'COMPLETED'
   | 'CANCELLED'
   | 'FAILED';
@@ -154,4 +167,6 @@ export interface OrderView {
   currency: string;
   steps: Record<StepName, StepView>;
   failureReason?: string;
+  /** Why the order waits for an operator (status NEEDS_ATTENTION). */
+  attention?: string;
 }

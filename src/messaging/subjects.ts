@@ -12,3 +12,12 @@ export const serviceConsumerName = (service: ServiceName): string => `svc-${serv
 /** Headers carried by every command and reply, so a message can be traced without parsing its body. */
 export const HDR_COMMAND_ID = 'Shipshape-Command-Id';
 export const HDR_ORDER_ID = 'Shipshape-Order-Id';
+
+/** JetStream's advisories for messages that ran out of deliveries or were terminated, kept in a stream so none is missed. */
+export const ADVISORY_STREAM = 'DEAD_LETTER_ADVISORIES';
+export const DEAD_LETTER_CONSUMER = 'dead-letters';
+export const deadLetterAdvisorySubjects = (streams: string[]): string[] =>
+  streams.flatMap((s) => [
+    `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${s}.*`,
+    `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${s}.*`,
+  ]);

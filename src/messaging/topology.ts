@@ -11,7 +11,10 @@ import { nanos } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SERVICES } from '../domain/types';
 import {
+  ADVISORY_STREAM,
   COMMAND_STREAM,
+  DEAD_LETTER_CONSUMER,
+  deadLetterAdvisorySubjects,
   REPLY_BRIDGE_CONSUMER,
   REPLY_STREAM,
   serviceCommandFilter,
@@ -120,4 +123,13 @@ export async function ensureTopology(nc: NatsConnection, s: TopologySettings): P
     );
   }
   await ensureConsumer(jsm, REPLY_STREAM, consumerConfig(REPLY_BRIDGE_CONSUMER, undefined, s));
+  await ensureStream(jsm, {
+    ...streamConfig(ADVISORY_STREAM, deadLetterAdvisorySubjects([COMMAND_STREAM, REPLY_STREAM]), s),
+    max_age: 30 * DAY_NS,
+  });
+  // Recording a dead letter is idempotent, so this consumer may redeliver freely; it never gives up.
+  await ensureConsumer(jsm, ADVISORY_STREAM, {
+    ...consumerConfig(DEAD_LETTER_CONSUMER, undefined, s),
+    max_deliver: -1,
+  });
 }

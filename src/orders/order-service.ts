@@ -11,11 +11,12 @@ import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '.
 import {
   CustomerIdKey,
   ORDER_WORKFLOW_TYPE,
-  cancelSignal,
+  cancelUpdate,
   orderStateQuery,
   OrderStatusKey,
   OrderTotalCentsKey,
   reconcileSignal,
+  resolveSignal,
   workflowIdFor,
 } from '../../workflows/definitions';
 import type { OrderWorkflowInput } from '../../workflows/order-fulfillment';
@@ -179,31 +180,30 @@ export class OrderService {
     }
   }
 
+  /** Cancels through the workflow's `cancel` update, which answers whether the order could still be cancelled. */
   async cancel(orderId: string, reason?: string): Promise<ActionResult> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
-    if (isTerminal(row.status))
+    if (isTerminal(row.status)) {
       return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
-    const view = await this.liveView(row.workflowId);
-    if (view && (view.steps.shipping.state === 'SUCCEEDED' || isTerminal(view.status))) {
-      const why = isTerminal(view.status)
-        ? `the order is already ${view.status}`
-        : 'the shipment has been handed to the carrier';
-      return { kind: 'conflict', reason: why, status: view.status };
     }
+    const handle = this.temporal.workflow.getHandle(row.workflowId);
+    let answer: { accepted: boolean; reason?: string };
     try {
-      await this.temporal.workflow
-        .getHandle(row.workflowId)
-        .signal(cancelSignal, { reason: reason ?? 'cancelled on request' });
+      answer = await handle.executeUpdate(cancelUpdate, {
+        args: [{ reason: reason ?? 'cancelled on request' }],
+      });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        return { kind: 'conflict', reason: 'the order has finished', status: row.status };
+      if (err instanceof WorkflowNotFoundError) {
+        const now = (await findOrder(this.pool, orderId)) ?? row;
+        return { kind: 'conflict', reason: 'the order has finished', status: now.status };
+      }
       throw err;
     }
-    return {
-      kind: 'accepted',
-      order: this.summary(row.orderId, row.workflowId, view?.status ?? row.status),
-    };
+    const view = await this.liveView(row.workflowId);
+    const status = view?.status ?? row.status;
+    if (!answer.accepted) return { kind: 'conflict', reason: answer.reason ?? 'refused', status };
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, status) };
   }
 
   async reconcile(orderId: string, reason?: string): Promise<ActionResult> {
@@ -219,5 +219,24 @@ export class OrderService {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+  }
+
+  /** An operator's answer to NEEDS_ATTENTION: retry the failing step, or give it up. */
+  async resolve(
+    orderId: string,
+    action: 'retry' | 'give-up',
+    reason?: string,
+  ): Promise<ActionResult> {
+    const row = await findOrder(this.pool, orderId);
+    if (!row) return { kind: 'not_found' };
+    const view = isTerminal(row.status) ? undefined : await this.liveView(row.workflowId);
+    if (view?.status !== 'NEEDS_ATTENTION') {
+      const status = view?.status ?? row.status;
+      return { kind: 'conflict', reason: `the order is ${status}, not NEEDS_ATTENTION`, status };
+    }
+    await this.temporal.workflow
+      .getHandle(row.workflowId)
+      .signal(resolveSignal, { action, ...(reason ? { reason } : {}) });
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view.status) };
   }
 }

@@ -22,6 +22,7 @@ import { shippingService } from '../services/shipping';
 import { connectTemporalClient } from '../temporal/client';
 import { createActivities } from '../../activities';
 import { startReplyBridge } from '../bridge/reply-bridge';
+import { startDeadLetterWatcher } from '../dlq/dead-letter-watcher';
 import { startOutboxRelay } from '../bridge/outbox-relay';
 import { workflowBundlePath } from '../temporal/bundle';
 
@@ -79,6 +80,7 @@ export async function startService(
     service: serviceDefinition(config, name),
     log,
     lanes: config.lanes,
+    maxDeliver: config.messaging.maxDeliver,
   });
   log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
   return {
@@ -135,16 +137,21 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
   };
 }
 
+/** The reply bridge, and the dead-letter watcher that also tells workflows what will never answer. */
 export async function startBridge(config: Config, log: Logger): Promise<Component> {
   const temporal = await connectTemporalClient(config);
   const nc = await connectNats(config.nats.servers, 'shipshape-reply-bridge');
+  const pool = createPool(config.database.url, 2, 'shipshape-dead-letters');
   const bridge = await startReplyBridge({ nc, temporal, log, lanes: config.lanes });
-  log.info('reply bridge consuming replies');
+  const deadLetters = await startDeadLetterWatcher({ nc, pool, temporal, log });
+  log.info('reply bridge consuming replies; dead-letter watcher consuming advisories');
   return {
     async stop() {
       await bridge.stop();
+      await deadLetters.stop();
       await nc.drain();
       await temporal.connection.close();
+      await pool.end();
     },
   };
 }

@@ -44,7 +44,8 @@ export function runMain(
   process.on('disconnect', () => void stop('parent gone'));
 
   (async () => {
-    if (opts.infrastructure !== false) await prepareInfrastructure(config, (line) => log.info(line));
+    if (opts.infrastructure !== false)
+      await prepareInfrastructure(config, (line) => log.info(line));
     component = await start(config, log);
     process.send?.({ ready: name });
     log.info('ready');

@@ -20,6 +20,8 @@ export interface CommandConsumerOptions {
   /** Orders handled in parallel; one order's commands always share a lane and run in turn. */
   lanes?: number;
   laneQueue?: number;
+  /** The consumer's max deliveries: the last failing delivery terminates the message with its error, for the dead-letter table. */
+  maxDeliver?: number;
 }
 
 export interface RunningConsumer {
@@ -72,6 +74,17 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
       if (err instanceof PoisonMessageError) {
         clog.error({ err }, 'poison command terminated');
         m.term(err.message);
+      } else if (opts.maxDeliver !== undefined && m.info.deliveryCount >= opts.maxDeliver) {
+        clog.error(
+          { err, delivery: m.info.deliveryCount },
+          'command failed on its last delivery; dead-lettered',
+        );
+        m.term(
+          `failed ${m.info.deliveryCount} deliveries; last error: ${(err as Error).message}`.slice(
+            0,
+            500,
+          ),
+        );
       } else {
         const delay = redeliveryDelayMs(m.info.deliveryCount);
         clog[isTransient(err) ? 'warn' : 'error'](

@@ -1,9 +1,10 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../db/pool';
 import type { CommandEnvelope, ReplyEnvelope } from '../domain/types';
 import { replySubject } from '../messaging/subjects';
 import { PoisonMessageError } from './errors';
-import type { ServiceDefinition } from './handler';
+import { rejected } from './handler';
+import type { ReplyBody, ServiceDefinition } from './handler';
 
 export interface ProcessResult {
   reply: ReplyEnvelope;
@@ -15,11 +16,11 @@ export interface ProcessResult {
 export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
 
 async function storedReply(
-  pool: Pool,
+  db: Pool | PoolClient,
   schema: string,
   commandId: string,
 ): Promise<ProcessResult | undefined> {
-  const { rows } = await pool.query<{ subject: string; payload: ReplyEnvelope }>(
+  const { rows } = await db.query<{ subject: string; payload: ReplyEnvelope }>(
     `SELECT subject, payload FROM ${schema}.outbox WHERE command_id = $1`,
     [commandId],
   );
@@ -28,9 +29,11 @@ async function storedReply(
 }
 
 /**
- * Handles one command exactly once. In ONE transaction: record the command id in the consumed-messages
- * table (a conflict means "already done"), make the effect, write the reply to the outbox. A command seen
- * before gets its stored reply back and has no second effect.
+ * Handles one command exactly once and in its order's sequence. In ONE transaction, holding a lock on
+ * the order (so replicas of a service never work on one order at once): a command seen before gets its
+ * stored reply back; a command older than one already applied for the order is recorded as stale and
+ * not applied; otherwise the effect is made. The command id goes into the consumed-messages table and
+ * the reply into the outbox in the same transaction.
  */
 export async function processCommand(
   pool: Pool,
@@ -44,18 +47,33 @@ export async function processCommand(
   const before = await storedReply(pool, schema, cmd.commandId);
   if (before) return before;
 
-  const prepared: unknown = handler.prepare ? await handler.prepare(cmd) : undefined;
-  const replyId = replyIdFor(cmd.commandId);
-  const subject = replySubject(cmd.type);
+  return inTransaction(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `${schema}:${cmd.orderId}`,
+    ]);
+    const raced = await storedReply(tx, schema, cmd.commandId);
+    if (raced) return raced;
 
-  const fresh = await inTransaction(pool, async (tx) => {
-    const inserted = await tx.query(
-      `INSERT INTO ${schema}.consumed_messages (command_id, command_type, order_id, seq, reply_id)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (command_id) DO NOTHING RETURNING command_id`,
-      [cmd.commandId, cmd.type, cmd.orderId, cmd.seq, replyId],
+    const { rows } = await tx.query<{ newest: number | null }>(
+      `SELECT max(seq) AS newest FROM ${schema}.consumed_messages WHERE order_id = $1`,
+      [cmd.orderId],
     );
-    if (!inserted.rowCount) return undefined; // a concurrent delivery won the race
-    const body = await handler.apply(tx, cmd, prepared);
+    const newest = rows[0]?.newest ?? null;
+    let body: ReplyBody;
+    let outcome: 'applied' | 'rejected' | 'stale';
+    if (newest !== null && newest > cmd.seq) {
+      body = rejected(
+        'stale',
+        `command ${cmd.seq} of this order arrived after command ${newest}; not applied`,
+      );
+      outcome = 'stale';
+    } else {
+      body = await handler(tx, cmd);
+      outcome = body.outcome === 'succeeded' ? 'applied' : 'rejected';
+    }
+
+    const replyId = replyIdFor(cmd.commandId);
+    const subject = replySubject(cmd.type);
     const reply: ReplyEnvelope = {
       replyId,
       commandId: cmd.commandId,
@@ -65,16 +83,16 @@ export async function processCommand(
       ...body,
     };
     await tx.query(
+      `INSERT INTO ${schema}.consumed_messages (command_id, command_type, order_id, seq, outcome, reply_id)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [cmd.commandId, cmd.type, cmd.orderId, cmd.seq, outcome, replyId],
+    );
+    await tx.query(
       `INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`,
       [replyId, cmd.commandId, subject, JSON.stringify(reply)],
     );
-    return reply;
+    return { reply, subject, firstTime: true };
   });
-  if (fresh) return { reply: fresh, subject, firstTime: true };
-  const raced = await storedReply(pool, schema, cmd.commandId);
-  if (!raced)
-    throw new Error(`command ${cmd.commandId} is recorded as consumed but has no stored reply`);
-  return raced;
 }
 
 export async function markPublished(pool: Pool, schema: string, replyId: string): Promise<void> {

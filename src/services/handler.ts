@@ -3,20 +3,17 @@ import type { CommandEnvelope, CommandType, ReplyEnvelope, ServiceName } from '.
 
 export type ReplyBody = Pick<ReplyEnvelope, 'outcome' | 'result' | 'error'>;
 
-/** How a service handles one command type. */
-export interface CommandHandler<P = unknown> {
-  /**
-   * Work outside the transaction that is safe to repeat — a provider call under an Idempotency-Key
-   * derived from the command id. Throw TransientError to have the command redelivered later.
-   */
-  prepare?(cmd: CommandEnvelope): Promise<P>;
-  /** The effect, inside the one transaction that also records the command id and the reply. */
-  apply(tx: PoolClient, cmd: CommandEnvelope, prepared: P): Promise<ReplyBody>;
-}
+/**
+ * How a service handles one command type: the effect, inside the one transaction that also records the
+ * command id and the reply, while the order's lock is held. A provider call made here uses an
+ * Idempotency-Key derived from the command id, so the redelivery after a failed commit repeats it safely.
+ * Throw TransientError to have the command redelivered later.
+ */
+export type CommandHandler = (tx: PoolClient, cmd: CommandEnvelope) => Promise<ReplyBody>;
 
 export interface ServiceDefinition {
   name: ServiceName;
-  handlers: Partial<Record<CommandType, CommandHandler<any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  handlers: Partial<Record<CommandType, CommandHandler>>;
 }
 
 export const succeeded = (result?: ReplyEnvelope['result']): ReplyBody => ({

@@ -21,19 +21,8 @@ function mergeItems(items: { sku: string; quantity: number }[]): [string, number
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-async function orderWasReleased(tx: PoolClient, orderId: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `SELECT 1 FROM inventory.consumed_messages WHERE order_id = $1 AND command_type = 'inventory.release'`,
-    [orderId],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
 async function reserve(tx: PoolClient, cmd: CommandEnvelope) {
   const { items } = cmd.payload as ReserveCommand;
-  // A release that overtook this reservation (the order gave up waiting) wins: never hold stock for it.
-  if (await orderWasReleased(tx, cmd.orderId))
-    return rejected('order_released', 'the order was already released');
   await tx.query('SAVEPOINT reserve_all');
   for (const [sku, quantity] of mergeItems(items)) {
     const { rowCount } = await tx.query(
@@ -78,9 +67,9 @@ async function settle(tx: PoolClient, cmd: CommandEnvelope, to: 'committed' | 'r
 export const inventoryService: ServiceDefinition = {
   name: 'inventory',
   handlers: {
-    'inventory.reserve': { apply: (tx, cmd) => reserve(tx, cmd) },
-    'inventory.commit': { apply: (tx, cmd) => settle(tx, cmd, 'committed') },
-    'inventory.release': { apply: (tx, cmd) => settle(tx, cmd, 'released') },
+    'inventory.reserve': reserve,
+    'inventory.commit': (tx, cmd) => settle(tx, cmd, 'committed'),
+    'inventory.release': (tx, cmd) => settle(tx, cmd, 'released'),
   },
 };
 

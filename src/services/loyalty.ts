@@ -9,37 +9,28 @@ export const pointsFor = (totalCents: number): number => Math.floor(totalCents /
 export const loyaltyService: ServiceDefinition = {
   name: 'loyalty',
   handlers: {
-    'loyalty.award': {
-      apply: async (tx, cmd) => {
-        const p = cmd.payload as AwardCommand;
-        // A reversal that overtook the award means the order gave up: credit nothing.
-        const reversed = await tx.query(
-          `SELECT 1 FROM loyalty.ledger WHERE order_id = $1 AND kind = 'reverse'`,
-          [cmd.orderId],
-        );
-        if (reversed.rowCount) return succeeded({ points: 0, skipped: 'already_reversed' });
-        const points = pointsFor(p.orderTotalCents);
-        await tx.query(
-          `INSERT INTO loyalty.ledger (customer_id, order_id, command_id, kind, points) VALUES ($1, $2, $3, 'award', $4)`,
-          [p.customerId, cmd.orderId, cmd.commandId, points],
-        );
-        return succeeded({ points });
-      },
+    'loyalty.award': async (tx, cmd) => {
+      const p = cmd.payload as AwardCommand;
+      const points = pointsFor(p.orderTotalCents);
+      await tx.query(
+        `INSERT INTO loyalty.ledger (customer_id, order_id, command_id, kind, points) VALUES ($1, $2, $3, 'award', $4)`,
+        [p.customerId, cmd.orderId, cmd.commandId, points],
+      );
+      return succeeded({ points });
     },
-    'loyalty.reverse': {
-      apply: async (tx, cmd) => {
-        const p = cmd.payload as ReverseCommand;
-        const { rows } = await tx.query<{ points: number }>(
-          `SELECT points FROM loyalty.ledger WHERE order_id = $1 AND kind = 'award'`,
-          [cmd.orderId],
-        );
-        const points = -(rows[0]?.points ?? 0);
-        await tx.query(
-          `INSERT INTO loyalty.ledger (customer_id, order_id, command_id, kind, points) VALUES ($1, $2, $3, 'reverse', $4)`,
-          [p.customerId, cmd.orderId, cmd.commandId, points],
-        );
-        return succeeded({ points });
-      },
+    // Takes back exactly what the order was credited: nothing if the award never applied.
+    'loyalty.reverse': async (tx, cmd) => {
+      const p = cmd.payload as ReverseCommand;
+      const { rows } = await tx.query<{ points: number }>(
+        `SELECT points FROM loyalty.ledger WHERE order_id = $1 AND kind = 'award'`,
+        [cmd.orderId],
+      );
+      const points = -(rows[0]?.points ?? 0);
+      await tx.query(
+        `INSERT INTO loyalty.ledger (customer_id, order_id, command_id, kind, points) VALUES ($1, $2, $3, 'reverse', $4)`,
+        [p.customerId, cmd.orderId, cmd.commandId, points],
+      );
+      return succeeded({ points });
     },
   },
 };

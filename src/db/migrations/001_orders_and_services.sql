@@ -18,6 +18,28 @@ CREATE TABLE app.orders (
 CREATE INDEX orders_customer_idx ON app.orders (customer_id);
 CREATE INDEX orders_status_idx ON app.orders (status, updated_at);
 
+-- Messages that exhausted their deliveries or were terminated as unprocessable, read back from
+-- the stream by sequence when JetStream's advisory arrives.
+CREATE TABLE app.dead_letters (
+  id             bigserial PRIMARY KEY,
+  stream         text NOT NULL,
+  stream_seq     bigint NOT NULL,
+  consumer       text NOT NULL,
+  subject        text NOT NULL,
+  headers        jsonb NOT NULL DEFAULT '{}',
+  payload        text NOT NULL,
+  error          text NOT NULL,
+  delivery_count integer NOT NULL,
+  order_id       text,
+  command_id     text,
+  status         text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'replayed')),
+  first_seen     timestamptz NOT NULL DEFAULT now(),
+  last_seen      timestamptz NOT NULL DEFAULT now(),
+  replayed_at    timestamptz,
+  UNIQUE (stream, stream_seq)
+);
+CREATE INDEX dead_letters_order_idx ON app.dead_letters (order_id);
+
 -- Each service owns one schema: its effect tables, its consumed-messages table
 -- (the unique command id is the exactly-once guarantee) and its reply outbox.
 CREATE SCHEMA IF NOT EXISTS inventory;
@@ -35,6 +57,8 @@ BEGIN
         command_type text NOT NULL,
         order_id     text NOT NULL,
         seq          integer NOT NULL,
+        -- 'applied', 'rejected' (a business refusal) or 'stale' (a newer command of the order came first)
+        outcome      text NOT NULL,
         reply_id     text NOT NULL,
         consumed_at  timestamptz NOT NULL DEFAULT now()
       )$f$, s);
@@ -92,6 +116,7 @@ CREATE TABLE loyalty.ledger (
   created_at  timestamptz NOT NULL DEFAULT now(),
   UNIQUE (order_id, kind)
 );
+-- Points may not be reversed more than they were credited, per order: checked by the service in its transaction.
 CREATE INDEX ledger_customer_idx ON loyalty.ledger (customer_id);
 
 CREATE TABLE shipping.shipments (

@@ -1,0 +1,108 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from '../logger';
+import {
+  ADVISORY_STREAM,
+  COMMAND_STREAM,
+  DEAD_LETTER_CONSUMER,
+  HDR_COMMAND_ID,
+  HDR_ORDER_ID,
+} from '../messaging/subjects';
+import { redeliveryDelayMs } from '../services/command-consumer';
+import { deadLetterSignal } from '../../workflows/definitions';
+import { recordDeadLetter } from './dead-letter-store';
+
+/** The fields of JetStream's MAX_DELIVERIES and MSG_TERMINATED advisories that we use. */
+interface Advisory {
+  type: string;
+  stream: string;
+  consumer: string;
+  stream_seq: number;
+  deliveries: number;
+  reason?: string;
+}
+
+/**
+ * Turns JetStream's dead-letter advisories into rows of `dead_letters`: reads the message back from its
+ * stream by sequence, records it with its owning order, and tells that order's workflow, so it does not
+ * wait for a reply that will never come.
+ */
+export async function startDeadLetterWatcher(opts: {
+  nc: NatsConnection;
+  pool: Pool;
+  temporal: Client;
+  log: Logger;
+}) {
+  const { nc, pool, temporal, log } = opts;
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_CONSUMER);
+  const messages = await consumer.consume({ max_messages: 32 });
+
+  const handle = async (advisory: Advisory): Promise<void> => {
+    let subject = '(no longer in the stream)';
+    let payload = '';
+    const headers: Record<string, string> = {};
+    try {
+      const stored = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
+      if (stored) {
+        subject = stored.subject;
+        payload = stored.string();
+        for (const [k, v] of stored.header ?? []) headers[k] = v.join(', ');
+      }
+    } catch (err) {
+      log.warn({ err, advisory }, 'dead-lettered message could not be read back');
+    }
+    const maxed = advisory.type.includes('max_deliver');
+    const error = maxed
+      ? `no ack after ${advisory.deliveries} deliveries (max deliveries reached)`
+      : `terminated: ${advisory.reason || 'no reason given'}`;
+    const commandId = headers[HDR_COMMAND_ID] ?? null;
+    const orderId = headers[HDR_ORDER_ID] ?? null;
+    const row = await recordDeadLetter(pool, {
+      stream: advisory.stream,
+      streamSeq: advisory.stream_seq,
+      consumer: advisory.consumer,
+      subject,
+      headers,
+      payload,
+      error,
+      deliveryCount: advisory.deliveries,
+      orderId,
+      commandId,
+    });
+    log.warn({ deadLetterId: row.id, orderId, commandId, subject, error }, 'dead letter recorded');
+    if (advisory.stream === COMMAND_STREAM && commandId && orderId) {
+      const workflowId = commandId.split(':')[0]!;
+      try {
+        await temporal.workflow
+          .getHandle(workflowId)
+          .signal(deadLetterSignal, { commandId, reason: error, deadLetterId: row.id });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+  };
+
+  const done = (async () => {
+    for await (const m of messages) {
+      try {
+        await handle(m.json<Advisory>());
+        await m.ackAck();
+      } catch (err) {
+        log.error({ err }, 'dead letter not recorded; will retry');
+        m.nak(redeliveryDelayMs(m.info.deliveryCount));
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await done;
+    },
+  };
+}
