@@ -201,7 +201,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
    */
   async function deliver(
     cmd: CommandEnvelope,
-    opts: { interruptible: boolean; round?: string },
+    opts: { interruptible: boolean; round?: string; step?: StepName },
   ): Promise<Outcome> {
     if (answers.get(cmd.commandId)?.kind !== 'succeeded') answers.delete(cmd.commandId);
     const base = opts.round ? `${cmd.commandId}#${opts.round}` : cmd.commandId;
@@ -219,6 +219,10 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       }
       reconciled = false;
       await publishCommand({ command: cmd, msgId });
+      if (opts.step)
+        setStep(opts.step, view.steps[opts.step].state, {
+          sends: (view.steps[opts.step].sends ?? 0) + 1,
+        });
       const reconcilesBefore = reconciles;
       await condition(
         () =>
@@ -277,8 +281,8 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   async function compensate(): Promise<void> {
     setStatus('COMPENSATING');
     for (let c = compensations.pop(); c; c = compensations.pop()) {
-      setStep(c.step, 'COMPENSATING');
       const cmd = issue(c.type, c.payload);
+      setStep(c.step, 'COMPENSATING', { commandId: cmd.commandId, sends: 0 });
       if (await confirm(c.step, cmd)) setStep(c.step, 'COMPENSATED');
     }
   }
@@ -309,8 +313,8 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     if (cancelRequested !== undefined) return undefined;
     setStatus(status);
     const cmd = issue(type, payload);
-    setStep(step, 'IN_PROGRESS', { commandId: cmd.commandId });
-    const out = await deliver(cmd, { interruptible: true });
+    setStep(step, 'IN_PROGRESS', { commandId: cmd.commandId, sends: 0 });
+    const out = await deliver(cmd, { interruptible: true, step });
     // Only a service's own "no" proves nothing happened; a timeout, a dead letter or a cancel leaves it open.
     if (out.kind !== 'rejected') compensations.push(undo(cmd.commandId));
     if (out.kind === 'succeeded') {
@@ -357,13 +361,13 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     customerId: order.customerId,
     orderTotalCents: totalCents,
   });
-  setStep('loyalty', 'IN_PROGRESS', { commandId: award.commandId });
+  setStep('loyalty', 'IN_PROGRESS', { commandId: award.commandId, sends: 0 });
   compensations.push({
     step: 'loyalty',
     type: 'loyalty.reverse',
     payload: { awardCommandId: award.commandId, customerId: order.customerId },
   });
-  const awarded = await deliver(award, { interruptible: true });
+  const awarded = await deliver(award, { interruptible: true, step: 'loyalty' });
   if (awarded.kind === 'cancelled') return abort();
   if (awarded.kind === 'succeeded') {
     setStep('loyalty', 'SUCCEEDED', awarded.reply.result ? { result: awarded.reply.result } : {});

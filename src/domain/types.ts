@@ -153,6 +153,8 @@ export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLE
 export interface StepView {
   state: StepState;
   commandId?: string;
+  /** How many times the step's current command has been published (re-sends after timeouts included). */
+  sends?: number;
   detail?: string;
   result?: Record<string, string | number | boolean | null>;
 }

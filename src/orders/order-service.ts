@@ -41,6 +41,8 @@ export interface OrderDetails extends OrderSummary {
   currency: string;
   steps: Record<StepName, StepView> | null;
   failureReason: string | null;
+  /** Why the order waits for an operator, while its status is NEEDS_ATTENTION. */
+  attention?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -120,11 +122,12 @@ export class OrderService {
 
   /** A known order that never reached a final state is (re)started: covers a crash between insert and start. */
   private async resume(row: OrderRow): Promise<OrderSummary> {
-    if (!isTerminal(row.status)) {
-      const request = await loadOrderRequest(this.pool, row.orderId);
-      if (request) await this.start(request, row.workflowId, row.totalCents);
-    }
-    return this.summary(row.orderId, row.workflowId, row.status);
+    if (isTerminal(row.status)) return this.summary(row.orderId, row.workflowId, row.status);
+    const request = await loadOrderRequest(this.pool, row.orderId);
+    if (request) await this.start(request, row.workflowId, row.totalCents);
+    // The same answer GET gives: the workflow's live status while it runs.
+    const view = await this.liveView(row.workflowId);
+    return this.summary(row.orderId, row.workflowId, view?.status ?? row.status);
   }
 
   private async start(order: OrderRequest, workflowId: string, totalCents: number): Promise<void> {
@@ -165,6 +168,7 @@ export class OrderService {
       currency: row.currency,
       steps: view?.steps ?? row.steps,
       failureReason: view?.failureReason ?? row.failureReason,
+      ...(view?.attention ? { attention: view.attention } : {}),
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
     };

@@ -13,6 +13,8 @@ export const faultsSchema = z.object({
   latencyMs: z.number().int().min(0).max(60_000).optional(),
   /** The next N calls answer 503 without doing anything. */
   failNext: z.number().int().min(0).optional(),
+  /** The next N calls answer 400 without doing anything: a request the provider will never accept. */
+  badRequestNext: z.number().int().min(0).optional(),
   /** The next N calls do the work, then drop the connection without answering. */
   dropResponseNext: z.number().int().min(0).optional(),
   /** Business refusals (payment: decline; carrier: reject the address), by customer or order id. */
@@ -38,6 +40,7 @@ export interface FakeProviderState<L> {
 const noFaults = (): Required<Faults> => ({
   latencyMs: 0,
   failNext: 0,
+  badRequestNext: 0,
   dropResponseNext: 0,
   refuseCustomerIds: [],
   refuseOrderIds: [],
@@ -107,6 +110,12 @@ export async function idempotent<L>(
   if (state.faults.failNext > 0) {
     state.faults.failNext--;
     return reply.code(503).send({ error: 'temporarily_unavailable' });
+  }
+  if (state.faults.badRequestNext > 0) {
+    state.faults.badRequestNext--;
+    return reply
+      .code(400)
+      .send({ error: 'invalid_request', message: 'refused by fault injection' });
   }
   const fingerprint = `${route} ${JSON.stringify(req.body ?? {})}`;
   const scopedKey = `${route} ${key}`;

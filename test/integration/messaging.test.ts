@@ -29,7 +29,11 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
     pool = createPool(config.database.url, 4);
-    inventory = await startService(config, 'inventory', createLogger('test-inventory', config.logLevel));
+    inventory = await startService(
+      config,
+      'inventory',
+      createLogger('test-inventory', config.logLevel),
+    );
   });
   after(async () => {
     await inventory?.stop();

@@ -17,7 +17,7 @@ import {
 } from '../../src/runtime/components';
 import { connectTemporalClient } from '../../src/temporal/client';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
-import type { OrderStatus } from '../../src/domain/types';
+import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/wait';
 import { testConfig, uniqueId } from './env';
 
@@ -28,6 +28,9 @@ export interface Harness {
   temporal: Client;
   payment: ReturnType<typeof createFakePaymentProvider>;
   carrier: ReturnType<typeof createFakeCarrier>;
+  /** Stops one service process's worth (its consumer and pool), as if it went down. */
+  stopService(name: ServiceName): Promise<void>;
+  startService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,8 +61,9 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
   const config: Config = { ...base, api: { ...base.api, port: 0 } };
   const log = createLogger('test', config.logLevel);
   const components: Component[] = [];
+  const services = new Map<ServiceName, Component>();
   try {
-    for (const s of SERVICES) components.push(await startService(config, s, log.child({ svc: s })));
+    for (const s of SERVICES) services.set(s, await startService(config, s, log.child({ svc: s })));
     components.push(await startTemporalWorker(config, log));
     components.push(await startBridge(config, log));
     components.push(await startRelay(config, log));
@@ -74,8 +78,17 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
       temporal,
       payment,
       carrier,
+      async stopService(name) {
+        await services.get(name)?.stop();
+        services.delete(name);
+      },
+      async startService(name) {
+        if (!services.has(name))
+          services.set(name, await startService(config, name, log.child({ svc: name })));
+      },
       async stop() {
         for (const c of components.reverse()) await c.stop();
+        for (const c of services.values()) await c.stop();
         await temporal.connection.close();
         await pool.end();
         await payment.app.close();
@@ -83,7 +96,8 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
       },
     };
   } catch (err) {
-    for (const c of components.reverse()) await c.stop().catch(() => undefined);
+    for (const c of [...components.reverse(), ...services.values()])
+      await c.stop().catch(() => undefined);
     await payment.app.close();
     await carrier.app.close();
     throw err;
