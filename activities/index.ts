@@ -1,4 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { CommandEnvelope, OrderView } from '../src/domain/types';
 import { publishJson } from '../src/messaging/publish';

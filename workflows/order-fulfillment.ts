@@ -218,7 +218,17 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
         storedAt = Date.now();
       }
       reconciled = false;
-      await publishCommand({ command: cmd, msgId });
+      try {
+        await publishCommand({ command: cmd, msgId });
+      } catch (err) {
+        // Out of retries, or refused for good (see activities/): the step cannot go on.
+        log.error('command could not be published', { commandId: cmd.commandId, err: String(err) });
+        return {
+          kind: 'rejected',
+          code: 'publish_failed',
+          message: err instanceof Error ? err.message : String(err),
+        };
+      }
       if (opts.step)
         setStep(opts.step, view.steps[opts.step].state, {
           sends: (view.steps[opts.step].sends ?? 0) + 1,
@@ -264,7 +274,15 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       setStatus('NEEDS_ATTENTION');
       await recordOrderOutcome(view);
       resolution = undefined;
-      await condition(() => resolution !== undefined);
+      // A confirmation that turns up late (the service came back) resolves it without an operator.
+      await condition(
+        () => resolution !== undefined || answers.get(cmd.commandId)?.kind === 'succeeded',
+      );
+      if (answers.get(cmd.commandId)?.kind === 'succeeded') {
+        delete view.attention;
+        setStatus(previous);
+        return true;
+      }
       const action = resolution;
       resolution = undefined;
       delete view.attention;

@@ -195,6 +195,27 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
     assert.equal(rows.length, 1);
   });
 
+  it('compensates a charge that lands after the workflow gave up waiting for it', async () => {
+    await h.stopService('payment');
+    let ids: { orderId: string; sku: string };
+    try {
+      ids = await placeOrder();
+      // Every send of the charge times out; the step fails and the refund, too, waits for the service.
+      const stuck = await waitForOrder(h, ids.orderId, hasStatus('NEEDS_ATTENTION'), 30_000);
+      assert.equal(stuck.steps?.payment.state, 'COMPENSATING');
+      assert.match(stuck.failureReason ?? '', /payment: no reply from the service/);
+    } finally {
+      await h.startService('payment');
+    }
+    // Back up, the service charges (the command was durable) and then refunds: the late reply resumes the order.
+    const done = await waitForOrder(h, ids.orderId);
+    assert.equal(done.status, 'FAILED');
+    assert.equal(charges(ids.orderId).length, 1);
+    assert.equal(refundsOf(ids.orderId).length, 1);
+    assert.equal(shipments(ids.orderId).length, 0);
+    assert.deepEqual(await stock(ids.sku), { sku: ids.sku, available: 10, reserved: 0 });
+  });
+
   it('refunds once when the refund fails twice before it succeeds', async () => {
     h.carrier.state.faults.latencyMs = 500;
     const { orderId, sku } = await placeOrder();
