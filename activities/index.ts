@@ -26,10 +26,22 @@ export function createActivities({ js, pool }: ActivityDeps) {
       command: CommandEnvelope;
       msgId: string;
     }): Promise<PublishResult> {
-      return publishJson(js, commandSubject(command.type), command, msgId, {
-        commandId: command.commandId,
-        orderId: command.orderId,
-      });
+      try {
+        return await publishJson(js, commandSubject(command.type), command, msgId, {
+          commandId: command.commandId,
+          orderId: command.orderId,
+        });
+      } catch (err) {
+        // A message the broker will never take is a business failure: retrying cannot help.
+        if (/max.?payload|invalid subject|no stream matches/i.test((err as Error).message)) {
+          throw ApplicationFailure.create({
+            type: 'CommandRejectedByBroker',
+            message: (err as Error).message,
+            nonRetryable: true,
+          });
+        }
+        throw err; // transient: the activity's retry policy backs off and tries again
+      }
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */
     async recordOrderOutcome(view: OrderView): Promise<void> {
