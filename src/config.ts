@@ -55,7 +55,12 @@ const envSchema = z.object({
   CARRIER_URL: urlFromEnv('CARRIER_URL'),
   PORT: intFromEnv('PORT', -1, 1, 65535).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: intFromEnv('METRICS_PORT', 0, 0, 65535),
   SHIPSHAPE_LANES: intFromEnv('SHIPSHAPE_LANES', 8, 1, 1024),
+  SHIPSHAPE_ACTIVITY_SLOTS: intFromEnv('SHIPSHAPE_ACTIVITY_SLOTS', 100, 1, 10000),
+  SHIPSHAPE_WORKFLOW_TASK_SLOTS: intFromEnv('SHIPSHAPE_WORKFLOW_TASK_SLOTS', 40, 2, 10000),
+  SHIPSHAPE_PAYMENT_RATE_PER_SEC: intFromEnv('SHIPSHAPE_PAYMENT_RATE_PER_SEC', 0, 0, 100000),
+  SHIPSHAPE_CARRIER_RATE_PER_SEC: intFromEnv('SHIPSHAPE_CARRIER_RATE_PER_SEC', 0, 0, 100000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPSHAPE_STEP_TIMEOUT_MS: intFromEnv('SHIPSHAPE_STEP_TIMEOUT_MS', 30_000, 100),
   SHIPSHAPE_STEP_MAX_SENDS: intFromEnv('SHIPSHAPE_STEP_MAX_SENDS', 5, 1, 1000),
@@ -81,6 +86,8 @@ export interface StackPorts {
   api: number;
   fakePayment: number;
   fakeCarrier: number;
+  /** `shipshape run` gives each worker process its own metrics port from here up. */
+  metricsBase: number;
 }
 
 export function stackPorts(offset: number): StackPorts {
@@ -95,6 +102,7 @@ export function stackPorts(offset: number): StackPorts {
     api: 13000 + offset,
     fakePayment: 18081 + offset,
     fakeCarrier: 18082 + offset,
+    metricsBase: 19100 + offset,
   };
 }
 
@@ -115,10 +123,17 @@ export interface Config {
     /** True when the URLs point at the fake providers that `shipshape run` starts itself. */
     useFakes: boolean;
     timeoutMs: number;
+    /** Calls per second to each provider; 0 is unlimited. */
+    paymentRatePerSec: number;
+    carrierRatePerSec: number;
   };
   api: { port: number; host: string };
+  /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
+  metricsPort: number;
   /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
   lanes: number;
+  /** The Temporal worker's concurrent activities and workflow tasks. */
+  worker: { activitySlots: number; workflowTaskSlots: number };
   logLevel: string;
   /** Passed to each order's workflow when it starts (workflows read no environment). */
   workflow: {
@@ -177,9 +192,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       carrierUrl,
       useFakes: !e.PAYMENT_PROVIDER_URL || !e.CARRIER_URL,
       timeoutMs: e.SHIPSHAPE_PROVIDER_TIMEOUT_MS,
+      paymentRatePerSec: e.SHIPSHAPE_PAYMENT_RATE_PER_SEC,
+      carrierRatePerSec: e.SHIPSHAPE_CARRIER_RATE_PER_SEC,
     },
     api: { port: apiPort, host: e.HOST },
+    metricsPort: e.METRICS_PORT,
     lanes: e.SHIPSHAPE_LANES,
+    worker: {
+      activitySlots: e.SHIPSHAPE_ACTIVITY_SLOTS,
+      workflowTaskSlots: e.SHIPSHAPE_WORKFLOW_TASK_SLOTS,
+    },
     logLevel: e.LOG_LEVEL,
     workflow: {
       stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS,

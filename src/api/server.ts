@@ -14,7 +14,7 @@ import type { Logger } from '../logger';
 import type { OrderService } from '../orders/order-service';
 import { getStock, setStock } from '../services/inventory';
 import { getPoints } from '../services/loyalty';
-import { httpMetrics } from './metrics';
+import { httpMetrics } from './http-metrics';
 
 export interface ApiDeps {
   orders: OrderService;

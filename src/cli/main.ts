@@ -15,6 +15,7 @@ import { stackDown, stackStatus, stackUp } from '../stack/stack';
 import type { ServerStatus } from '../stack/stack';
 import { ApiClient, ApiError } from './api-client';
 import { demoTable, runDemoBatch } from './demo';
+import { backlogTable, openBacklog } from './backlog';
 import { colourStatus, dim, green, red, table } from './output';
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 not found, 4 conflict. */
@@ -325,6 +326,35 @@ order
       },
     );
     printOrder(r);
+  });
+
+program
+  .command('backlog')
+  .description(
+    'one table across broker and engine: pending, oldest age, rate and time to drain per consumer and task queue',
+  )
+  .option('--watch', 'refresh every --interval seconds until Ctrl-C')
+  .addOption(
+    new Option('--interval <seconds>', 'sampling interval').argParser(positiveInt).default(2),
+  )
+  .option('--json', 'print as JSON (one object per sample)')
+  .action(async (o: { watch?: boolean; interval: number; json?: boolean }) => {
+    const backlog = await openBacklog(config());
+    try {
+      let stop = false;
+      process.once('SIGINT', () => (stop = true));
+      do {
+        const report = await backlog.report(o.interval * 1000);
+        if (o.json) print(JSON.stringify(report));
+        else {
+          if (o.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+          print(`${dim(report.at)}\n${backlogTable(report)}`);
+        }
+        if (o.watch && !stop) await new Promise((r) => setTimeout(r, o.interval * 1000));
+      } while (o.watch && !stop);
+    } finally {
+      await backlog.close();
+    }
   });
 
 const dlq = program

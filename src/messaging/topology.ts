@@ -47,6 +47,8 @@ function streamConfig(
     max_age: 7 * DAY_NS,
     duplicate_window: nanos(s.duplicateWindowMs),
     num_replicas: s.replicas ?? 1,
+    // Direct gets let the backlog metrics read the oldest pending message's time cheaply.
+    allow_direct: true,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ShippingAddress } from '../domain/types';
 import { postWithKey, unexpected } from './http-client';
+import { RateLimiter } from './rate-limiter';
 
 export type ShipmentOutcome =
   | { kind: 'created'; shipmentId: string; trackingNumber: string }
@@ -10,12 +11,14 @@ export class CarrierClient {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs: number,
+    private readonly limiter = new RateLimiter(0),
   ) {}
 
   async createShipment(
     req: { orderId: string; address: ShippingAddress; items: { sku: string; quantity: number }[] },
     idempotencyKey: string,
   ): Promise<ShipmentOutcome> {
+    await this.limiter.take();
     const r = await postWithKey(`${this.baseUrl}/shipments`, req, idempotencyKey, this.timeoutMs);
     if (r.status === 201 && typeof r.body.shipmentId === 'string') {
       return {
@@ -33,6 +36,7 @@ export class CarrierClient {
   }
 
   async cancelShipment(shipmentId: string, idempotencyKey: string): Promise<void> {
+    await this.limiter.take();
     const r = await postWithKey(
       `${this.baseUrl}/shipments/${encodeURIComponent(shipmentId)}/cancel`,
       {},

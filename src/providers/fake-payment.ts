@@ -36,6 +36,9 @@ export function createFakePaymentProvider() {
     if (!body.success)
       return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
     const key = String(req.headers['idempotency-key'] ?? '');
+    if (state.faults.failOrderIds.includes(body.data.orderId)) {
+      return reply.code(503).send({ error: 'temporarily_unavailable' });
+    }
     return idempotent(state, 'charges', req, reply, () => {
       if (isRefused(state, body.data)) {
         state.ledger.declines.push({

@@ -20,6 +20,8 @@ export const faultsSchema = z.object({
   /** Business refusals (payment: decline; carrier: reject the address), by customer or order id. */
   refuseCustomerIds: z.array(z.string()).optional(),
   refuseOrderIds: z.array(z.string()).optional(),
+  /** Every call for these orders answers 503, until the list is changed. */
+  failOrderIds: z.array(z.string()).optional(),
 });
 export type Faults = z.infer<typeof faultsSchema>;
 
@@ -44,6 +46,7 @@ const noFaults = (): Required<Faults> => ({
   dropResponseNext: 0,
   refuseCustomerIds: [],
   refuseOrderIds: [],
+  failOrderIds: [],
 });
 
 export function createFakeProviderApp<L>(

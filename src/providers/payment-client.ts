@@ -1,4 +1,5 @@
 import { postWithKey, unexpected } from './http-client';
+import { RateLimiter } from './rate-limiter';
 
 export type ChargeOutcome =
   { kind: 'charged'; chargeId: string } | { kind: 'declined'; reason: string };
@@ -8,12 +9,14 @@ export class PaymentProviderClient {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs: number,
+    private readonly limiter = new RateLimiter(0),
   ) {}
 
   async charge(
     req: { orderId: string; amountCents: number; currency: string; customerId: string },
     idempotencyKey: string,
   ): Promise<ChargeOutcome> {
+    await this.limiter.take();
     const r = await postWithKey(`${this.baseUrl}/charges`, req, idempotencyKey, this.timeoutMs);
     if (r.status === 201 && typeof r.body.chargeId === 'string')
       return { kind: 'charged', chargeId: r.body.chargeId };
@@ -29,6 +32,7 @@ export class PaymentProviderClient {
     req: { chargeId: string; amountCents: number },
     idempotencyKey: string,
   ): Promise<{ refundId: string }> {
+    await this.limiter.take();
     const r = await postWithKey(`${this.baseUrl}/refunds`, req, idempotencyKey, this.timeoutMs);
     if (r.status === 201 && typeof r.body.refundId === 'string')
       return { refundId: r.body.refundId };

@@ -3,7 +3,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { LogLevel } from '@temporalio/worker';
 import type { Config } from '../config';
 import { buildApi } from '../api/server';
-import { createRegistry } from '../api/metrics';
+import { createRegistry, consumerMetrics, laneGauge, serveMetrics } from '../metrics/registry';
+import { registerBacklogGauges } from '../metrics/backlog-gauges';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Registry } from 'prom-client';
 import { createPool } from '../db/pool';
 import type { ServiceName } from '../domain/types';
 import type { Logger } from '../logger';
@@ -13,6 +16,7 @@ import { CarrierClient } from '../providers/carrier-client';
 import { createFakeCarrier } from '../providers/fake-carrier';
 import { createFakePaymentProvider } from '../providers/fake-payment';
 import { PaymentProviderClient } from '../providers/payment-client';
+import { RateLimiter } from '../providers/rate-limiter';
 import { startCommandConsumer } from '../services/command-consumer';
 import type { ServiceDefinition } from '../services/handler';
 import { inventoryService } from '../services/inventory';
@@ -34,7 +38,15 @@ export interface Component {
 export async function startApi(config: Config, log: Logger): Promise<Component & { port: number }> {
   const pool = createPool(config.database.url, 20, 'shipshape-api');
   const temporal = await connectTemporalClient(config);
+  const nc = await connectNats(config.nats.servers, 'shipshape-api');
   const registry = createRegistry('api');
+  registerBacklogGauges(registry, {
+    jsm: await jetstreamManager(nc),
+    temporal,
+    pool,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+  });
   const app = buildApi({ orders: new OrderService(temporal, pool, config), pool, registry, log });
   await app.listen({ port: config.api.port, host: config.api.host });
   const address = app.server.address();
@@ -44,10 +56,17 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     port,
     async stop() {
       await app.close();
+      await nc.drain();
       await temporal.connection.close();
       await pool.end();
     },
   };
+}
+
+async function maybeServeMetrics(config: Config, registry: Registry) {
+  return config.metricsPort
+    ? serveMetrics(registry, config.metricsPort, config.api.host)
+    : undefined;
 }
 
 export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {
@@ -58,11 +77,19 @@ export function serviceDefinition(config: Config, name: ServiceName): ServiceDef
       return loyaltyService;
     case 'payment':
       return paymentService(
-        new PaymentProviderClient(config.providers.paymentUrl, config.providers.timeoutMs),
+        new PaymentProviderClient(
+          config.providers.paymentUrl,
+          config.providers.timeoutMs,
+          new RateLimiter(config.providers.paymentRatePerSec),
+        ),
       );
     case 'shipping':
       return shippingService(
-        new CarrierClient(config.providers.carrierUrl, config.providers.timeoutMs),
+        new CarrierClient(
+          config.providers.carrierUrl,
+          config.providers.timeoutMs,
+          new RateLimiter(config.providers.carrierRatePerSec),
+        ),
       );
   }
 }
@@ -74,6 +101,7 @@ export async function startService(
 ): Promise<Component> {
   const pool = createPool(config.database.url, config.lanes + 2, `shipshape-${name}`);
   const nc = await connectNats(config.nats.servers, `shipshape-${name}`);
+  const registry = createRegistry(name);
   const consumer = await startCommandConsumer({
     nc,
     pool,
@@ -81,10 +109,14 @@ export async function startService(
     log,
     lanes: config.lanes,
     maxDeliver: config.messaging.maxDeliver,
+    metrics: consumerMetrics(registry),
   });
+  laneGauge(registry, name, () => consumer.lanes);
+  const metrics = await maybeServeMetrics(config, registry);
   log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
   return {
     async stop() {
+      await metrics?.close();
       await consumer.stop();
       await nc.drain();
       await pool.end();
@@ -122,12 +154,16 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: await workflowBundlePath() },
+    maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
+    maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
     activities: createActivities({ js: jetstream(nc), pool }),
   });
   const running = worker.run();
+  const metrics = await maybeServeMetrics(config, createRegistry('temporal-worker'));
   log.info({ taskQueue: config.temporal.taskQueue }, 'Temporal worker polling');
   return {
     async stop() {
+      await metrics?.close();
       worker.shutdown();
       await running;
       await connection.close();
@@ -144,9 +180,13 @@ export async function startBridge(config: Config, log: Logger): Promise<Componen
   const pool = createPool(config.database.url, 2, 'shipshape-dead-letters');
   const bridge = await startReplyBridge({ nc, temporal, log, lanes: config.lanes });
   const deadLetters = await startDeadLetterWatcher({ nc, pool, temporal, log });
+  const registry = createRegistry('reply-bridge');
+  laneGauge(registry, 'reply-bridge', () => bridge.lanes);
+  const metrics = await maybeServeMetrics(config, registry);
   log.info('reply bridge consuming replies; dead-letter watcher consuming advisories');
   return {
     async stop() {
+      await metrics?.close();
       await bridge.stop();
       await deadLetters.stop();
       await nc.drain();

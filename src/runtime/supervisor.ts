@@ -54,6 +54,14 @@ export class Supervisor {
     ];
   }
 
+  /** Each worker's GET /metrics address (the API serves its own on the API port). */
+  metricsUrls(): Record<string, string> {
+    const base = this.opts.config.stack.ports.metricsBase;
+    return Object.fromEntries(
+      this.names().map((n, i) => [n, `http://127.0.0.1:${base + i}/metrics`]),
+    );
+  }
+
   pidOf(name: ProcessName): number | undefined {
     return this.procs.get(name)?.child.pid;
   }
@@ -68,8 +76,9 @@ export class Supervisor {
   start(name: ProcessName, restarts = 0): Promise<void> {
     const logFile = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
+    const metricsPort = this.opts.config.stack.ports.metricsBase + this.names().indexOf(name);
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
-      env: { ...process.env, ...this.opts.env },
+      env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     child.stdout?.pipe(out);

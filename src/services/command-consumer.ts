@@ -11,6 +11,7 @@ import { COMMAND_STREAM, serviceConsumerName } from '../messaging/subjects';
 import { markPublished, processCommand } from './command-processor';
 import { isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
+import type { ConsumerMetrics } from '../metrics/registry';
 
 export interface CommandConsumerOptions {
   nc: NatsConnection;
@@ -22,6 +23,7 @@ export interface CommandConsumerOptions {
   laneQueue?: number;
   /** The consumer's max deliveries: the last failing delivery terminates the message with its error, for the dead-letter table. */
   maxDeliver?: number;
+  metrics?: ConsumerMetrics;
 }
 
 export interface RunningConsumer {
@@ -47,6 +49,8 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     max_messages: lanes.laneCount * (opts.laneQueue ?? 16),
   });
 
+  const count = (outcome: string) => opts.metrics?.handled.inc({ service: service.name, outcome });
+
   const handle = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
     const clog = log.child({
       orderId: cmd.orderId,
@@ -55,6 +59,15 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     });
     try {
       const r = await processCommand(pool, service, cmd);
+      count(
+        !r.firstTime
+          ? 'duplicate'
+          : r.reply.outcome === 'succeeded'
+            ? 'applied'
+            : r.reply.error?.code === 'stale'
+              ? 'stale'
+              : 'rejected',
+      );
       clog.debug(
         { outcome: r.reply.outcome, firstTime: r.firstTime, delivery: m.info.deliveryCount },
         'command handled',
@@ -73,12 +86,14 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     } catch (err) {
       if (err instanceof PoisonMessageError) {
         clog.error({ err }, 'poison command terminated');
+        count('terminated');
         m.term(err.message);
       } else if (opts.maxDeliver !== undefined && m.info.deliveryCount >= opts.maxDeliver) {
         clog.error(
           { err, delivery: m.info.deliveryCount },
           'command failed on its last delivery; dead-lettered',
         );
+        count('terminated');
         m.term(
           `failed ${m.info.deliveryCount} deliveries; last error: ${(err as Error).message}`.slice(
             0,
@@ -87,6 +102,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
         );
       } else {
         const delay = redeliveryDelayMs(m.info.deliveryCount);
+        count('failed');
         clog[isTransient(err) ? 'warn' : 'error'](
           { err, delivery: m.info.deliveryCount, retryInMs: delay },
           'command failed; will be redelivered',
@@ -103,6 +119,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
         cmd = parseCommand(m.json());
       } catch (err) {
         log.error({ err, subject: m.subject, seq: m.seq }, 'unparseable command terminated');
+        count('terminated');
         m.term(`unparseable: ${(err as Error).message.slice(0, 200)}`);
         continue;
       }

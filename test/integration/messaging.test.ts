@@ -16,6 +16,8 @@ import { inventoryService, getStock, setStock } from '../../src/services/invento
 import { waitFor } from '../../src/wait';
 import { testConfig, uniqueId } from '../support/env';
 
+const METRICS_PORT = testConfig().stack.ports.metricsBase + 90;
+
 describe('commands over JetStream, handled exactly once (real JetStream and PostgreSQL)', function () {
   const config = testConfig();
   let nc: NatsConnection;
@@ -30,7 +32,7 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
     jsm = await jetstreamManager(nc);
     pool = createPool(config.database.url, 4);
     inventory = await startService(
-      config,
+      { ...config, metricsPort: METRICS_PORT },
       'inventory',
       createLogger('test-inventory', config.logLevel),
     );
@@ -99,6 +101,53 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
     );
     assert.equal(outbox.rowCount, 1);
     assert.notEqual(outbox.rows[0]?.published_at, null);
+  });
+
+  it('counts what the service did on its own GET /metrics, with its lanes', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+    assert.match(
+      text,
+      /shipshape_commands_handled_total\{service="inventory",outcome="applied",process="inventory"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /shipshape_commands_handled_total\{service="inventory",outcome="duplicate",process="inventory"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /shipshape_lane_in_flight\{consumer="inventory",lane="7",process="inventory"\} \d/,
+    );
+  });
+
+  it('records an older command that arrives after a newer one of its order as stale, and does not apply it', async () => {
+    const sku = uniqueId('sku');
+    await setStock(pool, sku, 5);
+    const orderId = uniqueId('ord');
+    const reserve = reserveCommand(orderId, sku, 2);
+    const release: CommandEnvelope = {
+      commandId: `order-${orderId}:inventory.release:2`,
+      type: 'inventory.release',
+      orderId,
+      workflowId: `order-${orderId}`,
+      seq: 2,
+      payload: { reserveCommandId: reserve.commandId },
+    };
+    assert.equal(
+      (await processCommand(pool, inventoryService, release)).reply.outcome,
+      'succeeded',
+    );
+    const late = await processCommand(pool, inventoryService, reserve);
+    assert.equal(late.reply.outcome, 'rejected');
+    assert.equal(late.reply.error?.code, 'stale');
+    assert.deepEqual(await getStock(pool, sku), { sku, available: 5, reserved: 0 });
+    const { rows } = await pool.query<{ outcome: string }>(
+      'SELECT outcome FROM inventory.consumed_messages WHERE order_id = $1 ORDER BY seq',
+      [orderId],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.outcome),
+      ['stale', 'applied'],
+    );
   });
 
   it('returns the stored reply, with no second effect, when a handled command is processed again', async () => {

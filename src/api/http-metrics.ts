@@ -1,12 +1,5 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-
-/** A registry per process, with Node's default metrics and the process name as a label. */
-export function createRegistry(processName: string): Registry {
-  const registry = new Registry();
-  registry.setDefaultLabels({ process: processName });
-  collectDefaultMetrics({ register: registry });
-  return registry;
-}
+import { Counter, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
 
 export function httpMetrics(registry: Registry) {
   return {

@@ -1,0 +1,91 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Config } from '../config';
+import { consumerBacklog, taskQueueBacklog } from '../metrics/backlog';
+import { connectNats } from '../messaging/connection';
+import { connectTemporalClient } from '../temporal/client';
+import { table } from './output';
+
+export interface BacklogReport {
+  at: string;
+  rows: {
+    source: 'consumer' | 'task-queue';
+    name: string;
+    pending: number;
+    oldestAgeSeconds: number;
+    /** Messages acknowledged per second over the sampling interval; null where not measurable. */
+    ratePerSecond: number | null;
+    /** pending / rate, or null when nothing moves. */
+    drainSeconds: number | null;
+  }[];
+}
+
+/** A backlog collector that keeps its connections, so `--watch` samples cheaply. */
+export async function openBacklog(config: Config) {
+  const nc = await connectNats(config.nats.servers, 'shipshape-cli-backlog');
+  const jsm = await jetstreamManager(nc);
+  const temporal = await connectTemporalClient(config);
+  let previous: { at: number; done: Map<string, number> } | undefined;
+
+  const sample = async () => {
+    const [consumers, queues] = await Promise.all([
+      consumerBacklog(jsm),
+      taskQueueBacklog(temporal, config.temporal.namespace, config.temporal.taskQueue).catch(
+        () => [],
+      ),
+    ]);
+    return { at: Date.now(), rows: [...consumers, ...queues] };
+  };
+
+  return {
+    /** Two samples `intervalMs` apart the first time; afterwards each call compares with the last one. */
+    async report(intervalMs = 1000): Promise<BacklogReport> {
+      if (!previous) {
+        const first = await sample();
+        previous = {
+          at: first.at,
+          done: new Map(first.rows.map((r) => [r.name, r.doneCounter ?? 0])),
+        };
+        await delay(intervalMs);
+      }
+      const now = await sample();
+      const seconds = Math.max(0.001, (now.at - previous.at) / 1000);
+      const rows = now.rows.map((r) => {
+        const before = previous!.done.get(r.name);
+        const rate =
+          r.doneCounter !== undefined && before !== undefined
+            ? (r.doneCounter - before) / seconds
+            : null;
+        return {
+          source: r.kind,
+          name: r.name,
+          pending: r.pending,
+          oldestAgeSeconds: Math.round(r.oldestAgeSeconds * 10) / 10,
+          ratePerSecond: rate === null ? null : Math.round(rate * 10) / 10,
+          drainSeconds:
+            r.pending === 0 ? 0 : rate ? Math.round((r.pending / rate) * 10) / 10 : null,
+        };
+      });
+      previous = { at: now.at, done: new Map(now.rows.map((r) => [r.name, r.doneCounter ?? 0])) };
+      return { at: new Date(now.at).toISOString(), rows };
+    },
+    async close() {
+      await nc.close();
+      await temporal.connection.close();
+    },
+  };
+}
+
+export function backlogTable(report: BacklogReport): string {
+  return table(
+    ['source', 'consumer / task queue', 'pending', 'oldest (s)', 'rate (/s)', 'drain in (s)'],
+    report.rows.map((r) => [
+      r.source,
+      r.name,
+      String(r.pending),
+      String(r.oldestAgeSeconds),
+      r.ratePerSecond === null ? '-' : String(r.ratePerSecond),
+      r.drainSeconds === null ? (r.pending ? 'stalled' : '-') : String(r.drainSeconds),
+    ]),
+  );
+}
