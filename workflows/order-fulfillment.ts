@@ -1,7 +1,7 @@
 import {
   condition,
   log,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -50,8 +50,9 @@ export interface OrderWorkflowInput {
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Publishing is transient-only work: back off, capped, for about a quarter of an hour before giving up.
-const { publishCommand } = proxyActivities<Activities>({
+// Publishing is short, transient-only work: a local activity (no task-queue round trip, recorded as a
+// marker in the history) that backs off, capped, for about a quarter of an hour before giving up.
+const { publishCommand } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '200 ms',
@@ -60,7 +61,7 @@ const { publishCommand } = proxyActivities<Activities>({
     maximumAttempts: 100,
   },
 });
-const { recordOrderOutcome } = proxyActivities<Activities>({
+const { recordOrderOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 ms',

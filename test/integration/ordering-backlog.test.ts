@@ -8,14 +8,21 @@ import type { OrderSummary } from '../../src/orders/order-service';
 import { projectRoot } from '../../src/paths';
 import { waitFor } from '../../src/wait';
 import { TEST_ENV, uniqueId } from '../support/env';
-import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
+import {
+  hasStatus,
+  http,
+  orderBody,
+  startHarness,
+  waitForOrder,
+  waitForOrdersFinished,
+} from '../support/harness';
 import type { Harness } from '../support/harness';
 
 const run = promisify(execFile);
 
 /** Runs `fn` over `items` with at most `limit` at once. */
 async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
@@ -72,7 +79,11 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
     await pool(orders, 20, (o) =>
       http(h, 'POST', '/orders', orderBody({ ...o, sku, quantity: 1 })),
     );
-    await pool(orders, 20, (o) => waitForOrder(h, o.orderId, undefined, 120_000));
+    await waitForOrdersFinished(
+      h,
+      orders.map((o) => o.orderId),
+      180_000,
+    );
 
     const ids = orders.map((o) => o.orderId);
     for (const service of SERVICES) {
@@ -92,7 +103,11 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
         assert.ok(!r.outcomes.includes('stale'), `${service}: nothing was stale in a clean run`);
       }
     }
-    const statuses = await pool(orders, 20, async (o) => (await waitForOrder(h, o.orderId)).status);
+    const { rows: finished } = await h.pool.query<{ status: string }>(
+      'SELECT status FROM app.orders WHERE order_id = ANY($1)',
+      [ids],
+    );
+    const statuses = finished.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 'FAILED').length, rejected.size);
     assert.equal(statuses.filter((s) => s === 'COMPLETED').length, 200 - rejected.size);
   });
@@ -118,7 +133,7 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
         orderBody({ orderId, customerId: uniqueId('c'), sku, quantity: 1 }),
       ),
     );
-    await pool(others, 10, (orderId) => waitForOrder(h, orderId, hasStatus('COMPLETED')));
+    await waitForOrdersFinished(h, others, 60_000);
     const meanwhile = await waitForOrder(h, stuck, () => true);
     assert.equal(
       meanwhile.status,
@@ -143,10 +158,7 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        maxPending = Math.max(
-          maxPending,
-          (await metric('shipshape_backlog_pending', paymentPending)) ?? 0,
-        );
+        maxPending = Math.max(maxPending, await totalBacklog());
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -160,9 +172,14 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
     );
     assert.deepEqual([...new Set(answers.map((a) => a.status))], [202], 'every POST was accepted');
 
-    await pool(orders, 20, (orderId) => waitForOrder(h, orderId, hasStatus('COMPLETED'), 180_000));
+    await waitForOrdersFinished(h, orders, 180_000);
     sampling = false;
     await sampler;
+    const { rows: done } = await h.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM app.orders WHERE order_id = ANY($1) GROUP BY status',
+      [orders],
+    );
+    assert.deepEqual(done, [{ status: 'COMPLETED', n: 500 }]);
     assert.ok(maxPending > 50, `the backlog rose (max ${maxPending} waiting)`);
     await waitFor('every consumer backlog to drain to zero', async () => {
       const text = await (await fetch(`${h.apiUrl}/metrics`)).text();

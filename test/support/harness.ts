@@ -161,3 +161,25 @@ export function orderBody(opts: {
     },
   };
 }
+
+/**
+ * Waits until the orders table records every order as finished, with one query per round: cheap enough
+ * for hundreds of orders, where polling each order's workflow would load the worker with queries.
+ */
+export async function waitForOrdersFinished(
+  h: Harness,
+  orderIds: string[],
+  timeoutMs = 120_000,
+): Promise<void> {
+  await waitFor(
+    `${orderIds.length} orders to finish`,
+    async () => {
+      const { rows } = await h.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM app.orders WHERE order_id = ANY($1) AND status = ANY($2)`,
+        [orderIds, TERMINAL_STATUSES],
+      );
+      return rows[0]?.n === orderIds.length;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
