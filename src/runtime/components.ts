@@ -199,6 +199,7 @@ export async function startBridge(config: Config, log: Logger): Promise<Componen
 export async function startRelay(config: Config, log: Logger): Promise<Component> {
   const pool = createPool(config.database.url, 2, 'shipshape-relay');
   const nc = await connectNats(config.nats.servers, 'shipshape-outbox-relay');
+  const metrics = await maybeServeMetrics(config, createRegistry('outbox-relay'));
   const relay = startOutboxRelay({
     pool,
     js: jetstream(nc),
@@ -208,6 +209,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
   });
   return {
     async stop() {
+      await metrics?.close();
       await relay.stop();
       await nc.drain();
       await pool.end();

@@ -92,6 +92,57 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
     assert.equal(await points(customerId), 0);
   });
 
+  it('cancels while the stock is being reserved: the reservation is released once the service answers', async () => {
+    await h.stopService('inventory');
+    let ids: { orderId: string; sku: string };
+    try {
+      ids = await placeOrder();
+      await waitForOrder(h, ids.orderId, hasStatus('RESERVING_INVENTORY'));
+      assert.equal((await http(h, 'POST', `/orders/${ids.orderId}/cancel`)).status, 202);
+    } finally {
+      await h.startService('inventory');
+    }
+    const done = await waitForOrder(h, ids.orderId);
+    assert.equal(done.status, 'CANCELLED');
+    assert.equal(done.steps?.inventory.state, 'COMPENSATED');
+    assert.equal(done.steps?.payment.state, 'SKIPPED');
+    assert.equal(charges(ids.orderId).length, 0);
+    assert.deepEqual(await stock(ids.sku), { sku: ids.sku, available: 10, reserved: 0 });
+    const { rows } = await h.pool.query<{ command_type: string; outcome: string }>(
+      'SELECT command_type, outcome FROM inventory.consumed_messages WHERE order_id = $1 ORDER BY seq',
+      [ids.orderId],
+    );
+    // Both commands waited in the stream; the reserve came first, so it was applied and then released.
+    assert.deepEqual(rows, [
+      { command_type: 'inventory.reserve', outcome: 'applied' },
+      { command_type: 'inventory.release', outcome: 'applied' },
+    ]);
+  });
+
+  it('cancels while points are being awarded: points, charge and stock are all undone once', async () => {
+    await h.stopService('loyalty');
+    let ids: { orderId: string; sku: string; customerId: string };
+    try {
+      ids = await placeOrder();
+      await waitForOrder(h, ids.orderId, hasStatus('AWARDING_POINTS'));
+      assert.equal((await http(h, 'POST', `/orders/${ids.orderId}/cancel`)).status, 202);
+    } finally {
+      await h.startService('loyalty');
+    }
+    const done = await waitForOrder(h, ids.orderId);
+    assert.equal(done.status, 'CANCELLED');
+    assert.deepEqual(stepStates(done), {
+      inventory: 'COMPENSATED',
+      payment: 'COMPENSATED',
+      loyalty: 'COMPENSATED',
+      shipping: 'SKIPPED',
+    });
+    assert.equal(charges(ids.orderId).length, 1);
+    assert.equal(refundsOf(ids.orderId).length, 1);
+    assert.equal(await points(ids.customerId), 0);
+    assert.deepEqual(await stock(ids.sku), { sku: ids.sku, available: 10, reserved: 0 });
+  });
+
   it('cancels during payment: the charge that lands is refunded once and the stock comes back', async () => {
     h.payment.state.faults.latencyMs = 1_000;
     const { orderId, sku, customerId } = await placeOrder();
