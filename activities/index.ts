@@ -1,7 +1,14 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
-import type { CommandEnvelope, OrderView } from '../src/domain/types';
+import { SERVICES } from '../src/domain/types';
+import type {
+  CommandEnvelope,
+  CommandType,
+  OrderView,
+  ReplyEnvelope,
+  ServiceName,
+} from '../src/domain/types';
 import { publishJson } from '../src/messaging/publish';
 import type { PublishResult } from '../src/messaging/publish';
 import { commandSubject } from '../src/messaging/subjects';
@@ -42,6 +49,26 @@ export function createActivities({ js, pool }: ActivityDeps) {
         }
         throw err; // transient: the activity's retry policy backs off and tries again
       }
+    },
+    /**
+     * Reconcile: reads the owning service's record of a command. The reply it stored in its outbox, if
+     * the effect was made; null if the service has not handled the command. Works without the broker
+     * and the reply bridge, so a lost or stuck reply cannot hold an order.
+     */
+    async lookupReply({
+      commandId,
+      type,
+    }: {
+      commandId: string;
+      type: CommandType;
+    }): Promise<ReplyEnvelope | null> {
+      const service = type.split('.')[0] as ServiceName;
+      if (!SERVICES.includes(service)) return null;
+      const { rows } = await pool.query<{ payload: ReplyEnvelope }>(
+        `SELECT payload FROM ${service}.outbox WHERE command_id = $1`,
+        [commandId],
+      );
+      return rows[0]?.payload ?? null;
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */
     async recordOrderOutcome(view: OrderView): Promise<void> {

@@ -70,6 +70,9 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_DELIVER: intFromEnv('SHIPSHAPE_MAX_DELIVER', 20, 1, 10000),
   SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
   SHIPSHAPE_DUPLICATE_WINDOW_MS: intFromEnv('SHIPSHAPE_DUPLICATE_WINDOW_MS', 120_000, 1000),
+  SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
+  SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
+  SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
   SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
 });
@@ -145,6 +148,8 @@ export interface Config {
   };
   messaging: { maxDeliver: number; ackWaitMs: number; duplicateWindowMs: number };
   relay: { intervalMs: number; graceMs: number };
+  /** The reconciler: how often it looks, how long without progress counts as stuck, how many per round. */
+  reconciler: { periodMs: number; thresholdMs: number; maxPerRound: number };
 }
 
 export class ConfigError extends Error {
@@ -216,6 +221,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
     },
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
+    reconciler: {
+      periodMs: e.SHIPSHAPE_RECONCILE_PERIOD_MS,
+      thresholdMs: e.SHIPSHAPE_RECONCILE_THRESHOLD_MS,
+      maxPerRound: e.SHIPSHAPE_RECONCILE_MAX,
+    },
   };
 }
 

@@ -35,6 +35,11 @@ export const OrderTotalCentsKey = defineSearchAttributeKey(
   'OrderTotalCents',
   SearchAttributeType.INT,
 );
+/** When the order last moved (a status change or a command sent): the reconciler's measure of "stuck". */
+export const OrderProgressAtKey = defineSearchAttributeKey(
+  'OrderProgressAt',
+  SearchAttributeType.DATETIME,
+);
 
 export const ORDER_WORKFLOW_TYPE = 'orderFulfillment';
 export const workflowIdFor = (orderId: string): string => `order-${orderId}`;

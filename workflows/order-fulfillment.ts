@@ -25,6 +25,7 @@ import {
   deadLetterSignal,
   orderStateQuery,
   OrderStatusKey,
+  OrderProgressAtKey,
   reconcileSignal,
   replySignal,
   resolveSignal,
@@ -59,6 +60,15 @@ const { publishCommand } = proxyLocalActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '10 seconds',
     maximumAttempts: 100,
+  },
+});
+const { lookupReply } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: {
+    initialInterval: '500 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 10,
   },
 });
 const { recordOrderOutcome } = proxyLocalActivities<Activities>({
@@ -140,10 +150,15 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   let seq = 0;
   let cancelRequested: string | undefined;
   let reconciles = 0;
+  /** What each reconcile found, newest last (kept short): shown by the orderState query. */
+  const reconcileLog: string[] = [];
   let resolution: 'retry' | 'give-up' | undefined;
   const compensations: Compensation[] = [];
 
-  setHandler(orderStateQuery, () => view);
+  setHandler(orderStateQuery, () => ({
+    ...view,
+    ...(reconcileLog.length ? { reconciled: reconcileLog.slice(-10) } : {}),
+  }));
   setHandler(replySignal, (reply) => {
     // A reply for a command this run never sent, or one already seen, changes nothing.
     if (!issued.has(reply.commandId) || seenReplies.has(reply.replyId)) return;
@@ -182,8 +197,12 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
 
   const setStatus = (status: OrderStatus) => {
     view.status = status;
-    upsertSearchAttributes([{ key: OrderStatusKey, value: status }]);
+    upsertSearchAttributes([
+      { key: OrderStatusKey, value: status },
+      { key: OrderProgressAtKey, value: new Date() },
+    ]);
   };
+  const progressed = () => upsertSearchAttributes([{ key: OrderProgressAtKey, value: new Date() }]);
   const setStep = (step: StepName, state: StepState, extra: Partial<StepView> = {}) => {
     view.steps[step] = { ...view.steps[step], state, ...extra };
   };
@@ -230,6 +249,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
           message: err instanceof Error ? err.message : String(err),
         };
       }
+      progressed();
       if (opts.step)
         setStep(opts.step, view.steps[opts.step].state, {
           sends: (view.steps[opts.step].sends ?? 0) + 1,
@@ -246,7 +266,26 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       if (answer) return answer;
       if (opts.interruptible && cancelRequested !== undefined) return { kind: 'cancelled' };
       if (reconciles > reconcilesBefore) {
-        // A reconcile re-sends at once and uses up no attempt.
+        // Reconcile: ask the owning service's record first; move on if the effect is there, otherwise
+        // re-send at once (a fresh Nats-Msg-Id) without using up an attempt.
+        const found = await lookupReply({ commandId: cmd.commandId, type: cmd.type }).catch(
+          () => null,
+        );
+        if (found) {
+          log.info('reconcile: the service has done the command; using its stored reply', {
+            commandId: cmd.commandId,
+          });
+          seenReplies.add(found.replyId);
+          reconcileLog.push(`${cmd.commandId}: found done by the service`);
+          return found.outcome === 'succeeded'
+            ? { kind: 'succeeded', reply: found }
+            : {
+                kind: 'rejected',
+                code: found.error?.code ?? 'rejected',
+                message: found.error?.message ?? '',
+              };
+        }
+        reconcileLog.push(`${cmd.commandId}: not done by the service; sent again`);
         reconciled = true;
         attempt -= 1;
         log.info('reconcile: sending the command again', { commandId: cmd.commandId });

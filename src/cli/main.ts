@@ -4,6 +4,10 @@ import { ConfigError, loadConfig } from '../config';
 import type { Config } from '../config';
 import { createPool } from '../db/pool';
 import { listOrders } from '../orders/order-store';
+import { OrderService } from '../orders/order-service';
+import { reconcileRound } from '../reconciler/reconciler';
+import { connectTemporalClient } from '../temporal/client';
+import { createLogger } from '../logger';
 import { getDeadLetter, listDeadLetters } from '../dlq/dead-letter-store';
 import { replayDeadLetter, ReplayError } from '../dlq/replay';
 import { connectNats } from '../messaging/connection';
@@ -36,6 +40,14 @@ const print = (line: string): void => {
 };
 const config = (): Config => loadConfig();
 const apiUrl = (c: Config) => `http://127.0.0.1:${c.api.port}`;
+
+/** "90s", "5m", "1h", "250ms" or plain milliseconds. */
+function parseDuration(v: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new CliError(`"${v}" is not a duration (use e.g. 30s, 5m, 1h)`, EXIT.usage);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Number(m[1]) * unit;
+}
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -252,7 +264,7 @@ order
     if (r.failureReason) print(`  reason: ${r.failureReason}`);
     print(`  ${r.links.temporalUi}`);
   });
-for (const action of ['cancel', 'reconcile'] as const) {
+for (const action of ['cancel'] as const) {
   order
     .command(action)
     .description(
@@ -271,6 +283,65 @@ for (const action of ['cancel', 'reconcile'] as const) {
       printOrder(r);
     });
 }
+order
+  .command('reconcile')
+  .description(
+    'signal an order to re-check the step it waits on against the owning service; or, with --stuck-for, every order without progress for that long (and compensate effects no workflow accounts for)',
+  )
+  .argument('[orderId]')
+  .option(
+    '--stuck-for <duration>',
+    'e.g. 30s, 5m, 1h: reconcile every order that made no progress for this long',
+  )
+  .option('--reason <text>', 'recorded with the request')
+  .option('--json', 'print as JSON')
+  .action(
+    async (id: string | undefined, o: { stuckFor?: string; reason?: string; json?: boolean }) => {
+      if (!id === !o.stuckFor)
+        throw new CliError('give either an order id or --stuck-for', EXIT.usage);
+      if (id) {
+        const r = await orderApi().ok<Record<string, unknown>>(
+          'POST',
+          `/orders/${encodeURIComponent(id)}/reconcile`,
+          o.reason ? { reason: o.reason } : {},
+        );
+        return printOrder(r);
+      }
+      const thresholdMs = parseDuration(o.stuckFor!);
+      const c = config();
+      const nc = await connectNats(c.nats.servers, 'shipshape-cli');
+      const temporal = await connectTemporalClient(c);
+      try {
+        const report = await withPool((pool) =>
+          reconcileRound(
+            {
+              temporal,
+              pool,
+              js: jetstream(nc),
+              orders: new OrderService(temporal, pool, c),
+              namespace: c.temporal.namespace,
+              log: createLogger('cli', 'silent'),
+            },
+            { thresholdMs, maxPerRound: c.reconciler.maxPerRound },
+          ),
+        );
+        if (o.json) return print(JSON.stringify(report, null, 2));
+        print(
+          `signalled to reconcile: ${report.signalled.length ? report.signalled.join(', ') : 'none'}`,
+        );
+        print(
+          `started (had no workflow): ${report.started.length ? report.started.join(', ') : 'none'}`,
+        );
+        for (const x of report.orphans)
+          print(`orphan ${x.effect} of ${x.orderId}: sent ${x.compensation}`);
+        if (!report.orphans.length) print('orphan effects: none');
+      } finally {
+        await nc.close();
+        await temporal.connection.close();
+      }
+    },
+  );
+
 order
   .command('list')
   .description('recent orders from the orders table')

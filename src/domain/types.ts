@@ -171,4 +171,6 @@ export interface OrderView {
   failureReason?: string;
   /** Why the order waits for an operator (status NEEDS_ATTENTION). */
   attention?: string;
+  /** What the latest reconciles found (query only). */
+  reconciled?: string[];
 }

@@ -15,6 +15,7 @@ import {
   orderStateQuery,
   OrderStatusKey,
   OrderTotalCentsKey,
+  OrderProgressAtKey,
   reconcileSignal,
   resolveSignal,
   workflowIdFor,
@@ -144,6 +145,7 @@ export class OrderService {
           { key: OrderStatusKey, value: 'PENDING' },
           { key: CustomerIdKey, value: order.customerId },
           { key: OrderTotalCentsKey, value: totalCents },
+          { key: OrderProgressAtKey, value: new Date() },
         ],
         memo: {
           summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
@@ -242,5 +244,22 @@ export class OrderService {
       .getHandle(row.workflowId)
       .signal(resolveSignal, { action, ...(reason ? { reason } : {}) });
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view.status) };
+  }
+
+  /**
+   * For the reconciler: an accepted order that never reached a final state gets its workflow started if
+   * it has none (the API stopped between recording the order and starting it). True if one was started.
+   */
+  async ensureStarted(orderId: string): Promise<boolean> {
+    const row = await findOrder(this.pool, orderId);
+    if (!row || isTerminal(row.status)) return false;
+    try {
+      await this.temporal.workflow.getHandle(row.workflowId).describe();
+      return false;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    await this.resume(row);
+    return true;
   }
 }

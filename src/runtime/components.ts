@@ -29,6 +29,7 @@ import { startReplyBridge } from '../bridge/reply-bridge';
 import { startDeadLetterWatcher } from '../dlq/dead-letter-watcher';
 import { startOutboxRelay } from '../bridge/outbox-relay';
 import { workflowBundlePath } from '../temporal/bundle';
+import { startReconciler } from '../reconciler/reconciler';
 
 /** A started part of the app; `stop` awaits every close. */
 export interface Component {
@@ -232,6 +233,35 @@ export async function startFakeProviders(config: Config, log: Logger): Promise<C
     async stop() {
       await payment.app.close();
       await carrier.app.close();
+    },
+  };
+}
+
+/** The reconciler: un-sticks orders that made no progress and compensates effects no workflow accounts for. */
+export async function startReconcilerComponent(config: Config, log: Logger): Promise<Component> {
+  const pool = createPool(config.database.url, 3, 'shipshape-reconciler');
+  const nc = await connectNats(config.nats.servers, 'shipshape-reconciler');
+  const temporal = await connectTemporalClient(config);
+  const reconciler = startReconciler(
+    {
+      temporal,
+      pool,
+      js: jetstream(nc),
+      orders: new OrderService(temporal, pool, config),
+      namespace: config.temporal.namespace,
+      log,
+    },
+    config.reconciler,
+  );
+  const metrics = await maybeServeMetrics(config, createRegistry('reconciler'));
+  log.info(config.reconciler, 'reconciler running');
+  return {
+    async stop() {
+      await metrics?.close();
+      await reconciler.stop();
+      await nc.drain();
+      await temporal.connection.close();
+      await pool.end();
     },
   };
 }

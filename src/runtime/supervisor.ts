@@ -15,6 +15,7 @@ export const APP_PROCESSES = [
   'shipping',
   'reply-bridge',
   'outbox-relay',
+  'reconciler',
 ] as const;
 export type ProcessName = (typeof APP_PROCESSES)[number] | 'fake-providers';
 

@@ -7,6 +7,7 @@ export const SEARCH_ATTRIBUTES = {
   OrderStatus: 'Keyword',
   CustomerId: 'Keyword',
   OrderTotalCents: 'Int',
+  OrderProgressAt: 'Datetime',
 } as const;
 
 export interface TemporalPaths {

@@ -31,6 +31,9 @@ export interface Harness {
   /** Stops one service process's worth (its consumer and pool), as if it went down. */
   stopService(name: ServiceName): Promise<void>;
   startService(name: ServiceName): Promise<void>;
+  /** The reply bridge (with the dead-letter watcher), stopped and started like a service. */
+  stopBridge(): Promise<void>;
+  startBridge(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +68,7 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
   try {
     for (const s of SERVICES) services.set(s, await startService(config, s, log.child({ svc: s })));
     components.push(await startTemporalWorker(config, log));
-    components.push(await startBridge(config, log));
+    let bridge: Component | undefined = await startBridge(config, log);
     components.push(await startRelay(config, log));
     const api = await startApi(config, log);
     components.push(api);
@@ -86,7 +89,15 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
         if (!services.has(name))
           services.set(name, await startService(config, name, log.child({ svc: name })));
       },
+      async stopBridge() {
+        await bridge?.stop();
+        bridge = undefined;
+      },
+      async startBridge() {
+        bridge ??= await startBridge(config, log);
+      },
       async stop() {
+        await bridge?.stop();
         for (const c of components.reverse()) await c.stop();
         for (const c of services.values()) await c.stop();
         await temporal.connection.close();

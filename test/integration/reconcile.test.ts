@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/messaging/connection';
+import type { OrderDetails } from '../../src/orders/order-service';
+import { OrderService } from '../../src/orders/order-service';
+import { projectRoot } from '../../src/paths';
+import type { ReconcileReport } from '../../src/reconciler/reconciler';
+import { startReconciler } from '../../src/reconciler/reconciler';
+import { orderStateQuery } from '../../workflows/definitions';
+import { waitFor } from '../../src/wait';
+import { TEST_ENV, uniqueId } from '../support/env';
+import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
+import type { Harness } from '../support/harness';
+
+const run = promisify(execFile);
+
+describe('reconcile: signals, the reconciler, orphan effects', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let nc: NatsConnection;
+
+  before(async function () {
+    this.timeout(120_000);
+    h = await startHarness({
+      SHIPSHAPE_STEP_TIMEOUT_MS: '60000', // nothing re-sends by itself: only reconciles move these orders
+      SHIPSHAPE_STEP_MAX_SENDS: '3',
+      SHIPSHAPE_MAX_DELIVER: '3',
+      SHIPSHAPE_COMPENSATION_ROUNDS: '1',
+    });
+    nc = await connectNats(h.config.nats.servers, 'test-reconcile');
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await h?.startBridge();
+    await nc?.close();
+    await h?.stop();
+  });
+  afterEach(() => h.startBridge());
+  afterEach(() => h.payment.app.inject({ method: 'POST', url: '/_control/reset' }));
+  afterEach(() => h.carrier.app.inject({ method: 'POST', url: '/_control/reset' }));
+
+  async function placeOrder() {
+    const sku = uniqueId('sku');
+    const customerId = uniqueId('cust');
+    const orderId = uniqueId('ord');
+    await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
+    assert.equal(
+      (
+        await http(
+          h,
+          'POST',
+          '/orders',
+          orderBody({ orderId, customerId, sku, quantity: 2, unitPriceCents: 1_000 }),
+        )
+      ).status,
+      202,
+    );
+    return { sku, customerId, orderId };
+  }
+  const charges = (orderId: string) =>
+    h.payment.state.ledger.charges.filter((c) => c.orderId === orderId);
+
+  it('completes an order whose replies are lost, one reconcile per step, with one effect each', async () => {
+    await h.stopBridge(); // every reply now sits unread in JetStream
+    const { orderId, sku, customerId } = await placeOrder();
+    const done = await waitFor(
+      'the order to complete by reconciles alone',
+      async () => {
+        await http(h, 'POST', `/orders/${orderId}/reconcile`, { reason: 'test' });
+        const o = (await http<OrderDetails>(h, 'GET', `/orders/${orderId}`)).body;
+        return o.status === 'COMPLETED' ? o : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
+    assert.equal(done.status, 'COMPLETED');
+    assert.equal(charges(orderId).length, 1);
+    assert.equal(h.carrier.state.ledger.shipments.filter((s) => s.orderId === orderId).length, 1);
+    assert.deepEqual((await http(h, 'GET', `/inventory/${sku}`)).body, {
+      sku,
+      available: 8,
+      reserved: 0,
+    });
+    assert.equal(
+      (await http<{ points: number }>(h, 'GET', `/customers/${customerId}/points`)).body.points,
+      20,
+    );
+    for (const service of ['inventory', 'payment', 'loyalty', 'shipping']) {
+      const { rows } = await h.pool.query<{ outcome: string }>(
+        `SELECT outcome FROM ${service}.consumed_messages WHERE order_id = $1`,
+        [orderId],
+      );
+      assert.ok(
+        rows.every((r) => r.outcome === 'applied'),
+        `${service}: ${JSON.stringify(rows)}`,
+      );
+    }
+    const view = await h.temporal.workflow.getHandle(`order-${orderId}`).query(orderStateQuery);
+    assert.ok(
+      view.reconciled?.some((l) => /found done by the service/.test(l)),
+      JSON.stringify(view.reconciled),
+    );
+
+    // Reconciling a finished order changes nothing.
+    assert.equal((await http(h, 'POST', `/orders/${orderId}/reconcile`)).status, 202);
+    assert.equal(charges(orderId).length, 1);
+  });
+
+  it('lets the reconciler find a stuck order by itself and un-stick it', async () => {
+    await h.stopBridge();
+    const { orderId } = await placeOrder();
+    await waitForOrder(h, orderId, hasStatus('RESERVING_INVENTORY'));
+    const reconciler = startReconciler(
+      {
+        temporal: h.temporal,
+        pool: h.pool,
+        js: jetstream(nc),
+        orders: new OrderService(h.temporal, h.pool, h.config),
+        namespace: h.config.temporal.namespace,
+        log: createLogger('test-reconciler', h.config.logLevel),
+      },
+      { periodMs: 300, thresholdMs: 500, maxPerRound: 100 },
+    );
+    try {
+      const done = await waitForOrder(h, orderId, hasStatus('COMPLETED'), 60_000);
+      assert.equal(done.status, 'COMPLETED');
+      assert.equal(charges(orderId).length, 1);
+    } finally {
+      await reconciler.stop();
+    }
+  });
+
+  it('finds a charge no workflow accounts for (the refund was given up) and refunds it once', async () => {
+    h.carrier.state.faults.latencyMs = 300;
+    const { orderId } = await placeOrder();
+    h.carrier.state.faults.refuseOrderIds.push(orderId);
+    await waitForOrder(h, orderId, hasStatus('CREATING_SHIPMENT'));
+    h.payment.state.faults.failNext = 1_000_000; // every refund attempt fails
+    await waitForOrder(h, orderId, hasStatus('NEEDS_ATTENTION'));
+    assert.equal(
+      (await http(h, 'POST', `/orders/${orderId}/resolve`, { action: 'give-up' })).status,
+      202,
+    );
+    const failed = await waitForOrder(h, orderId);
+    assert.equal(failed.status, 'FAILED');
+    assert.equal(failed.steps?.payment.state, 'COMPENSATION_ABANDONED');
+    assert.equal(h.payment.state.ledger.refunds.length, 0);
+
+    h.payment.state.faults.failNext = 0;
+    const cli = (...args: string[]) =>
+      run('node', [path.join(projectRoot, 'bin', 'shipshape.js'), ...args], {
+        env: TEST_ENV,
+        cwd: projectRoot,
+      });
+    const first = JSON.parse(
+      (await cli('order', 'reconcile', '--stuck-for', '1h', '--json')).stdout,
+    ) as ReconcileReport;
+    assert.deepEqual(
+      first.orphans.filter((o) => o.orderId === orderId),
+      [{ orderId, effect: 'charge', compensation: 'payment.refund' }],
+    );
+    const chargeId = charges(orderId)[0]!.chargeId;
+    await waitFor('the orphan charge to be refunded', () =>
+      h.payment.state.ledger.refunds.some((r) => r.chargeId === chargeId),
+    );
+    const second = JSON.parse(
+      (await cli('order', 'reconcile', '--stuck-for', '1h', '--json')).stdout,
+    ) as ReconcileReport;
+    assert.deepEqual(
+      second.orphans.filter((o) => o.orderId === orderId),
+      [],
+    );
+    assert.equal(h.payment.state.ledger.refunds.filter((r) => r.chargeId === chargeId).length, 1);
+    await assert.rejects(cli('order', 'reconcile'), (e: { code: number }) => e.code === 2);
+  });
+});
