@@ -19,7 +19,9 @@ export async function ensureSearchAttributes(config: Config): Promise<string[]> 
     const { customAttributes } = await connection.operatorService.listSearchAttributes({
       namespace: config.temporal.namespace,
     });
-    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(customAttributes ?? {})[name]);
+    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(
+      ([name]) => !(customAttributes ?? {})[name],
+    );
     if (missing.length) {
       await connection.operatorService.addSearchAttributes({
         namespace: config.temporal.namespace,
