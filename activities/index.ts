@@ -5,6 +5,7 @@ import { SERVICES } from '../src/domain/types';
 import type {
   CommandEnvelope,
   CommandType,
+  OrderRequest,
   OrderView,
   ReplyEnvelope,
   ServiceName,
@@ -12,7 +13,8 @@ import type {
 import { publishJson } from '../src/messaging/publish';
 import type { PublishResult } from '../src/messaging/publish';
 import { commandSubject } from '../src/messaging/subjects';
-import { recordOrderOutcome } from '../src/orders/order-store';
+import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
+import { totalCentsOf } from '../src/orders/start-workflow';
 
 export interface ActivityDeps {
   js: JetStreamClient;
@@ -69,6 +71,13 @@ export function createActivities({ js, pool }: ActivityDeps) {
         [commandId],
       );
       return rows[0]?.payload ?? null;
+    },
+    /**
+     * Records the order in the orders table if nobody did yet: orders placed straight through Temporal
+     * (the client library) get their row here; for API orders the row exists and this does nothing.
+     */
+    async recordOrderAccepted(order: OrderRequest, workflowId: string): Promise<void> {
+      await insertAcceptedOrder(pool, order, workflowId, totalCentsOf(order), undefined);
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */
     async recordOrderOutcome(view: OrderView): Promise<void> {

@@ -71,7 +71,7 @@ const { lookupReply } = proxyLocalActivities<Activities>({
     maximumAttempts: 10,
   },
 });
-const { recordOrderOutcome } = proxyLocalActivities<Activities>({
+const { recordOrderOutcome, recordOrderAccepted } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 ms',
@@ -383,6 +383,8 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     if (out.kind !== 'cancelled') view.failureReason ??= `${step}: ${describe(out)}`;
     return undefined;
   }
+
+  await recordOrderAccepted(order, workflowId);
 
   // 1. Stock, all items or none.
   const reserved = await forward(

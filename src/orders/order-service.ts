@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { startOrderWorkflow, totalCentsOf } from './start-workflow';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { temporalUiLink } from '../config';
@@ -9,18 +9,12 @@ import type { OrderRequestBody } from '../domain/schemas';
 import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
 import {
-  CustomerIdKey,
-  ORDER_WORKFLOW_TYPE,
   cancelUpdate,
   orderStateQuery,
-  OrderStatusKey,
-  OrderTotalCentsKey,
-  OrderProgressAtKey,
   reconcileSignal,
   resolveSignal,
   workflowIdFor,
 } from '../../workflows/definitions';
-import type { OrderWorkflowInput } from '../../workflows/order-fulfillment';
 import {
   findOrder,
   findOrderByIdempotencyKey,
@@ -102,7 +96,7 @@ export class OrderService {
       ...(body.paymentMethod ? { paymentMethod: body.paymentMethod } : {}),
     };
     const workflowId = workflowIdFor(order.orderId);
-    const totalCents = order.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
+    const totalCents = totalCentsOf(order);
     const inserted = await insertAcceptedOrder(
       this.pool,
       order,
@@ -117,7 +111,7 @@ export class OrderService {
       if (!existing) throw new Error(`order ${order.orderId} conflicted but cannot be found`);
       return { order: await this.resume(existing), created: false };
     }
-    await this.start(order, workflowId, totalCents);
+    await this.start(order);
     return { order: this.summary(order.orderId, workflowId, 'PENDING'), created: true };
   }
 
@@ -125,35 +119,19 @@ export class OrderService {
   private async resume(row: OrderRow): Promise<OrderSummary> {
     if (isTerminal(row.status)) return this.summary(row.orderId, row.workflowId, row.status);
     const request = await loadOrderRequest(this.pool, row.orderId);
-    if (request) await this.start(request, row.workflowId, row.totalCents);
+    if (request) await this.start(request);
     // The same answer GET gives: the workflow's live status while it runs.
     const view = await this.liveView(row.workflowId);
     return this.summary(row.orderId, row.workflowId, view?.status ?? row.status);
   }
 
-  private async start(order: OrderRequest, workflowId: string, totalCents: number): Promise<void> {
-    const input: OrderWorkflowInput = { order, settings: this.config.workflow };
-    try {
-      await this.temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
-        taskQueue: this.config.temporal.taskQueue,
-        workflowId,
-        args: [input],
-        // One run per order, ever: a second start is refused even after the first run closed.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: [
-          { key: OrderStatusKey, value: 'PENDING' },
-          { key: CustomerIdKey, value: order.customerId },
-          { key: OrderTotalCentsKey, value: totalCents },
-          { key: OrderProgressAtKey, value: new Date() },
-        ],
-        memo: {
-          summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
-        },
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+  private async start(order: OrderRequest): Promise<void> {
+    await startOrderWorkflow(
+      this.temporal,
+      this.config.temporal.taskQueue,
+      this.config.workflow,
+      order,
+    );
   }
 
   /** The order's live state from its workflow while it runs, else what the orders table recorded. */

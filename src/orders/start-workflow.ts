@@ -1,0 +1,51 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { OrderRequest } from '../domain/types';
+import {
+  CustomerIdKey,
+  ORDER_WORKFLOW_TYPE,
+  OrderProgressAtKey,
+  OrderStatusKey,
+  OrderTotalCentsKey,
+  workflowIdFor,
+} from '../../workflows/definitions';
+import type { OrderWorkflowSettings } from '../../workflows/order-fulfillment';
+
+export const totalCentsOf = (order: Pick<OrderRequest, 'items'>): number =>
+  order.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
+
+/**
+ * Starts `order-<orderId>`, one run per order ever: a second start is refused even after the first run
+ * closed. Resolves false when the order's workflow already exists. Used by the API and the client library.
+ */
+export async function startOrderWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  settings: OrderWorkflowSettings,
+  order: OrderRequest,
+): Promise<boolean> {
+  const totalCents = totalCentsOf(order);
+  try {
+    await temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: workflowIdFor(order.orderId),
+      args: [{ order, settings }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      typedSearchAttributes: [
+        { key: OrderStatusKey, value: 'PENDING' },
+        { key: CustomerIdKey, value: order.customerId },
+        { key: OrderTotalCentsKey, value: totalCents },
+        { key: OrderProgressAtKey, value: new Date() },
+      ],
+      memo: {
+        summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
+      },
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
