@@ -56,6 +56,7 @@ const envSchema = z.object({
   PORT: intFromEnv('PORT', -1, 1, 65535).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: intFromEnv('METRICS_PORT', 0, 0, 65535),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT'),
   SHIPSHAPE_LANES: intFromEnv('SHIPSHAPE_LANES', 8, 1, 1024),
   SHIPSHAPE_ACTIVITY_SLOTS: intFromEnv('SHIPSHAPE_ACTIVITY_SLOTS', 100, 1, 10000),
   SHIPSHAPE_WORKFLOW_TASK_SLOTS: intFromEnv('SHIPSHAPE_WORKFLOW_TASK_SLOTS', 40, 2, 10000),
@@ -133,6 +134,8 @@ export interface Config {
   api: { port: number; host: string };
   /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
   metricsPort: number;
+  /** Where traces go (OTLP over HTTP); unset, tracing is off. */
+  otlpEndpoint: string | undefined;
   /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
   lanes: number;
   /** The Temporal worker's concurrent activities and workflow tasks. */
@@ -202,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     api: { port: apiPort, host: e.HOST },
     metricsPort: e.METRICS_PORT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     lanes: e.SHIPSHAPE_LANES,
     worker: {
       activitySlots: e.SHIPSHAPE_ACTIVITY_SLOTS,

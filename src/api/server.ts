@@ -1,5 +1,7 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { context, SpanKind } from '@opentelemetry/api';
+import { inSpan } from '../telemetry/tracing';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -81,7 +83,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return deps.registry.metrics();
   });
 
-  app.post('/orders', async (req, reply) => {
+  // One span per order placement: the root of the order's trace (API → workflow → services → replies).
+  app.post('/orders', (req, reply) =>
+    inSpan('POST /orders', context.active(), {}, () => placeOrder(req, reply), SpanKind.SERVER),
+  );
+  const placeOrder = async (req: FastifyRequest, reply: FastifyReply) => {
     const parsed = orderRequestSchema.safeParse(req.body);
     const keyHeader = req.headers['idempotency-key'];
     const issues = parsed.success ? [] : describeIssues(parsed.error);
@@ -94,10 +100,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!parsed.success || issues.length) return reply.code(400).send(badRequest(issues));
     const { order, created } = await deps.orders.place(parsed.data, key);
     if (created) metrics.ordersAccepted.inc();
+    req.log.info(
+      { orderId: order.orderId, workflowId: order.workflowId, created },
+      created ? 'order accepted; workflow started' : 'order already known; nothing started',
+    );
     reply.header('location', order.links.self);
     if (!created) reply.header('idempotent-replayed', 'true');
     return reply.code(202).send(order);
-  });
+  };
 
   app.get<{ Params: { orderId: string } }>('/orders/:orderId', async (req, reply) => {
     const bad = parseId(req.params.orderId, 'orderId');

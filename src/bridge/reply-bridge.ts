@@ -10,6 +10,7 @@ import { KeyedLanes } from '../messaging/lanes';
 import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM } from '../messaging/subjects';
 import { redeliveryDelayMs } from '../services/command-consumer';
 import { replySignal } from '../../workflows/definitions';
+import { extractTraceContext, inSpan } from '../telemetry/tracing';
 
 export interface ReplyBridgeOptions {
   nc: NatsConnection;
@@ -31,7 +32,15 @@ export async function startReplyBridge(opts: ReplyBridgeOptions) {
   const consumer = await js.consumers.get(REPLY_STREAM, REPLY_BRIDGE_CONSUMER);
   const messages = await consumer.consume({ max_messages: lanes.laneCount * 16 });
 
-  const deliver = async (m: JsMsg, reply: ReplyEnvelope) => {
+  const deliver = (m: JsMsg, reply: ReplyEnvelope) =>
+    inSpan(
+      `deliver ${m.subject}`,
+      extractTraceContext(m.headers),
+      { 'shipshape.order_id': reply.orderId, 'shipshape.command_id': reply.commandId },
+      () => deliverTraced(m, reply),
+    );
+
+  const deliverTraced = async (m: JsMsg, reply: ReplyEnvelope) => {
     const rlog = log.child({
       orderId: reply.orderId,
       workflowId: reply.workflowId,

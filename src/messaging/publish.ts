@@ -1,6 +1,7 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { HDR_COMMAND_ID, HDR_ORDER_ID } from './subjects';
+import { injectTraceContext } from '../telemetry/tracing';
 
 export interface PublishResult {
   stream: string;
@@ -24,6 +25,7 @@ export async function publishJson(
   const h = headers();
   h.set(HDR_COMMAND_ID, ids.commandId);
   h.set(HDR_ORDER_ID, ids.orderId);
+  injectTraceContext(h);
   const ack: PubAck = await js.publish(subject, JSON.stringify(body), {
     msgID,
     headers: h,

@@ -30,6 +30,12 @@ import { startDeadLetterWatcher } from '../dlq/dead-letter-watcher';
 import { startOutboxRelay } from '../bridge/outbox-relay';
 import { workflowBundlePath } from '../temporal/bundle';
 import { startReconciler } from '../reconciler/reconciler';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { initTracing } from '../telemetry/tracing';
 
 /** A started part of the app; `stop` awaits every close. */
 export interface Component {
@@ -147,6 +153,7 @@ function installRuntime(log: Logger, level: string): void {
 
 export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
   installRuntime(log, config.logLevel);
+  const tracing = initTracing('temporal-worker', { endpoint: config.otlpEndpoint });
   const pool = createPool(config.database.url, 10, 'shipshape-worker');
   const nc = await connectNats(config.nats.servers, 'shipshape-temporal-worker');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -155,6 +162,15 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: await workflowBundlePath() },
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
     maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
     maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
     activities: createActivities({ js: jetstream(nc), pool }),

@@ -4,6 +4,7 @@ import { createLogger } from '../logger';
 import type { Logger } from '../logger';
 import type { Component } from './components';
 import { prepareInfrastructure } from './infrastructure';
+import { initTracing } from '../telemetry/tracing';
 
 /**
  * The shape of every process entry point: load config, prepare streams and migrations, start,
@@ -23,6 +24,7 @@ export function runMain(
     process.exit(err instanceof ConfigError ? 2 : 1);
   }
   const log = createLogger(name, config.logLevel);
+  const tracing = initTracing(name, { endpoint: config.otlpEndpoint });
   let component: Component | undefined;
   let stopping = false;
 
@@ -32,6 +34,7 @@ export function runMain(
     log.info({ signal }, 'stopping');
     try {
       await component?.stop();
+      await tracing.shutdown();
       process.exit(0);
     } catch (err) {
       log.error({ err }, 'failed to stop cleanly');

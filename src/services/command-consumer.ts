@@ -12,6 +12,7 @@ import { markPublished, processCommand } from './command-processor';
 import { isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
 import type { ConsumerMetrics } from '../metrics/registry';
+import { extractTraceContext, inSpan } from '../telemetry/tracing';
 
 export interface CommandConsumerOptions {
   nc: NatsConnection;
@@ -51,7 +52,15 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
 
   const count = (outcome: string) => opts.metrics?.handled.inc({ service: service.name, outcome });
 
-  const handle = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
+  const handle = (m: JsMsg, cmd: CommandEnvelope): Promise<void> =>
+    inSpan(
+      `process ${m.subject}`,
+      extractTraceContext(m.headers),
+      { 'shipshape.order_id': cmd.orderId, 'shipshape.command_id': cmd.commandId },
+      () => handleTraced(m, cmd),
+    );
+
+  const handleTraced = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
     const clog = log.child({
       orderId: cmd.orderId,
       workflowId: cmd.workflowId,

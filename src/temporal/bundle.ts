@@ -15,10 +15,15 @@ function newestMtime(dir: string): number {
  * skips the several seconds bundling takes.
  */
 export async function workflowBundlePath(): Promise<string> {
-  if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= newestMtime(workflowsDir))
-    return bundleFile;
+  // Rebuilt when the workflow code or these bundling options (this file) changed.
+  const sources = Math.max(newestMtime(workflowsDir), statSync(__filename).mtimeMs);
+  if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= sources) return bundleFile;
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(path.join(workflowsDir, 'index.js')),
+    // Tracing inside workflows; its spans leave through the worker's `exporter` sink.
+    workflowInterceptorModules: [
+      require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+    ],
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
   const tmp = `${bundleFile}.${process.pid}.tmp`;

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { initTracing } from '../../src/telemetry/tracing';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../../src/config';
@@ -49,7 +51,11 @@ async function listen(app: FastifyInstance): Promise<string> {
  * test reads their ledgers directly), the four services, the Temporal worker on its own task queue,
  * the reply bridge, the outbox relay and the API.
  */
-export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+export async function startHarness(
+  env: NodeJS.ProcessEnv = {},
+  opts: { spanProcessor?: SpanProcessor } = {},
+): Promise<Harness> {
+  if (opts.spanProcessor) initTracing('shipshape-test', { processor: opts.spanProcessor });
   const payment = createFakePaymentProvider();
   const carrier = createFakeCarrier();
   const paymentUrl = await listen(payment.app);
