@@ -110,6 +110,14 @@ describe('the client library and the CLI, end to end', function () {
       cli('order', 'cancel', placed.orderId),
       (e: { code: number; stderr: string }) => e.code === 4 && /already COMPLETED/.test(e.stderr),
     );
+    const reconciled = JSON.parse(
+      (await cli('order', 'reconcile', placed.orderId, '--reason', 'checking')).stdout,
+    ) as OrderSummary;
+    assert.deepEqual([reconciled.orderId, reconciled.status], [placed.orderId, 'COMPLETED']);
+    await assert.rejects(
+      cli('order', 'resolve', placed.orderId, '--action', 'retry'),
+      (e: { code: number; stderr: string }) => e.code === 4 && /not NEEDS_ATTENTION/.test(e.stderr),
+    );
     await assert.rejects(
       cli('order', 'get', uniqueId('nope')),
       (e: { code: number }) => e.code === 3,
