@@ -13,7 +13,7 @@ import {
   skuSchema,
 } from '../domain/schemas';
 import type { Logger } from '../logger';
-import type { OrderService } from '../orders/order-service';
+import type { ActionResult, OrderService } from '../orders/order-service';
 import { getStock, setStock } from '../services/inventory';
 import { getPoints } from '../services/loyalty';
 import { httpMetrics } from './http-metrics';
@@ -30,6 +30,17 @@ const idempotencyKeySchema = z
   .min(1)
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+/** 202 with the order, 404 for an unknown one, 409 with the reason when the order cannot do it now. */
+function answerAction(reply: FastifyReply, orderId: string, r: ActionResult) {
+  if (r.kind === 'not_found') {
+    return reply.code(404).send({ error: 'not_found', message: `no order ${orderId}` });
+  }
+  if (r.kind === 'conflict') {
+    return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
+  }
+  return reply.code(202).send(r.order);
+}
 
 function badRequest(issues: { field: string; message: string }[]) {
   return {
@@ -132,13 +143,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           kind === 'cancel'
             ? await deps.orders.cancel(req.params.orderId, reason)
             : await deps.orders.reconcile(req.params.orderId, reason);
-        if (r.kind === 'not_found')
-          return reply
-            .code(404)
-            .send({ error: 'not_found', message: `no order ${req.params.orderId}` });
-        if (r.kind === 'conflict')
-          return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
-        return reply.code(202).send(r.order);
+        return answerAction(reply, req.params.orderId, r);
       },
     );
   action('cancel');
@@ -154,13 +159,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const body = resolveBody.safeParse(req.body ?? {});
     if (!body.success) return reply.code(400).send(badRequest(describeIssues(body.error)));
     const r = await deps.orders.resolve(req.params.orderId, body.data.action, body.data.reason);
-    if (r.kind === 'not_found')
-      return reply
-        .code(404)
-        .send({ error: 'not_found', message: `no order ${req.params.orderId}` });
-    if (r.kind === 'conflict')
-      return reply.code(409).send({ error: 'conflict', message: r.reason, status: r.status });
-    return reply.code(202).send(r.order);
+    return answerAction(reply, req.params.orderId, r);
   });
 
   app.get<{ Params: { sku: string } }>('/inventory/:sku', async (req, reply) => {

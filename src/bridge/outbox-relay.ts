@@ -5,6 +5,7 @@ import { SERVICES } from '../domain/types';
 import type { Logger } from '../logger';
 import { publishJson } from '../messaging/publish';
 import { markPublished } from '../services/command-processor';
+import { runPeriodically } from '../periodic';
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -45,25 +46,12 @@ export async function relayOnce(opts: OutboxRelayOptions): Promise<number> {
 
 /** The recovery path for replies a crash left unsent: polls the outboxes on an interval. */
 export function startOutboxRelay(opts: OutboxRelayOptions) {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> = Promise.resolve();
-  const tick = () => {
-    current = relayOnce(opts)
-      .then((n) => {
-        if (n) opts.log.info({ published: n }, 'relayed outbox replies left unsent');
-      })
-      .catch((err: unknown) => opts.log.warn({ err }, 'outbox relay round failed; will retry'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.intervalMs);
-      });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
+  return runPeriodically(
+    async () => {
+      const n = await relayOnce(opts);
+      if (n) opts.log.info({ published: n }, 'relayed outbox replies left unsent');
     },
-  };
+    opts.intervalMs,
+    (err) => opts.log.warn({ err }, 'outbox relay round failed; will retry'),
+  );
 }

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import type { CommandEnvelope, CommandPayloads, CommandType } from '../domain/types';
 import type { Logger } from '../logger';
 import { publishJson } from '../messaging/publish';
+import { runPeriodically } from '../periodic';
 import { commandSubject } from '../messaging/subjects';
 import type { OrderService } from '../orders/order-service';
 import { ORDER_WORKFLOW_TYPE, reconcileSignal, workflowIdFor } from '../../workflows/definitions';
@@ -156,22 +157,9 @@ export function startReconciler(
   deps: ReconcilerDeps,
   opts: { periodMs: number; thresholdMs: number; maxPerRound: number },
 ) {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    current = reconcileRound(deps, opts)
-      .catch((err: unknown) => deps.log.error({ err }, 'reconcile round failed; will retry'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.periodMs);
-      });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
-    },
-  };
+  return runPeriodically(
+    () => reconcileRound(deps, opts),
+    opts.periodMs,
+    (err) => deps.log.error({ err }, 'reconcile round failed; will retry'),
+  );
 }
