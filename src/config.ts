@@ -78,6 +78,9 @@ const envSchema = z.object({
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
 });
 
+/** Every environment variable Shipshape reads (a deployment's settings are checked against it). */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** Ports of the local stack, shifted together by SHIPSHAPE_PORT_OFFSET so two stacks can coexist. */
 export interface StackPorts {
   temporal: number;
