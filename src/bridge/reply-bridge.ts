@@ -1,4 +1,3 @@
-import { jetstream } from '@nats-io/jetstream';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
@@ -6,11 +5,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { parseReply } from '../domain/schemas';
 import type { ReplyEnvelope } from '../domain/types';
 import type { Logger } from '../logger';
-import { KeyedLanes } from '../messaging/lanes';
+import { consumeByOrder, redeliveryDelayMs } from '../messaging/keyed-consumer';
 import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM } from '../messaging/subjects';
-import { redeliveryDelayMs } from '../services/command-consumer';
 import { replySignal } from '../../workflows/definitions';
-import { extractTraceContext, inSpan } from '../telemetry/tracing';
 
 export interface ReplyBridgeOptions {
   nc: NatsConnection;
@@ -25,22 +22,7 @@ export interface ReplyBridgeOptions {
  */
 export async function startReplyBridge(opts: ReplyBridgeOptions) {
   const { nc, temporal, log } = opts;
-  const js = jetstream(nc);
-  const lanes = new KeyedLanes(opts.lanes ?? 8, 16, (err) =>
-    log.error({ err }, 'bridge task failed'),
-  );
-  const consumer = await js.consumers.get(REPLY_STREAM, REPLY_BRIDGE_CONSUMER);
-  const messages = await consumer.consume({ max_messages: lanes.laneCount * 16 });
-
-  const deliver = (m: JsMsg, reply: ReplyEnvelope) =>
-    inSpan(
-      `deliver ${m.subject}`,
-      extractTraceContext(m.headers),
-      { 'shipshape.order_id': reply.orderId, 'shipshape.command_id': reply.commandId },
-      () => deliverTraced(m, reply),
-    );
-
-  const deliverTraced = async (m: JsMsg, reply: ReplyEnvelope) => {
+  const deliver = async (m: JsMsg, reply: ReplyEnvelope) => {
     const rlog = log.child({
       orderId: reply.orderId,
       workflowId: reply.workflowId,
@@ -62,26 +44,14 @@ export async function startReplyBridge(opts: ReplyBridgeOptions) {
     }
   };
 
-  const done = (async () => {
-    for await (const m of messages) {
-      let reply: ReplyEnvelope;
-      try {
-        reply = parseReply(m.json());
-      } catch (err) {
-        log.error({ err, subject: m.subject, seq: m.seq }, 'unparseable reply terminated');
-        m.term('unparseable reply');
-        continue;
-      }
-      await lanes.submit(reply.orderId, () => deliver(m, reply));
-    }
-    await lanes.idle();
-  })();
-
-  return {
-    lanes,
-    async stop() {
-      await messages.close();
-      await done;
-    },
-  };
+  return consumeByOrder({
+    nc,
+    stream: REPLY_STREAM,
+    consumer: REPLY_BRIDGE_CONSUMER,
+    log,
+    lanes: opts.lanes ?? 8,
+    verb: 'deliver',
+    parse: parseReply,
+    handle: deliver,
+  });
 }

@@ -217,6 +217,16 @@ program
     },
   );
 
+/** A short-lived pool for one CLI command. */
+const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> => {
+  const pool = createPool(config().database.url, 2, 'shipshape-cli');
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+};
+
 const order = program
   .command('order')
   .description('place, inspect, cancel and reconcile orders through the API');
@@ -350,29 +360,26 @@ order
   .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInt).default(50))
   .option('--json', 'print as JSON')
   .action(async (o: { status?: string; customer?: string; limit: number; json?: boolean }) => {
-    const pool = createPool(config().database.url, 1, 'shipshape-cli');
-    try {
-      const rows = await listOrders(pool, {
+    const rows = await withPool((pool) =>
+      listOrders(pool, {
         status: o.status,
         customerId: o.customer,
         limit: o.limit,
-      });
-      if (o.json) return print(JSON.stringify(rows, null, 2));
-      print(
-        table(
-          ['order', 'status', 'customer', 'total', 'updated'],
-          rows.map((r) => [
-            r.orderId,
-            colourStatus(r.status),
-            r.customerId,
-            `${r.totalCents} ${r.currency}`,
-            r.updatedAt.toISOString(),
-          ]),
-        ),
-      );
-    } finally {
-      await pool.end();
-    }
+      }),
+    );
+    if (o.json) return print(JSON.stringify(rows, null, 2));
+    print(
+      table(
+        ['order', 'status', 'customer', 'total', 'updated'],
+        rows.map((r) => [
+          r.orderId,
+          colourStatus(r.status),
+          r.customerId,
+          `${r.totalCents} ${r.currency}`,
+          r.updatedAt.toISOString(),
+        ]),
+      ),
+    );
   });
 
 order
@@ -431,14 +438,6 @@ program
 const dlq = program
   .command('dlq')
   .description('dead letters: messages that ran out of deliveries or could not be processed');
-const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> => {
-  const pool = createPool(config().database.url, 2, 'shipshape-cli');
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.end();
-  }
-};
 dlq
   .command('list')
   .description('dead letters, newest first')

@@ -11,8 +11,8 @@ import {
   HDR_COMMAND_ID,
   HDR_ORDER_ID,
 } from '../messaging/subjects';
-import { redeliveryDelayMs } from '../services/command-consumer';
-import { deadLetterSignal } from '../../workflows/definitions';
+import { redeliveryDelayMs } from '../messaging/keyed-consumer';
+import { deadLetterSignal, workflowIdFor } from '../../workflows/definitions';
 import { recordDeadLetter } from './dead-letter-store';
 
 /** The fields of JetStream's MAX_DELIVERIES and MSG_TERMINATED advisories that we use. */
@@ -76,10 +76,9 @@ export async function startDeadLetterWatcher(opts: {
     });
     log.warn({ deadLetterId: row.id, orderId, commandId, subject, error }, 'dead letter recorded');
     if (advisory.stream === COMMAND_STREAM && commandId && orderId) {
-      const workflowId = commandId.split(':')[0]!;
       try {
         await temporal.workflow
-          .getHandle(workflowId)
+          .getHandle(workflowIdFor(orderId))
           .signal(deadLetterSignal, { commandId, reason: error, deadLetterId: row.id });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;

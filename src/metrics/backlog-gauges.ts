@@ -33,24 +33,29 @@ export function registerBacklogGauges(
     }
     return cached.rows;
   };
-  new Gauge({
-    name: 'shipshape_backlog_pending',
-    help: 'Messages or tasks waiting: per JetStream consumer num_pending + num_ack_pending; per Temporal task queue the approximate backlog',
-    labelNames: ['source', 'name'] as const,
-    registers: [registry],
-    async collect() {
-      for (const r of await rows()) this.set({ source: r.kind, name: r.name }, r.pending);
-    },
-  });
-  new Gauge({
-    name: 'shipshape_backlog_oldest_age_seconds',
-    help: 'Age of the oldest waiting message or task',
-    labelNames: ['source', 'name'] as const,
-    registers: [registry],
-    async collect() {
-      for (const r of await rows()) this.set({ source: r.kind, name: r.name }, r.oldestAgeSeconds);
-    },
-  });
+  const perRow: [string, string, (r: BacklogRow) => number][] = [
+    [
+      'shipshape_backlog_pending',
+      'Messages or tasks waiting: per JetStream consumer num_pending + num_ack_pending; per Temporal task queue the approximate backlog',
+      (r) => r.pending,
+    ],
+    [
+      'shipshape_backlog_oldest_age_seconds',
+      'Age of the oldest waiting message or task',
+      (r) => r.oldestAgeSeconds,
+    ],
+  ];
+  for (const [name, help, value] of perRow) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['source', 'name'] as const,
+      registers: [registry],
+      async collect() {
+        for (const r of await rows()) this.set({ source: r.kind, name: r.name }, value(r));
+      },
+    });
+  }
   new Gauge({
     name: 'shipshape_dead_letters_open',
     help: 'Dead letters not yet replayed',

@@ -32,8 +32,7 @@ export function createFakeCarrier() {
     const body = shipmentBody.safeParse(req.body);
     if (!body.success)
       return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
-    const key = String(req.headers['idempotency-key'] ?? '');
-    return idempotent(state, 'shipments', req, reply, () => {
+    return idempotent(state, 'shipments', req, reply, (key) => {
       if (isRefused(state, { orderId: body.data.orderId }) || body.data.address === undefined) {
         state.ledger.rejections.push({ orderId: body.data.orderId, idempotencyKey: key });
         return { status: 422, body: { error: 'address_rejected' } };
@@ -56,9 +55,8 @@ export function createFakeCarrier() {
   app.post<{ Params: { shipmentId: string } }>(
     '/shipments/:shipmentId/cancel',
     async (req, reply) => {
-      const key = String(req.headers['idempotency-key'] ?? '');
       const { shipmentId } = req.params;
-      return idempotent(state, `cancel ${shipmentId}`, req, reply, () => {
+      return idempotent(state, `cancel ${shipmentId}`, req, reply, (key) => {
         const s = state.ledger.shipments.find((x) => x.shipmentId === shipmentId);
         if (!s) return { status: 404, body: { error: 'shipment_not_found' } };
         s.cancelled = true;

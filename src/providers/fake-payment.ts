@@ -35,11 +35,10 @@ export function createFakePaymentProvider() {
     const body = chargeBody.safeParse(req.body);
     if (!body.success)
       return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
-    const key = String(req.headers['idempotency-key'] ?? '');
     if (state.faults.failOrderIds.includes(body.data.orderId)) {
       return reply.code(503).send({ error: 'temporarily_unavailable' });
     }
-    return idempotent(state, 'charges', req, reply, () => {
+    return idempotent(state, 'charges', req, reply, (key) => {
       if (isRefused(state, body.data)) {
         state.ledger.declines.push({
           orderId: body.data.orderId,
@@ -58,8 +57,7 @@ export function createFakePaymentProvider() {
     const body = refundBody.safeParse(req.body);
     if (!body.success)
       return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
-    const key = String(req.headers['idempotency-key'] ?? '');
-    return idempotent(state, 'refunds', req, reply, () => {
+    return idempotent(state, 'refunds', req, reply, (key) => {
       if (!state.ledger.charges.some((c) => c.chargeId === body.data.chargeId)) {
         return { status: 404, body: { error: 'charge_not_found' } };
       }

@@ -103,7 +103,7 @@ export async function idempotent<L>(
   route: string,
   req: FastifyRequest,
   reply: FastifyReply,
-  work: () => { status: number; body: unknown },
+  work: (idempotencyKey: string) => { status: number; body: unknown },
 ): Promise<unknown> {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || key.length === 0) {
@@ -128,7 +128,7 @@ export async function idempotent<L>(
     return reply.code(409).send({ error: 'idempotency_key_reused_with_different_request' });
   }
   if (!answer) {
-    const done = work();
+    const done = work(key);
     answer = { ...done, fingerprint };
     state.answers.set(scopedKey, answer);
   }

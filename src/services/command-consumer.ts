@@ -5,14 +5,14 @@ import type { Pool } from 'pg';
 import { parseCommand } from '../domain/schemas';
 import type { CommandEnvelope } from '../domain/types';
 import type { Logger } from '../logger';
-import { KeyedLanes } from '../messaging/lanes';
+import { consumeByOrder, redeliveryDelayMs } from '../messaging/keyed-consumer';
+import type { KeyedConsumer } from '../messaging/keyed-consumer';
 import { publishJson } from '../messaging/publish';
 import { COMMAND_STREAM, serviceConsumerName } from '../messaging/subjects';
 import { markPublished, processCommand } from './command-processor';
 import { isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
 import type { ConsumerMetrics } from '../metrics/registry';
-import { extractTraceContext, inSpan } from '../telemetry/tracing';
 
 export interface CommandConsumerOptions {
   nc: NatsConnection;
@@ -27,40 +27,14 @@ export interface CommandConsumerOptions {
   metrics?: ConsumerMetrics;
 }
 
-export interface RunningConsumer {
-  stop(): Promise<void>;
-  /** Settles when the consume loop ends (after stop, or if it fails). */
-  done: Promise<void>;
-  lanes: KeyedLanes;
-}
-
-/** Redelivery delay after a transient failure: doubles per delivery, capped. */
-export function redeliveryDelayMs(deliveryCount: number): number {
-  return Math.min(30_000, 250 * 2 ** Math.max(0, deliveryCount - 1));
-}
+export type RunningConsumer = KeyedConsumer;
 
 export async function startCommandConsumer(opts: CommandConsumerOptions): Promise<RunningConsumer> {
-  const { nc, pool, service, log } = opts;
-  const js = jetstream(nc);
-  const lanes = new KeyedLanes(opts.lanes ?? 8, opts.laneQueue ?? 16, (err) =>
-    log.error({ err }, 'lane task failed'),
-  );
-  const consumer = await js.consumers.get(COMMAND_STREAM, serviceConsumerName(service.name));
-  const messages = await consumer.consume({
-    max_messages: lanes.laneCount * (opts.laneQueue ?? 16),
-  });
-
+  const { pool, service, log } = opts;
+  const js = jetstream(opts.nc);
   const count = (outcome: string) => opts.metrics?.handled.inc({ service: service.name, outcome });
 
-  const handle = (m: JsMsg, cmd: CommandEnvelope): Promise<void> =>
-    inSpan(
-      `process ${m.subject}`,
-      extractTraceContext(m.headers),
-      { 'shipshape.order_id': cmd.orderId, 'shipshape.command_id': cmd.commandId },
-      () => handleTraced(m, cmd),
-    );
-
-  const handleTraced = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
+  const handle = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
     const clog = log.child({
       orderId: cmd.orderId,
       workflowId: cmd.workflowId,
@@ -121,28 +95,16 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     }
   };
 
-  const done = (async () => {
-    for await (const m of messages) {
-      let cmd: CommandEnvelope;
-      try {
-        cmd = parseCommand(m.json());
-      } catch (err) {
-        log.error({ err, subject: m.subject, seq: m.seq }, 'unparseable command terminated');
-        count('terminated');
-        m.term(`unparseable: ${(err as Error).message.slice(0, 200)}`);
-        continue;
-      }
-      await lanes.submit(cmd.orderId, () => handle(m, cmd));
-    }
-    await lanes.idle();
-  })();
-
-  return {
-    lanes,
-    done,
-    async stop() {
-      await messages.close();
-      await done;
-    },
-  };
+  return consumeByOrder({
+    nc: opts.nc,
+    stream: COMMAND_STREAM,
+    consumer: serviceConsumerName(service.name),
+    log,
+    lanes: opts.lanes ?? 8,
+    ...(opts.laneQueue ? { laneQueue: opts.laneQueue } : {}),
+    verb: 'process',
+    parse: parseCommand,
+    onUnparseable: () => count('terminated'),
+    handle,
+  });
 }

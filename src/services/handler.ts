@@ -16,6 +16,12 @@ export interface ServiceDefinition {
   handlers: Partial<Record<CommandType, CommandHandler>>;
 }
 
+/**
+ * The Idempotency-Key a provider call carries: the command id, deterministic per operation per order,
+ * so every retry, redelivery or reconcile of the command reuses it.
+ */
+export const providerKey = (commandId: string): string => commandId;
+
 export const succeeded = (result?: ReplyEnvelope['result']): ReplyBody => ({
   outcome: 'succeeded',
   ...(result ? { result } : {}),

@@ -1,10 +1,7 @@
 import type { ChargeCommand, RefundCommand } from '../domain/types';
 import type { PaymentProviderClient } from '../providers/payment-client';
-import { rejected, succeeded } from './handler';
+import { providerKey, rejected, succeeded } from './handler';
 import type { ServiceDefinition } from './handler';
-
-/** One key per operation per order: the command id is deterministic, so every retry reuses it. */
-export const providerKey = (commandId: string): string => commandId;
 
 export function paymentService(provider: PaymentProviderClient): ServiceDefinition {
   return {

@@ -1,8 +1,7 @@
 import type { CreateShipmentCommand } from '../domain/types';
 import type { CarrierClient } from '../providers/carrier-client';
-import { rejected, succeeded } from './handler';
+import { providerKey, rejected, succeeded } from './handler';
 import type { ServiceDefinition } from './handler';
-import { providerKey } from './payment';
 
 export function shippingService(carrier: CarrierClient): ServiceDefinition {
   return {

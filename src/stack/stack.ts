@@ -72,14 +72,22 @@ export async function stackUp(
   const state = readState(config);
   const { ports } = config.stack;
 
+  // Binaries may need building first; build one after the other (2 cores), then start all three at once.
+  const natsBin = await natsBinary(config.stack.binCacheDir, log);
+  const temporalBin = await temporalBinary(config.stack.binCacheDir, log);
+
   const startNats = async () => {
     if (ourPid(config, 'nats', state) !== undefined && (await natsAnswers(ports.natsMonitor)))
       return;
     await ensurePortFree(ports.nats, 'NATS');
-    const bin = await natsBinary(config.stack.binCacheDir, log);
     const p = writeNatsConfig(config.stack.dir, ports.nats, ports.natsMonitor);
     log(`starting nats-server on 127.0.0.1:${ports.nats}`);
-    state.pids.nats = spawnDetached(bin, ['-c', p.configFile, '-l', p.logFile], p.logFile, p.dir);
+    state.pids.nats = spawnDetached(
+      natsBin,
+      ['-c', p.configFile, '-l', p.logFile],
+      p.logFile,
+      p.dir,
+    );
     writeState(config, state);
     await waitUp('NATS', () => natsAnswers(ports.natsMonitor), state.pids.nats, p.logFile);
   };
@@ -91,11 +99,10 @@ export async function stackUp(
     )
       return;
     await ensurePortFree(ports.temporal, 'Temporal');
-    const bin = await temporalBinary(config.stack.binCacheDir, log);
     const p = temporalPaths(config.stack.dir);
     log(`starting Temporal dev server on ${config.temporal.address} (UI ${config.temporal.uiUrl})`);
     state.pids.temporal = spawnDetached(
-      bin,
+      temporalBin,
       temporalArgs(config.stack.dir, ports, config.temporal.namespace),
       p.logFile,
       p.dir,
@@ -119,9 +126,6 @@ export async function stackUp(
     await startPostgres(config.stack.dir, ports.postgres, log);
   };
 
-  // Binaries may need building first; build sequentially (2 cores), then start all three at once.
-  await natsBinary(config.stack.binCacheDir, log);
-  await temporalBinary(config.stack.binCacheDir, log);
   await Promise.all([startNats(), startTemporal(), startPg()]);
   return stackStatus(config);
 }
