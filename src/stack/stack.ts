@@ -1,3 +1,4 @@
+import { ensureLocalSecrets } from '../security/local-secrets';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
@@ -69,6 +70,8 @@ export async function stackUp(
   log: (line: string) => void = () => undefined,
 ): Promise<ServerStatus[]> {
   mkdirSync(config.stack.dir, { recursive: true });
+  // Made before any server starts: NATS accounts and PostgreSQL roles are created with them.
+  ensureLocalSecrets(config.stack.dir);
   const state = readState(config);
   const { ports } = config.stack;
 
