@@ -15,6 +15,7 @@ import type { PublishResult } from '../src/messaging/publish';
 import { commandSubject } from '../src/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
 import { totalCentsOf } from '../src/orders/start-workflow';
+import { crashPoint } from '../src/chaos/crash-points';
 
 export interface ActivityDeps {
   js: JetStreamClient;
@@ -35,11 +36,14 @@ export function createActivities({ js, pool }: ActivityDeps) {
       command: CommandEnvelope;
       msgId: string;
     }): Promise<PublishResult> {
+      crashPoint('worker.before-publish', command.type.split('.')[0]);
       try {
-        return await publishJson(js, commandSubject(command.type), command, msgId, {
+        const published = await publishJson(js, commandSubject(command.type), command, msgId, {
           commandId: command.commandId,
           orderId: command.orderId,
         });
+        crashPoint('worker.after-publish', command.type.split('.')[0]);
+        return published;
       } catch (err) {
         // A message the broker will never take is a business failure: retrying cannot help.
         if (/max.?payload|invalid subject|no stream matches/i.test((err as Error).message)) {

@@ -2,6 +2,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths';
+import { parseCrashPoints } from './chaos/crash-point-spec';
+import type { CrashPointRule } from './chaos/crash-point-spec';
+import { ApiKeyError, parseApiKeys } from './security/api-keys';
+import type { ApiKey } from './security/api-keys';
+import { parsePayloadKeys, PayloadKeyError } from './temporal/payload-keys';
+import type { PayloadKey } from './temporal/payload-keys';
 
 /**
  * Every setting Shipshape reads, parsed once. This module is the only reader of `process.env`.
@@ -71,11 +77,49 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_DELIVER: intFromEnv('SHIPSHAPE_MAX_DELIVER', 20, 1, 10000),
   SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
   SHIPSHAPE_DUPLICATE_WINDOW_MS: intFromEnv('SHIPSHAPE_DUPLICATE_WINDOW_MS', 120_000, 1000),
+  SHIPSHAPE_STREAM_REPLICAS: intFromEnv('SHIPSHAPE_STREAM_REPLICAS', 1, 1, 5),
   SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
   SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
   SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
+  SHIPSHAPE_CRASH_POINTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseCrashPoints(v);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `SHIPSHAPE_CRASH_POINTS: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_PASSWORD_FILE: z.string().optional(),
+  NATS_CREDS_FILE: z.string().optional(),
+  NATS_TLS_CA: z.string().optional(),
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  DATABASE_PASSWORD_FILE: z.string().optional(),
+  MIGRATION_DATABASE_URL: z.string().optional(),
+  DATABASE_STATEMENT_TIMEOUT_MS: intFromEnv('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0),
+  DATABASE_IDLE_TX_TIMEOUT_MS: intFromEnv('DATABASE_IDLE_TX_TIMEOUT_MS', 60_000, 0),
+  SHIPSHAPE_API_KEYS: z.string().optional(),
+  SHIPSHAPE_API_KEYS_FILE: z.string().optional(),
+  SHIPSHAPE_API_KEY: z.string().optional(),
+  SHIPSHAPE_API_RATE_PER_MIN: intFromEnv('SHIPSHAPE_API_RATE_PER_MIN', 6000, 0, 10_000_000),
+  SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
+  SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  CODEC_PORT: intFromEnv('CODEC_PORT', -1, 1, 65535).optional(),
 });
 
 /** Every environment variable Shipshape reads (a deployment's settings are checked against it). */
@@ -93,6 +137,8 @@ export interface StackPorts {
   api: number;
   fakePayment: number;
   fakeCarrier: number;
+  /** The codec server the Temporal UI decodes payloads through. */
+  codecServer: number;
   /** `shipshape run` gives each worker process its own metrics port from here up. */
   metricsBase: number;
 }
@@ -109,6 +155,7 @@ export function stackPorts(offset: number): StackPorts {
     api: 13000 + offset,
     fakePayment: 18081 + offset,
     fakeCarrier: 18082 + offset,
+    codecServer: 18234 + offset,
     metricsBase: 19100 + offset,
   };
 }
@@ -121,9 +168,44 @@ export interface Config {
     /** Where built Temporal CLI and nats-server binaries are kept, outside the repo so clones reuse them. */
     binCacheDir: string;
   };
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
-  nats: { servers: string[] };
-  database: { url: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    /** PEM files for TLS to a remote Temporal (read when connecting: src/temporal/connection.ts); unset, plain. */
+    tls: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string } | undefined;
+    /** Temporal Cloud API key (sent as a bearer token, over TLS). */
+    apiKey: string | undefined;
+  };
+  /**
+   * Payload encryption keys: SHIPSHAPE_PAYLOAD_KEYS parsed (the first encrypts), or the file
+   * SHIPSHAPE_PAYLOAD_KEYS_FILE names (read when connecting: src/temporal/payload-keys.ts). Neither
+   * set: the local stack's key.
+   */
+  payloadEncryption: { keys: PayloadKey[] | undefined; keysFile: string | undefined };
+  /** The codec server (decodes payloads for the Temporal UI); listens on `api.host`. */
+  codecServer: { port: number };
+  nats: {
+    servers: string[];
+    /** This process's NATS user and password (or a password file, or a .creds file); unset, the local stack's per-process users. */
+    user: string | undefined;
+    password: string | undefined;
+    passwordFile: string | undefined;
+    credsFile: string | undefined;
+    /** PEM files: the CA to trust, and a client certificate and key for mutual TLS. */
+    tls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
+  };
+  database: {
+    url: string;
+    /** Read when connecting, used when `url` carries no password. */
+    passwordFile: string | undefined;
+    /** The migration role's URL for `shipshape setup`; unset, `url` (or the local stack's migrator). */
+    migrationUrl: string | undefined;
+    /** Every pooled session's statement_timeout and idle_in_transaction_session_timeout; 0 is none. */
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+  };
   providers: {
     paymentUrl: string;
     carrierUrl: string;
@@ -134,7 +216,20 @@ export interface Config {
     paymentRatePerSec: number;
     carrierRatePerSec: number;
   };
-  api: { port: number; host: string };
+  api: {
+    port: number;
+    host: string;
+    /**
+     * Keys the API accepts: SHIPSHAPE_API_KEYS parsed, plus the file SHIPSHAPE_API_KEYS_FILE names
+     * (read when the API starts: src/api/credentials.ts). Neither set: the local stack's keys.
+     */
+    keys: ApiKey[] | undefined;
+    keysFile: string | undefined;
+    /** The key the CLI and the demo send (SHIPSHAPE_API_KEY); unset, the local stack's operator key. */
+    callerKey: string | undefined;
+    /** Requests per minute per key; 0 is unlimited. */
+    ratePerMin: number;
+  };
   /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
   metricsPort: number;
   /** Where traces go (OTLP over HTTP); unset, tracing is off. */
@@ -152,14 +247,77 @@ export interface Config {
     compensationRounds: number;
     loyaltyRetryMs: number;
   };
-  messaging: { maxDeliver: number; ackWaitMs: number; duplicateWindowMs: number };
+  messaging: {
+    maxDeliver: number;
+    ackWaitMs: number;
+    duplicateWindowMs: number;
+    /** Copies of each stream (consumers follow their stream): 1 on one server, 3 on a three-node cluster. */
+    replicas: number;
+  };
   relay: { intervalMs: number; graceMs: number };
   /** The reconciler: how often it looks, how long without progress counts as stuck, how many per round. */
   reconciler: { periodMs: number; thresholdMs: number; maxPerRound: number };
+  /** Named points where this process kills itself, for the chaos campaign; empty in normal use. */
+  crashPoints: CrashPointRule[];
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+function inlineApiKeys(spec: string | undefined): ApiKey[] | undefined {
+  if (spec === undefined || spec.trim() === '') return undefined;
+  try {
+    return parseApiKeys(spec, 'SHIPSHAPE_API_KEYS');
+  } catch (err) {
+    if (err instanceof ApiKeyError) throw new ConfigError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+}
+
+function inlinePayloadKeys(
+  spec: string | undefined,
+  file: string | undefined,
+): PayloadKey[] | undefined {
+  if (spec === undefined || spec.trim() === '') return undefined;
+  if (file)
+    throw new ConfigError(
+      'invalid configuration: set SHIPSHAPE_PAYLOAD_KEYS or SHIPSHAPE_PAYLOAD_KEYS_FILE, not both (the first key listed encrypts)',
+    );
+  try {
+    return parsePayloadKeys(spec, 'SHIPSHAPE_PAYLOAD_KEYS');
+  } catch (err) {
+    if (err instanceof PayloadKeyError)
+      throw new ConfigError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Remote Temporal over TLS: a client certificate needs its key (and the other way round). */
+function temporalTlsSettings(e: {
+  TEMPORAL_TLS_CERT?: string;
+  TEMPORAL_TLS_KEY?: string;
+  TEMPORAL_TLS_CA?: string;
+  TEMPORAL_TLS_SERVER_NAME?: string;
+}): Config['temporal']['tls'] {
+  const certFile = e.TEMPORAL_TLS_CERT || undefined;
+  const keyFile = e.TEMPORAL_TLS_KEY || undefined;
+  const caFile = e.TEMPORAL_TLS_CA || undefined;
+  const serverName = e.TEMPORAL_TLS_SERVER_NAME || undefined;
+  if (certFile && !keyFile)
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY (mTLS needs both)',
+    );
+  if (keyFile && !certFile)
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS_KEY is set without TEMPORAL_TLS_CERT (mTLS needs both)',
+    );
+  if (!certFile && !caFile && !serverName) return undefined;
+  return {
+    ...(certFile ? { certFile, keyFile } : {}),
+    ...(caFile ? { caFile } : {}),
+    ...(serverName ? { serverName } : {}),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -188,15 +346,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${ports.temporalUi}`,
+      tls: temporalTlsSettings(e),
+      apiKey: e.TEMPORAL_API_KEY || undefined,
+    },
+    payloadEncryption: {
+      keys: inlinePayloadKeys(e.SHIPSHAPE_PAYLOAD_KEYS, e.SHIPSHAPE_PAYLOAD_KEYS_FILE),
+      keysFile: e.SHIPSHAPE_PAYLOAD_KEYS_FILE || undefined,
+    },
+    codecServer: {
+      port: e.CODEC_PORT !== undefined && e.CODEC_PORT !== -1 ? e.CODEC_PORT : ports.codecServer,
     },
     nats: {
       servers: (e.NATS_SERVERS ?? `nats://127.0.0.1:${ports.nats}`)
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      user: e.NATS_USER || undefined,
+      password: e.NATS_PASSWORD || undefined,
+      passwordFile: e.NATS_PASSWORD_FILE || undefined,
+      credsFile: e.NATS_CREDS_FILE || undefined,
+      tls: {
+        ca: e.NATS_TLS_CA || undefined,
+        cert: e.NATS_TLS_CERT || undefined,
+        key: e.NATS_TLS_KEY || undefined,
+      },
     },
     database: {
       url: e.DATABASE_URL ?? `postgres://shipshape@127.0.0.1:${ports.postgres}/shipshape`,
+      passwordFile: e.DATABASE_PASSWORD_FILE || undefined,
+      migrationUrl: e.MIGRATION_DATABASE_URL || undefined,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_TX_TIMEOUT_MS,
     },
     providers: {
       paymentUrl,
@@ -206,7 +386,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       paymentRatePerSec: e.SHIPSHAPE_PAYMENT_RATE_PER_SEC,
       carrierRatePerSec: e.SHIPSHAPE_CARRIER_RATE_PER_SEC,
     },
-    api: { port: apiPort, host: e.HOST },
+    api: {
+      port: apiPort,
+      host: e.HOST,
+      keys: inlineApiKeys(e.SHIPSHAPE_API_KEYS),
+      keysFile: e.SHIPSHAPE_API_KEYS_FILE || undefined,
+      callerKey: e.SHIPSHAPE_API_KEY || undefined,
+      ratePerMin: e.SHIPSHAPE_API_RATE_PER_MIN,
+    },
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     lanes: e.SHIPSHAPE_LANES,
@@ -226,6 +413,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDeliver: e.SHIPSHAPE_MAX_DELIVER,
       ackWaitMs: e.SHIPSHAPE_ACK_WAIT_MS,
       duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
+      replicas: e.SHIPSHAPE_STREAM_REPLICAS,
     },
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
     reconciler: {
@@ -233,6 +421,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       thresholdMs: e.SHIPSHAPE_RECONCILE_THRESHOLD_MS,
       maxPerRound: e.SHIPSHAPE_RECONCILE_MAX,
     },
+    crashPoints: e.SHIPSHAPE_CRASH_POINTS,
   };
 }
 

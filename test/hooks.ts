@@ -6,7 +6,8 @@ let startedHere = false;
 
 /**
  * Root hooks: integration tests need the real servers. Start the test stack once for the whole run
- * and stop it after, unless it was already running (then it is left as found).
+ * and stop it after, unless it was already running (then it is left as found). Setup (migrations and
+ * grants as the migrator, streams and consumers as the NATS admin) runs once here, as `shipshape run` does.
  */
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {

@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import { publishJson } from '../messaging/publish';
 import { markPublished } from '../services/command-processor';
 import { runPeriodically } from '../periodic';
+import { crashPoint } from '../chaos/crash-points';
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -32,6 +33,7 @@ export async function relayOnce(opts: OutboxRelayOptions): Promise<number> {
       [opts.graceMs, opts.batch ?? 200],
     );
     for (const row of rows) {
+      crashPoint('relay.before-publish', schema);
       // Same Nats-Msg-Id as the service's own publish: if both happen, JetStream keeps one.
       await publishJson(opts.js, row.subject, row.payload, row.reply_id, {
         commandId: row.payload.commandId,

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import { consumeByOrder, redeliveryDelayMs } from '../messaging/keyed-consumer';
 import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM } from '../messaging/subjects';
 import { replySignal } from '../../workflows/definitions';
+import { crashPoint } from '../chaos/crash-points';
 
 export interface ReplyBridgeOptions {
   nc: NatsConnection;
@@ -31,6 +32,7 @@ export async function startReplyBridge(opts: ReplyBridgeOptions) {
     try {
       await temporal.workflow.getHandle(reply.workflowId).signal(replySignal, reply);
       rlog.debug({ outcome: reply.outcome }, 'reply delivered');
+      crashPoint('bridge.after-signal-before-ack', reply.type.split('.')[0]);
       await m.ackAck();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {

@@ -11,7 +11,11 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  /** `apiKey` is sent as a bearer token (the API wants one on every route but /healthz). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
 
   async request<T>(
     method: string,
@@ -23,6 +27,7 @@ export class ApiClient {
       method,
       headers: {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
         ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -22,7 +22,7 @@ export interface BacklogReport {
 
 /** A backlog collector that keeps its connections, so `--watch` samples cheaply. */
 export async function openBacklog(config: Config) {
-  const nc = await connectNats(config.nats.servers, 'shipshape-cli-backlog');
+  const nc = await connectNats(config, 'cli', 'shipshape-cli-backlog');
   const jsm = await jetstreamManager(nc);
   const temporal = await connectTemporalClient(config);
   let previous: { at: number; done: Map<string, number> } | undefined;

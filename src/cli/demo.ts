@@ -4,6 +4,7 @@ import type { OrderRequestBody } from '../domain/schemas';
 import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderStatus, StepName } from '../domain/types';
 import { waitFor } from '../wait';
+import { callerApiKey } from '../api/credentials';
 import { ApiClient } from './api-client';
 import { colourStatus, dim, progress, table } from './output';
 
@@ -62,7 +63,7 @@ export async function runDemoBatch(
   opts: DemoOptions,
   apiUrl: string,
 ): Promise<DemoResult> {
-  const api = new ApiClient(apiUrl);
+  const api = new ApiClient(apiUrl, callerApiKey(config));
   const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const { orders, declinedCustomers } = demoBatch(runId, opts);
   const show = progress();

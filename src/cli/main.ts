@@ -18,6 +18,7 @@ import { Supervisor } from '../runtime/supervisor';
 import { stackDown, stackStatus, stackUp } from '../stack/stack';
 import type { ServerStatus } from '../stack/stack';
 import { ApiClient, ApiError } from './api-client';
+import { callerApiKey } from '../api/credentials';
 import { demoTable, runDemoBatch } from './demo';
 import { backlogTable, openBacklog } from './backlog';
 import { colourStatus, dim, green, red, table } from './output';
@@ -132,6 +133,17 @@ stack
   });
 
 program
+  .command('setup')
+  .description(
+    "the one-time setup, with the migrator's and NATS admin's rights: database migrations and grants, search attributes, streams and consumers (idempotent; `run` and `demo` do it first)",
+  )
+  .action(async () => {
+    const c = config();
+    await prepareInfrastructure(c, (l) => say(dim(l)));
+    say(green('setup done'));
+  });
+
+program
   .command('run')
   .description(
     'start every process of the app (API, Temporal worker, services, reply bridge, outbox relay, fake providers) until Ctrl-C',
@@ -219,7 +231,7 @@ program
 
 /** A short-lived pool for one CLI command. */
 const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> => {
-  const pool = createPool(config().database.url, 2, 'shipshape-cli');
+  const pool = createPool(config(), 'cli', { max: 2 });
   try {
     return await fn(pool);
   } finally {
@@ -230,7 +242,7 @@ const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<
 const order = program
   .command('order')
   .description('place, inspect, cancel and reconcile orders through the API');
-const orderApi = () => new ApiClient(apiUrl(config()));
+const orderApi = () => new ApiClient(apiUrl(config()), callerApiKey(config()));
 const printOrder = (o: OrderDetails | Record<string, unknown>) => print(JSON.stringify(o, null, 2));
 
 order
@@ -319,7 +331,7 @@ order
       }
       const thresholdMs = parseDuration(o.stuckFor!);
       const c = config();
-      const nc = await connectNats(c.nats.servers, 'shipshape-cli');
+      const nc = await connectNats(c, 'cli');
       const temporal = await connectTemporalClient(c);
       try {
         const report = await withPool((pool) =>
@@ -490,7 +502,7 @@ dlq
       throw new CliError('--payload-file goes with one id, not --all', EXIT.usage);
     const fixed = o.payloadFile ? readFileSync(o.payloadFile, 'utf8') : undefined;
     const c = config();
-    const nc = await connectNats(c.nats.servers, 'shipshape-cli');
+    const nc = await connectNats(c, 'cli');
     try {
       await withPool(async (pool) => {
         const targets = id

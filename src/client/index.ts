@@ -1,5 +1,7 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
+import { connectTemporal, temporalDataConverter } from '../temporal/connection';
 import { describeIssues, orderRequestSchema } from '../domain/schemas';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderView } from '../domain/types';
@@ -30,6 +32,15 @@ export interface ShipshapeClientOptions {
   taskQueue?: string;
   /** Use an existing connection instead (it is not closed by `close`). */
   connection?: Connection;
+  /**
+   * The payload keys, as `id:base64-32-bytes[,id:…]` (the first encrypts; the Temporal worker must know
+   * it). Default: the local stack's key from `.shipshape/secrets.json`.
+   */
+  payloadKeys?: string;
+  /** TLS to a remote Temporal: PEM files of the client certificate and key (mTLS), the CA, the server name. */
+  tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+  /** Temporal Cloud API key. */
+  apiKey?: string;
   /** Step timeouts and re-send counts for orders this client starts. Default: Shipshape's defaults. */
   workflowSettings?: Partial<OrderWorkflowSettings>;
 }
@@ -48,13 +59,23 @@ export class ShipshapeClient {
   ) {}
 
   static async connect(opts: ShipshapeClientOptions = {}): Promise<ShipshapeClient> {
-    const defaults = loadConfig({}); // the documented defaults, not this process's environment
-    const connection =
-      opts.connection ??
-      (await Connection.connect({ address: opts.address ?? defaults.temporal.address }));
+    // The documented defaults and these options, not this process's environment.
+    const defaults = loadConfig({
+      ...(opts.address ? { TEMPORAL_ADDRESS: opts.address } : {}),
+      ...(opts.namespace ? { TEMPORAL_NAMESPACE: opts.namespace } : {}),
+      ...(opts.payloadKeys ? { SHIPSHAPE_PAYLOAD_KEYS: opts.payloadKeys } : {}),
+      TEMPORAL_TLS_CERT: opts.tls?.certFile,
+      TEMPORAL_TLS_KEY: opts.tls?.keyFile,
+      TEMPORAL_TLS_CA: opts.tls?.caFile,
+      TEMPORAL_TLS_SERVER_NAME: opts.tls?.serverName,
+      TEMPORAL_API_KEY: opts.apiKey,
+    });
+    const dataConverter = temporalDataConverter(defaults);
+    const connection = opts.connection ?? (await connectTemporal(defaults));
     const client = new Client({
       connection,
-      namespace: opts.namespace ?? defaults.temporal.namespace,
+      namespace: defaults.temporal.namespace,
+      dataConverter,
     });
     return new ShipshapeClient(
       client,

@@ -62,3 +62,39 @@ export async function migrate(
   }
   return applied;
 }
+
+/** The database is not at the schema version this code needs; names what to run. */
+export class SchemaNotReadyError extends Error {
+  override name = 'SchemaNotReadyError';
+}
+
+/**
+ * Checks, with the caller's own (limited) role, that every migration this code ships has been applied.
+ * Processes call it at start instead of migrating: that is the setup step's job, with the migrator's rights.
+ */
+export async function assertMigrated(pool: pg.Pool, setupHint: string): Promise<void> {
+  const latest = loadMigrations().at(-1);
+  if (!latest) return;
+  let current: number;
+  try {
+    const { rows } = await pool.query<{ v: number | null }>(
+      'SELECT max(version) AS v FROM public.schema_migrations',
+    );
+    current = rows[0]?.v ?? 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === '42P01')
+      throw new SchemaNotReadyError(
+        `the database has no Shipshape tables (public.schema_migrations is missing): ${setupHint}`,
+      );
+    if (code === '42501')
+      throw new SchemaNotReadyError(
+        `this role may not read public.schema_migrations (its grants come with migration 002): ${setupHint}`,
+      );
+    throw err;
+  }
+  if (current < latest.version)
+    throw new SchemaNotReadyError(
+      `the database is at migration ${current}, this code needs ${latest.version} (${latest.name}): ${setupHint}`,
+    );
+}

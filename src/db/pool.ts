@@ -1,12 +1,40 @@
 import pg from 'pg';
+import type { Config } from '../config';
+import { databaseUrlFor } from '../security/identity';
+import type { DatabaseIdentity } from '../security/identity';
 
 export type { Pool, PoolClient } from 'pg';
 
 // bigint columns hold cents; they fit in a JS number, so read them as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createPool(url: string, max = 10, applicationName = 'shipshape'): pg.Pool {
-  return new pg.Pool({ connectionString: url, max, application_name: applicationName });
+export interface PoolOptions {
+  max?: number;
+  /** Shown in pg_stat_activity; defaults to `shipshape-<identity>`. */
+  applicationName?: string;
+}
+
+/**
+ * A pool connected as `identity` (its own role and rights). Every session gets the configured
+ * statement and idle-in-transaction timeouts, so a runaway query or a transaction left open by a
+ * stuck process cannot hold locks for ever.
+ */
+export function createPool(
+  config: Config,
+  identity: DatabaseIdentity,
+  opts: PoolOptions = {},
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrlFor(config, identity),
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? `shipshape-${identity}`,
+    statement_timeout: config.database.statementTimeoutMs,
+    idle_in_transaction_session_timeout: config.database.idleInTransactionTimeoutMs,
+  });
+  // An idle connection the server ended (a PostgreSQL restart) is dropped by the pool and the next
+  // query opens a new one; without a listener the 'error' event would end the whole process.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Runs `fn` in one transaction; rolls back on any error. */
@@ -15,6 +43,13 @@ export async function inTransaction<T>(
   fn: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  // A connection that dies between two queries (a PostgreSQL restart) emits 'error' on the checked-out
+  // client, which would end the process; the next query fails instead, and the client is discarded.
+  let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -24,6 +59,7 @@ export async function inTransaction<T>(
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }

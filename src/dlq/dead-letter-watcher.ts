@@ -1,4 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -23,6 +24,25 @@ interface Advisory {
   stream_seq: number;
   deliveries: number;
   reason?: string;
+}
+
+/** An advisory the watcher can act on, or undefined for anything else published to the stream. */
+function parseAdvisory(m: JsMsg): Advisory | undefined {
+  let a: Partial<Advisory> | null;
+  try {
+    a = m.json<Partial<Advisory> | null>();
+  } catch {
+    return undefined;
+  }
+  const ok =
+    a !== null &&
+    typeof a === 'object' &&
+    typeof a.type === 'string' &&
+    typeof a.stream === 'string' &&
+    typeof a.consumer === 'string' &&
+    Number.isInteger(a.stream_seq) &&
+    Number.isInteger(a.deliveries);
+  return ok ? (a as Advisory) : undefined;
 }
 
 /**
@@ -86,10 +106,35 @@ export async function startDeadLetterWatcher(opts: {
     }
   };
 
+  const recordUnreadable = async (m: JsMsg): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of m.headers ?? []) headers[k] = v.join(', ');
+    const row = await recordDeadLetter(pool, {
+      stream: ADVISORY_STREAM,
+      streamSeq: m.seq,
+      consumer: DEAD_LETTER_CONSUMER,
+      subject: m.subject,
+      headers,
+      payload: m.string(),
+      error: 'not a dead-letter advisory: unreadable or missing fields',
+      deliveryCount: m.info.deliveryCount,
+      orderId: null,
+      commandId: null,
+    });
+    log.error(
+      { deadLetterId: row.id, subject: m.subject },
+      'unreadable advisory recorded as a dead letter',
+    );
+  };
+
   const done = (async () => {
     for await (const m of messages) {
       try {
-        await handle(m.json<Advisory>());
+        const advisory = parseAdvisory(m);
+        // Something that is no advisory would fail on every redelivery (this consumer never gives up):
+        // it becomes a dead letter of the advisory stream itself, for an operator to see.
+        if (advisory) await handle(advisory);
+        else await recordUnreadable(m);
         await m.ackAck();
       } catch (err) {
         log.error({ err }, 'dead letter not recorded; will retry');

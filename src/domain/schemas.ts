@@ -16,37 +16,78 @@ export const skuSchema = z
 export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 10_000;
 export const MAX_UNIT_PRICE_CENTS = 100_000_000;
+/** Loyalty points (1 per 100 cents) are kept as 32-bit integers: an order's total stays well below. */
+export const MAX_ORDER_TOTAL_CENTS = 10_000_000_000;
+export const MAX_STOCK = 1_000_000_000;
+
+/**
+ * Free text (address lines, payment method, reasons): bounded, and without control characters other
+ * than tab and line breaks: PostgreSQL text refuses NUL, and the rest would only garble labels.
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+    .regex(/^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$/, 'must not contain control characters');
+const requiredText = (max: number, empty = 'must not be empty') => text(max).trim().min(1, empty);
 
 const addressSchema = z.union([
-  z.string().trim().min(1, 'must not be empty').max(500),
-  z.object({
-    name: z.string().max(200).optional(),
-    line1: z.string().trim().min(1, 'is required').max(200),
-    line2: z.string().max(200).optional(),
-    city: z.string().trim().min(1, 'is required').max(100),
-    postalCode: z.string().max(20).optional(),
+  requiredText(500),
+  z.strictObject({
+    name: text(200).optional(),
+    line1: requiredText(200, 'is required'),
+    line2: text(200).optional(),
+    city: requiredText(100, 'is required'),
+    postalCode: text(20).optional(),
     country: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code'),
   }),
 ]);
 
-export const orderItemSchema = z.object({
+export const orderItemSchema = z.strictObject({
   sku: skuSchema,
   quantity: z.number().int('must be a whole number').min(1).max(MAX_QUANTITY),
-  unitPriceCents: z.number().int('must be whole cents').min(0).max(MAX_UNIT_PRICE_CENTS),
+  unitPriceCents: z
+    .number()
+    .int('must be whole cents')
+    .min(1, 'must be at least 1 cent')
+    .max(MAX_UNIT_PRICE_CENTS),
 });
 
-export const orderRequestSchema = z.object({
-  orderId: idSchema.optional(),
-  customerId: idSchema,
-  items: z.array(orderItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as "EUR"'),
-  shippingAddress: addressSchema,
-  paymentMethod: z.string().min(1).max(100).optional(),
-});
+export const orderRequestSchema = z
+  .strictObject({
+    orderId: idSchema.optional(),
+    customerId: idSchema,
+    items: z.array(orderItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as "EUR"'),
+    shippingAddress: addressSchema,
+    paymentMethod: requiredText(100).optional(),
+  })
+  .refine(
+    // Defensive: may run beside other issues, so the items are not assumed well-formed.
+    (o) =>
+      (Array.isArray(o.items) ? o.items : []).reduce(
+        (sum, i) => sum + (Number(i?.quantity) || 0) * (Number(i?.unitPriceCents) || 0),
+        0,
+      ) <= MAX_ORDER_TOTAL_CENTS,
+    {
+      path: ['items'],
+      message: `the order's total must be at most ${MAX_ORDER_TOTAL_CENTS} cents`,
+    },
+  );
 export type OrderRequestBody = z.infer<typeof orderRequestSchema>;
 
-export const inventoryPutSchema = z.object({
-  available: z.number().int('must be a whole number').min(0).max(1_000_000_000),
+export const inventoryPutSchema = z.strictObject({
+  available: z.number().int('must be a whole number').min(0).max(MAX_STOCK),
+});
+
+/** The optional body of cancel and reconcile: why, for the order's history. */
+export const actionBodySchema = z.strictObject({ reason: text(200).optional() });
+
+/** The body of resolve: retry the step that is stuck, or give up and compensate. */
+export const resolveBodySchema = z.strictObject({
+  action: z.enum(['retry', 'give-up']),
+  reason: text(200).optional(),
 });
 
 const itemsSchema = z.array(z.object({ sku: skuSchema, quantity: z.number().int().min(1) })).min(1);
@@ -107,8 +148,18 @@ export function parseReply(raw: unknown): ReplyEnvelope {
 
 /** Turns zod issues into `{ field, message }` pairs that name each bad field. */
 export function describeIssues(error: z.ZodError): { field: string; message: string }[] {
-  return error.issues.map((i) => ({
-    field: i.path.length ? i.path.map(String).join('.') : '(body)',
-    message: i.message,
-  }));
+  const field = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : '(body)');
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({
+          field: field([...i.path, fieldName(k)]),
+          message: 'is not a known field',
+        }))
+      : [{ field: field(i.path), message: i.message }],
+  );
+}
+
+/** An unknown field's name is echoed only when it looks like a name; anything else could be data. */
+function fieldName(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(key) ? key : '(unknown field)';
 }

@@ -27,6 +27,10 @@ export interface TopologySettings {
   maxDeliver: number;
   /** How many unacknowledged messages one consumer may hold: the bound on in-flight work. */
   maxAckPending?: number;
+  /**
+   * Copies of each stream on a cluster (SHIPSHAPE_STREAM_REPLICAS): 3 survives the loss of a node.
+   * Consumers leave theirs unset, so they follow their stream.
+   */
   replicas?: number;
 }
 
@@ -74,11 +78,22 @@ async function ensureStream(
 ): Promise<void> {
   const name = cfg.name;
   try {
-    await jsm.streams.info(name);
-    await jsm.streams.update(name, cfg);
+    try {
+      await jsm.streams.info(name);
+      await jsm.streams.update(name, cfg);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(cfg);
+    }
   } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(cfg);
+    // The usual cause: more replicas asked for than the servers can hold (one server holds R1 only).
+    if ((cfg.num_replicas ?? 1) > 1 && /replica|cluster|insufficient resources/i.test(String(err)))
+      throw new Error(
+        `stream ${name} with ${cfg.num_replicas} replicas: ${(err as Error).message} ` +
+          `(SHIPSHAPE_STREAM_REPLICAS needs a JetStream cluster of at least that many servers)`,
+        { cause: err },
+      );
+    throw err;
   }
 }
 

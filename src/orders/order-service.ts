@@ -126,11 +126,13 @@ export class OrderService {
   }
 
   private async start(order: OrderRequest): Promise<void> {
+    // The order's row is written before its workflow starts, so the workflow need not write it.
     await startOrderWorkflow(
       this.temporal,
       this.config.temporal.taskQueue,
       this.config.workflow,
       order,
+      true,
     );
   }
 

@@ -24,15 +24,20 @@ export async function startOrderWorkflow(
   taskQueue: string,
   settings: OrderWorkflowSettings,
   order: OrderRequest,
+  /** True when the caller has written the order's row already, so the workflow need not. */
+  recorded = false,
 ): Promise<boolean> {
   const totalCents = totalCentsOf(order);
   try {
     await temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: workflowIdFor(order.orderId),
-      args: [{ order, settings }],
+      args: [{ order, settings, ...(recorded ? { recorded } : {}) }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      // Kept in clear by Temporal (indexed, never through the payload codec), as is the workflow id:
+      // only opaque ids (order and customer ids are limited to letters, digits, "_", "-", "."),
+      // status, total and time. Never an address, a name or a payment reference. The memo is encrypted.
       typedSearchAttributes: [
         { key: OrderStatusKey, value: 'PENDING' },
         { key: CustomerIdKey, value: order.customerId },

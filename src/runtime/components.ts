@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { LogLevel } from '@temporalio/worker';
 import type { Config } from '../config';
 import { buildApi } from '../api/server';
+import { serverApiKeys } from '../api/credentials';
 import { createRegistry, consumerMetrics, laneGauge, serveMetrics } from '../metrics/registry';
 import { registerBacklogGauges } from '../metrics/backlog-gauges';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -29,6 +30,7 @@ import { startReplyBridge } from '../bridge/reply-bridge';
 import { startDeadLetterWatcher } from '../dlq/dead-letter-watcher';
 import { startOutboxRelay } from '../bridge/outbox-relay';
 import { workflowBundlePath } from '../temporal/bundle';
+import { temporalConnectionOptions, temporalDataConverter } from '../temporal/connection';
 import { startReconciler } from '../reconciler/reconciler';
 import {
   makeWorkflowExporter,
@@ -43,9 +45,11 @@ export interface Component {
 }
 
 export async function startApi(config: Config, log: Logger): Promise<Component & { port: number }> {
-  const pool = createPool(config.database.url, 20, 'shipshape-api');
+  // First: without keys the API must not start, and nothing should be connected by then.
+  const keys = serverApiKeys(config);
+  const pool = createPool(config, 'api', { max: 20 });
   const temporal = await connectTemporalClient(config);
-  const nc = await connectNats(config.nats.servers, 'shipshape-api');
+  const nc = await connectNats(config, 'api');
   const registry = createRegistry('api');
   registerBacklogGauges(registry, {
     jsm: await jetstreamManager(nc),
@@ -54,7 +58,13 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
   });
-  const app = buildApi({ orders: new OrderService(temporal, pool, config), pool, registry, log });
+  const app = buildApi({
+    orders: new OrderService(temporal, pool, config),
+    pool,
+    registry,
+    log,
+    auth: { keys, ratePerMin: config.api.ratePerMin },
+  });
   await app.listen({ port: config.api.port, host: config.api.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
@@ -106,8 +116,8 @@ export async function startService(
   name: ServiceName,
   log: Logger,
 ): Promise<Component> {
-  const pool = createPool(config.database.url, config.lanes + 2, `shipshape-${name}`);
-  const nc = await connectNats(config.nats.servers, `shipshape-${name}`);
+  const pool = createPool(config, name, { max: config.lanes + 2 });
+  const nc = await connectNats(config, name);
   const registry = createRegistry(name);
   const consumer = await startCommandConsumer({
     nc,
@@ -154,11 +164,14 @@ function installRuntime(log: Logger, level: string): void {
 export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
   installRuntime(log, config.logLevel);
   const tracing = initTracing('temporal-worker', { endpoint: config.otlpEndpoint });
-  const pool = createPool(config.database.url, 10, 'shipshape-worker');
-  const nc = await connectNats(config.nats.servers, 'shipshape-temporal-worker');
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const pool = createPool(config, 'temporal-worker', { max: 10 });
+  const nc = await connectNats(config, 'temporal-worker');
+  // Made before connecting: without a payload key the worker refuses to start.
+  const dataConverter = temporalDataConverter(config);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
+    dataConverter,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: await workflowBundlePath() },
@@ -193,8 +206,8 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
 /** The reply bridge, and the dead-letter watcher that also tells workflows what will never answer. */
 export async function startBridge(config: Config, log: Logger): Promise<Component> {
   const temporal = await connectTemporalClient(config);
-  const nc = await connectNats(config.nats.servers, 'shipshape-reply-bridge');
-  const pool = createPool(config.database.url, 2, 'shipshape-dead-letters');
+  const nc = await connectNats(config, 'reply-bridge');
+  const pool = createPool(config, 'reply-bridge', { max: 2 });
   const bridge = await startReplyBridge({ nc, temporal, log, lanes: config.lanes });
   const deadLetters = await startDeadLetterWatcher({ nc, pool, temporal, log });
   const registry = createRegistry('reply-bridge');
@@ -214,8 +227,8 @@ export async function startBridge(config: Config, log: Logger): Promise<Componen
 }
 
 export async function startRelay(config: Config, log: Logger): Promise<Component> {
-  const pool = createPool(config.database.url, 2, 'shipshape-relay');
-  const nc = await connectNats(config.nats.servers, 'shipshape-outbox-relay');
+  const pool = createPool(config, 'outbox-relay', { max: 2 });
+  const nc = await connectNats(config, 'outbox-relay');
   const metrics = await maybeServeMetrics(config, createRegistry('outbox-relay'));
   const relay = startOutboxRelay({
     pool,
@@ -255,8 +268,8 @@ export async function startFakeProviders(config: Config, log: Logger): Promise<C
 
 /** The reconciler: un-sticks orders that made no progress and compensates effects no workflow accounts for. */
 export async function startReconcilerComponent(config: Config, log: Logger): Promise<Component> {
-  const pool = createPool(config.database.url, 3, 'shipshape-reconciler');
-  const nc = await connectNats(config.nats.servers, 'shipshape-reconciler');
+  const pool = createPool(config, 'reconciler', { max: 3 });
+  const nc = await connectNats(config, 'reconciler');
   const temporal = await connectTemporalClient(config);
   const reconciler = startReconciler(
     {

@@ -1,16 +1,37 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Config } from '../config';
 import { createPool } from '../db/pool';
-import { migrate } from '../db/migrate';
+import { assertMigrated, migrate, SchemaNotReadyError } from '../db/migrate';
 import { connectNats } from '../messaging/connection';
+import {
+  ADVISORY_STREAM,
+  COMMAND_STREAM,
+  DEAD_LETTER_CONSUMER,
+  REPLY_BRIDGE_CONSUMER,
+  REPLY_STREAM,
+  serviceConsumerName,
+} from '../messaging/subjects';
 import { ensureTopology } from '../messaging/topology';
+import type { ProcessIdentity } from '../security/local-secrets';
+import { ensureLocalRoles } from '../stack/postgres';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 
-/** Applies database migrations, registers search attributes, and creates streams and consumers. Idempotent; every process may call it. */
+/** How to make what a process found missing. */
+export const SETUP_HINT =
+  'run `shipshape setup` (or the deployment\'s one-shot "setup" service) first';
+
+/**
+ * The setup step, run once before the processes start (`shipshape run`, `shipshape setup`, the test
+ * hooks, the deployment's `setup` service): the local stack's roles, database migrations as the
+ * migrator, search attributes, and streams and consumers as the NATS admin user. Idempotent.
+ */
 export async function prepareInfrastructure(
   config: Config,
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
-  const pool = createPool(config.database.url, 1, 'shipshape-migrate');
+  if (config.stack.managesPostgres)
+    await ensureLocalRoles(config.stack.dir, config.stack.ports.postgres);
+  const pool = createPool(config, 'migrator', { max: 1, applicationName: 'shipshape-setup' });
   try {
     await migrate(pool, log);
   } finally {
@@ -18,9 +39,62 @@ export async function prepareInfrastructure(
   }
   const added = await ensureSearchAttributes(config);
   if (added.length) log(`registered search attributes ${added.join(', ')}`);
-  const nc = await connectNats(config.nats.servers, 'shipshape-setup');
+  const nc = await connectNats(config, 'admin', 'shipshape-setup');
   try {
     await ensureTopology(nc, config.messaging);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The durable consumers each process pulls from (it may read their info, so it can check them). */
+function consumersOf(identity: ProcessIdentity): [string, string][] {
+  switch (identity) {
+    case 'inventory':
+    case 'payment':
+    case 'loyalty':
+    case 'shipping':
+      return [[COMMAND_STREAM, serviceConsumerName(identity)]];
+    case 'reply-bridge':
+      return [
+        [REPLY_STREAM, REPLY_BRIDGE_CONSUMER],
+        [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
+      ];
+    default:
+      return [];
+  }
+}
+
+/**
+ * What a process started on its own checks instead of setting up: the database is migrated (read
+ * with its own role) and the consumers it pulls from exist. Fails naming what is missing.
+ */
+export async function checkInfrastructure(
+  config: Config,
+  identity: ProcessIdentity,
+): Promise<void> {
+  const pool = createPool(config, identity, { max: 1 });
+  try {
+    await assertMigrated(pool, SETUP_HINT);
+  } finally {
+    await pool.end();
+  }
+  const consumers = consumersOf(identity);
+  if (!consumers.length) return;
+  const nc = await connectNats(config, identity);
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const [stream, consumer] of consumers) {
+      try {
+        await jsm.consumers.info(stream, consumer);
+      } catch (err) {
+        if (/not found/i.test((err as Error).message))
+          throw new SchemaNotReadyError(
+            `JetStream has no consumer "${consumer}" on stream "${stream}": ${SETUP_HINT}`,
+          );
+        throw err;
+      }
+    }
   } finally {
     await nc.close();
   }

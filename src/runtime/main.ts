@@ -3,11 +3,13 @@ import type { Config } from '../config';
 import { createLogger } from '../logger';
 import type { Logger } from '../logger';
 import type { Component } from './components';
-import { prepareInfrastructure } from './infrastructure';
+import { checkInfrastructure } from './infrastructure';
+import { PROCESS_IDENTITIES } from '../security/local-secrets';
+import type { ProcessIdentity } from '../security/local-secrets';
 import { initTracing } from '../telemetry/tracing';
 
 /**
- * The shape of every process entry point: load config, prepare streams and migrations, start,
+ * The shape of every process entry point: load config, check that setup was done (migrations, streams), start,
  * stop cleanly on SIGINT/SIGTERM, and exit non-zero on any failure.
  * Tells a parent started with an IPC channel (`shipshape run`) when it is ready.
  */
@@ -47,8 +49,9 @@ export function runMain(
   process.on('disconnect', () => void stop('parent gone'));
 
   (async () => {
-    if (opts.infrastructure !== false)
-      await prepareInfrastructure(config, (line) => log.info(line));
+    // Setup (migrations, streams) is a step of its own, with admin rights; a process only checks it was done.
+    if (opts.infrastructure !== false && PROCESS_IDENTITIES.includes(name as ProcessIdentity))
+      await checkInfrastructure(config, name as ProcessIdentity);
     component = await start(config, log);
     process.send?.({ ready: name });
     log.info('ready');

@@ -16,6 +16,7 @@ export const APP_PROCESSES = [
   'reply-bridge',
   'outbox-relay',
   'reconciler',
+  'codec-server',
 ] as const;
 export type ProcessName = (typeof APP_PROCESSES)[number] | 'fake-providers';
 
@@ -32,6 +33,10 @@ export interface SupervisorOptions {
   /** Restart a process that exits unexpectedly (the default). */
   restart?: boolean;
   readyTimeoutMs?: number;
+  /** Run only these (e.g. a second replica set of the workers); default: every process of the app. */
+  names?: ProcessName[];
+  /** Where the logs go; default `<stack dir>/logs`. A second supervisor of the same stack needs its own. */
+  logDir?: string;
 }
 
 /**
@@ -44,11 +49,12 @@ export class Supervisor {
   readonly logDir: string;
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.logDir = path.join(opts.config.stack.dir, 'logs');
+    this.logDir = opts.logDir ?? path.join(opts.config.stack.dir, 'logs');
     mkdirSync(this.logDir, { recursive: true });
   }
 
   names(): ProcessName[] {
+    if (this.opts.names) return this.opts.names;
     return [
       ...(this.opts.config.providers.useFakes ? (['fake-providers'] as const) : []),
       ...APP_PROCESSES,

@@ -9,10 +9,11 @@ import { consumeByOrder, redeliveryDelayMs } from '../messaging/keyed-consumer';
 import type { KeyedConsumer } from '../messaging/keyed-consumer';
 import { publishJson } from '../messaging/publish';
 import { COMMAND_STREAM, serviceConsumerName } from '../messaging/subjects';
-import { markPublished, processCommand } from './command-processor';
+import { processCommand, PublishedMarks } from './command-processor';
 import { isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
 import type { ConsumerMetrics } from '../metrics/registry';
+import { crashPoint } from '../chaos/crash-points';
 
 export interface CommandConsumerOptions {
   nc: NatsConnection;
@@ -33,6 +34,9 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
   const { pool, service, log } = opts;
   const js = jetstream(opts.nc);
   const count = (outcome: string) => opts.metrics?.handled.inc({ service: service.name, outcome });
+  const marks = new PublishedMarks(pool, service.name, (err) =>
+    log.warn({ err }, 'marking replies published failed; the outbox relay will publish them again'),
+  );
 
   const handle = async (m: JsMsg, cmd: CommandEnvelope): Promise<void> => {
     const clog = log.child({
@@ -42,6 +46,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     });
     try {
       const r = await processCommand(pool, service, cmd);
+      crashPoint('service.after-commit-before-ack', service.name);
       count(
         !r.firstTime
           ? 'duplicate'
@@ -55,17 +60,21 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
         { outcome: r.reply.outcome, firstTime: r.firstTime, delivery: m.info.deliveryCount },
         'command handled',
       );
+      let leftToRelay = false;
       try {
         await publishJson(js, r.subject, r.reply, r.reply.replyId, {
           commandId: cmd.commandId,
           orderId: cmd.orderId,
         });
-        await markPublished(pool, service.name, r.reply.replyId);
+        // Not awaited: the mark is batched with other lanes' and only spares the relay a re-send.
+        marks.add(r.reply.replyId);
       } catch (err) {
         // The reply is safe in the outbox; the relay will publish it.
         clog.warn({ err }, 'reply publish failed; left to the outbox relay');
+        leftToRelay = true;
       }
       await m.ackAck();
+      if (leftToRelay) crashPoint('service.after-ack-before-reply', service.name);
     } catch (err) {
       if (err instanceof PoisonMessageError) {
         clog.error({ err }, 'poison command terminated');
@@ -95,7 +104,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     }
   };
 
-  return consumeByOrder({
+  const consumer = await consumeByOrder({
     nc: opts.nc,
     stream: COMMAND_STREAM,
     consumer: serviceConsumerName(service.name),
@@ -107,4 +116,11 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     onUnparseable: () => count('terminated'),
     handle,
   });
+  return {
+    ...consumer,
+    async stop() {
+      await consumer.stop();
+      await marks.settled();
+    },
+  };
 }

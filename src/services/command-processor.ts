@@ -4,6 +4,7 @@ import type { CommandEnvelope, ReplyEnvelope } from '../domain/types';
 import { replySubject } from '../messaging/subjects';
 import { PoisonMessageError } from './errors';
 import { rejected } from './handler';
+import { crashPoint } from '../chaos/crash-points';
 import type { ReplyBody, ServiceDefinition } from './handler';
 
 export interface ProcessResult {
@@ -91,6 +92,7 @@ export async function processCommand(
       `INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`,
       [replyId, cmd.commandId, subject, JSON.stringify(reply)],
     );
+    crashPoint('service.before-commit', service.name);
     return { reply, subject, firstTime: true };
   });
 }
@@ -100,4 +102,49 @@ export async function markPublished(pool: Pool, schema: string, replyId: string)
     `UPDATE ${schema}.outbox SET published_at = now() WHERE reply_id = $1 AND published_at IS NULL`,
     [replyId],
   );
+}
+
+/**
+ * Marks replies published in batches: one UPDATE for every reply published while the previous one
+ * ran, instead of a commit per reply in the lane's path. A mark that is lost (a crash, a failed
+ * UPDATE) only makes the outbox relay publish the reply again, which JetStream drops as a duplicate
+ * and the workflow ignores.
+ */
+export class PublishedMarks {
+  private pending: string[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  add(replyId: string): void {
+    this.pending.push(replyId);
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const ids = this.pending;
+        this.pending = [];
+        await this.pool
+          .query(
+            `UPDATE ${this.schema}.outbox SET published_at = now()
+             WHERE reply_id = ANY($1::text[]) AND published_at IS NULL`,
+            [ids],
+          )
+          .catch(this.onError);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Resolves once every mark added so far is written (or has failed). */
+  async settled(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
 }

@@ -1,5 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -37,11 +45,62 @@ async function natsVersionOk(bin: string): Promise<boolean> {
   }
 }
 
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * One build of a module at a time per cache folder: two stacks started together (or a test run beside
+ * a demo) would otherwise each compile the same release for minutes on the same cores.
+ */
+async function underBuildLock(
+  binDir: string,
+  name: string,
+  built: () => boolean,
+  log: (line: string) => void,
+  build: () => Promise<void>,
+): Promise<void> {
+  const lock = path.join(binDir, `.${name}.building`);
+  for (let announced = false; ;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(lock, 'utf8')) || 0;
+      if (!pidAlive(holder)) {
+        rmSync(lock, { force: true }); // left by a build that died
+        continue;
+      }
+      if (!announced) log(`waiting for process ${holder}, which is building ${name}…`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    if (!built()) await build();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 async function goInstall(
   module: string,
   binDir: string,
   log: (line: string) => void,
+  built: () => boolean,
 ): Promise<void> {
+  mkdirSync(binDir, { recursive: true });
+  const name = module.replace(/@.*/, '').split('/').pop()!;
+  await underBuildLock(binDir, name, built, log, () => goBuild(module, binDir, log));
+}
+
+async function goBuild(module: string, binDir: string, log: (line: string) => void): Promise<void> {
   const go =
     (await which('go')) ??
     (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
@@ -51,7 +110,6 @@ async function goInstall(
         `(Temporal CLI: https://docs.temporal.io/cli#install; nats-server: https://docs.nats.io/running-a-nats-service/introduction/installation).`,
     );
   }
-  mkdirSync(binDir, { recursive: true });
   log(`building ${module} into ${binDir} (first time only; this takes a few minutes)…`);
   const started = Date.now();
   try {
@@ -71,7 +129,7 @@ export async function temporalBinary(binDir: string, log: (line: string) => void
   const onPath = await which('temporal');
   if (onPath) return onPath;
   const cached = path.join(binDir, 'temporal');
-  if (!existsSync(cached)) await goInstall(TEMPORAL_MODULE, binDir, log);
+  if (!existsSync(cached)) await goInstall(TEMPORAL_MODULE, binDir, log, () => existsSync(cached));
   return cached;
 }
 
@@ -80,8 +138,16 @@ export async function natsBinary(binDir: string, log: (line: string) => void): P
   const onPath = await which('nats-server');
   if (onPath && (await natsVersionOk(onPath))) return onPath;
   const cached = path.join(binDir, 'nats-server');
-  if (!existsSync(cached) || !(await natsVersionOk(cached)))
-    await goInstall(NATS_MODULE, binDir, log);
+  if (!existsSync(cached) || !(await natsVersionOk(cached))) {
+    // An old binary may sit there: only one made after we started counts as built by another.
+    const since = Date.now();
+    await goInstall(
+      NATS_MODULE,
+      binDir,
+      log,
+      () => existsSync(cached) && statSync(cached).mtimeMs > since,
+    );
+  }
   return cached;
 }
 

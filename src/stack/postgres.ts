@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +7,8 @@ import pg from 'pg';
 import { postgresBinDir } from './binaries';
 import { waitFor } from '../wait';
 import { isAlive, tailFile } from './process';
+import { groupRoleOf, loginRoleOf, MIGRATOR_ROLE } from '../db/roles';
+import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../security/local-secrets';
 
 const run = promisify(execFile);
 
@@ -15,13 +18,117 @@ export const PG_DATABASE = 'shipshape';
 export interface PostgresPaths {
   dataDir: string;
   logFile: string;
+  /** The bootstrap superuser's password (mode 0600); only the stack's own tooling uses that role. */
+  superuserPasswordFile: string;
 }
 
 export function postgresPaths(stackDir: string): PostgresPaths {
   return {
     dataDir: path.join(stackDir, 'postgres', 'data'),
     logFile: path.join(stackDir, 'postgres', 'postgres.log'),
+    superuserPasswordFile: path.join(stackDir, 'postgres', 'superuser-password'),
   };
+}
+
+/** Reads the superuser's password, making it first if there is none. */
+function ensureSuperuserPassword(stackDir: string): string {
+  const file = postgresPaths(stackDir).superuserPasswordFile;
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, crypto.randomBytes(24).toString('base64url'), {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+function superuserClient(stackDir: string, port: number, database = 'postgres'): pg.Client {
+  return new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: PG_USER,
+    password: ensureSuperuserPassword(stackDir),
+    database,
+    connectionTimeoutMillis: 10_000,
+  });
+}
+
+/** Every connection authenticates with a password; there is no unix socket. */
+const PG_HBA = [
+  '# Written by shipshape (src/stack/postgres.ts): every connection authenticates with a password.',
+  'host all all 127.0.0.1/32 scram-sha-256',
+  'host all all ::1/128 scram-sha-256',
+  '',
+].join('\n');
+
+/**
+ * The local stack's roles, from its secrets: the migrator (owns the database and its schemas) and,
+ * per process, a NOLOGIN group role (migration 002 grants it its rights) and a login role in it.
+ * Passwords are set again each time, so they always match secrets.json. Then password
+ * authentication is switched on. Idempotent; also brings a stack made before roles existed up to date
+ * (its tables are handed to the migrator).
+ */
+export async function ensureLocalRoles(stackDir: string, port: number): Promise<void> {
+  const secrets = ensureLocalSecrets(stackDir);
+  const client = superuserClient(stackDir, port, PG_DATABASE);
+  await client.connect();
+  const lit = (v: string) => client.escapeLiteral(v);
+  const ident = (v: string) => client.escapeIdentifier(v);
+  const roleExists = async (role: string) =>
+    Boolean((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount);
+  try {
+    await client.query(
+      `ALTER ROLE ${ident(PG_USER)} PASSWORD ${lit(ensureSuperuserPassword(stackDir))}`,
+    );
+    const migrator = ident(MIGRATOR_ROLE);
+    if (!(await roleExists(MIGRATOR_ROLE))) await client.query(`CREATE ROLE ${migrator}`);
+    await client.query(
+      `ALTER ROLE ${migrator} LOGIN CREATEROLE PASSWORD ${lit(secrets.postgres.migrator)}`,
+    );
+    await client.query(`ALTER DATABASE ${ident(PG_DATABASE)} OWNER TO ${migrator}`);
+    for (const id of PROCESS_IDENTITIES) {
+      const group = groupRoleOf(id);
+      const login = loginRoleOf(id);
+      if (!(await roleExists(group))) await client.query(`CREATE ROLE ${ident(group)} NOLOGIN`);
+      if (!(await roleExists(login))) await client.query(`CREATE ROLE ${ident(login)}`);
+      await client.query(
+        `ALTER ROLE ${ident(login)} LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${lit(secrets.postgres[id])}`,
+      );
+      await client.query(`GRANT ${ident(group)} TO ${ident(login)}`);
+      // The migrator grants each group its rights, and may hand out membership (deployments add logins).
+      await client.query(`GRANT ${ident(group)} TO ${migrator} WITH ADMIN OPTION`);
+    }
+    // A stack whose schemas the bootstrap superuser made: hand them to the migrator.
+    await client.query(`DO $$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT nspname FROM pg_namespace
+                 WHERE left(nspname, 3) <> 'pg_' AND nspname NOT IN ('information_schema', 'public')
+                   AND nspowner <> ${lit(MIGRATOR_ROLE)}::regrole LOOP
+          EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, ${lit(MIGRATOR_ROLE)});
+        END LOOP;
+        FOR r IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p')
+                   AND c.relowner <> ${lit(MIGRATOR_ROLE)}::regrole
+                   AND ((left(n.nspname, 3) <> 'pg_' AND n.nspname NOT IN ('information_schema', 'public'))
+                        OR (n.nspname = 'public' AND c.relname = 'schema_migrations')) LOOP
+          EXECUTE format('ALTER TABLE %I.%I OWNER TO %I', r.nspname, r.relname, ${lit(MIGRATOR_ROLE)});
+        END LOOP;
+      END $$`);
+    const hba = path.join(postgresPaths(stackDir).dataDir, 'pg_hba.conf');
+    if (!existsSync(hba) || readFileSync(hba, 'utf8') !== PG_HBA) {
+      writeFileSync(hba, PG_HBA, { mode: 0o600 });
+      giveToServerUser(hba);
+      await client.query('SELECT pg_reload_conf()');
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /** initdb and the server refuse to run as root; on a root shell they run as Debian's `postgres` user. */
@@ -72,8 +179,10 @@ export async function postgresAnswers(port: number): Promise<boolean> {
     await client.connect();
     await client.query('SELECT 1');
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // Asking us for a password (which this probe does not send) is an answer: the server is up.
+    const e = err as { code?: string; message?: string };
+    return e.code === '28P01' || e.code === '28000' || /SASL|password/i.test(e.message ?? '');
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -93,13 +202,16 @@ export async function startPostgres(
     log(`initialising a PostgreSQL cluster in ${dataDir}`);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     giveToServerUser(dataDir);
+    ensureSuperuserPassword(stackDir);
+    giveToServerUser(postgresPaths(stackDir).superuserPasswordFile);
     await pgTool('initdb', [
       '-D',
       dataDir,
       '-U',
       PG_USER,
       '-A',
-      'trust',
+      'scram-sha-256',
+      `--pwfile=${postgresPaths(stackDir).superuserPasswordFile}`,
       '-E',
       'UTF8',
       '--locale=C.UTF-8',
@@ -140,15 +252,16 @@ export async function startPostgres(
       { cause: err },
     );
   }
-  await ensureDatabase(port);
+  await ensureDatabase(stackDir, port);
+  await ensureLocalRoles(stackDir, port);
   const pid = postgresPid(stackDir);
   if (pid === undefined)
     throw new Error(`PostgreSQL started but wrote no pid; log tail:\n${tailFile(logFile)}`);
   return pid;
 }
 
-async function ensureDatabase(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: PG_USER, database: 'postgres' });
+async function ensureDatabase(stackDir: string, port: number): Promise<void> {
+  const client = superuserClient(stackDir, port);
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [

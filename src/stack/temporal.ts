@@ -23,7 +23,13 @@ export function temporalPaths(stackDir: string): TemporalPaths {
 
 export function temporalArgs(
   stackDir: string,
-  ports: { temporal: number; temporalUi: number; temporalHttp: number; temporalMetrics: number },
+  ports: {
+    temporal: number;
+    temporalUi: number;
+    temporalHttp: number;
+    temporalMetrics: number;
+    codecServer: number;
+  },
   namespace: string,
 ): string[] {
   const p = temporalPaths(stackDir);
@@ -47,6 +53,9 @@ export function temporalArgs(
     'journal_mode=wal',
     '--log-level',
     'warn',
+    // The UI decodes payloads through the codec server that `shipshape run` starts (workers/codec-server.ts).
+    '--ui-codec-endpoint',
+    `http://127.0.0.1:${ports.codecServer}/codec`,
   ];
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))

@@ -15,12 +15,18 @@ function newestMtime(dir: string): number {
  * skips the several seconds bundling takes.
  */
 export async function workflowBundlePath(): Promise<string> {
-  // Rebuilt when the workflow code or these bundling options (this file) changed.
-  const sources = Math.max(newestMtime(workflowsDir), statSync(__filename).mtimeMs);
+  // Rebuilt when the workflow code, these bundling options (this file) or the failure converter changed.
+  const sources = Math.max(
+    newestMtime(workflowsDir),
+    statSync(__filename).mtimeMs,
+    statSync(require.resolve('./failure-converter')).mtimeMs,
+  );
   if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= sources) return bundleFile;
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(path.join(workflowsDir, 'index.js')),
     // Tracing inside workflows; its spans leave through the worker's `exporter` sink.
+    // Failure messages and stack traces made inside workflows are encoded too (see failure-converter.ts).
+    failureConverterPath: require.resolve('./failure-converter'),
     workflowInterceptorModules: [
       require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
     ],

@@ -1,7 +1,7 @@
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
 import { SEARCH_ATTRIBUTES } from '../stack/temporal';
+import { connectTemporal } from './connection';
 
 const TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -14,7 +14,7 @@ const TYPES = {
  * attribute was added, or any server not started by `shipshape stack up`). Idempotent.
  */
 export async function ensureSearchAttributes(config: Config): Promise<string[]> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporal(config);
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({
       namespace: config.temporal.namespace,

@@ -10,6 +10,8 @@ import type { OrderDetails, OrderSummary } from '../../src/orders/order-service'
 import { projectRoot } from '../../src/paths';
 import { isAlive } from '../../src/stack/process';
 import { waitFor } from '../../src/wait';
+import { callerApiKey } from '../../src/api/credentials';
+import { formatPayloadKeys, payloadKeysFor } from '../../src/temporal/payload-keys';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
@@ -29,6 +31,7 @@ describe('the client library and the CLI, end to end', function () {
       address: h.config.temporal.address,
       taskQueue: h.config.temporal.taskQueue,
       workflowSettings: { stepTimeoutMs: 5_000 },
+      payloadKeys: formatPayloadKeys(payloadKeysFor(h.config)),
     });
   });
   after(async function () {
@@ -159,7 +162,7 @@ describe('the client library and the CLI, end to end', function () {
       });
       const pids = [...stderr.matchAll(/ready \(pid (\d+)\)/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 10, stderr);
-      const api = { apiUrl: `http://127.0.0.1:${config.api.port}` };
+      const api = { apiUrl: `http://127.0.0.1:${config.api.port}`, apiKey: callerApiKey(config) };
       const sku = uniqueId('sku');
       await http(api, 'PUT', `/inventory/${sku}`, { available: 3 });
       const orderId = uniqueId('run');

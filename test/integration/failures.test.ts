@@ -31,7 +31,7 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
       SHIPSHAPE_COMPENSATION_ROUNDS: '1',
       SHIPSHAPE_LOYALTY_RETRY_MS: '300',
     });
-    nc = await connectNats(h.config.nats.servers, 'test-failures');
+    nc = await connectNats(h.config, 'admin', 'test-failures');
   });
   after(async function () {
     this.timeout(60_000);

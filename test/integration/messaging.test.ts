@@ -27,10 +27,10 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
   let inventory: Component;
 
   before(async () => {
-    nc = await connectNats(config.nats.servers, 'test-messaging');
+    nc = await connectNats(config, 'admin', 'test-messaging');
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
-    pool = createPool(config.database.url, 4);
+    pool = createPool(config, 'migrator', { max: 4 });
     inventory = await startService(
       { ...config, metricsPort: METRICS_PORT },
       'inventory',

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import type { OrderDetails, OrderSummary } from '../../src/orders/order-service';
 import { uniqueId } from '../support/env';
-import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
+import {
+  authHeaders,
+  hasStatus,
+  http,
+  orderBody,
+  startHarness,
+  waitForOrder,
+} from '../support/harness';
 import type { Harness } from '../support/harness';
 
 describe('the order path, end to end (real Temporal, JetStream, PostgreSQL)', function () {
@@ -232,7 +239,7 @@ describe('the order path, end to end (real Temporal, JetStream, PostgreSQL)', fu
       points: 0,
     });
     assert.deepEqual((await http(h, 'GET', '/healthz')).body, { ok: true });
-    const metrics = await fetch(`${h.apiUrl}/metrics`);
+    const metrics = await fetch(`${h.apiUrl}/metrics`, { headers: authHeaders(h) });
     assert.equal(metrics.status, 200);
     assert.match(await metrics.text(), /shipshape_http_requests_total\{/);
   });

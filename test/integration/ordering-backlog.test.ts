@@ -9,6 +9,7 @@ import { projectRoot } from '../../src/paths';
 import { waitFor } from '../../src/wait';
 import { TEST_ENV, uniqueId } from '../support/env';
 import {
+  authHeaders,
   hasStatus,
   http,
   orderBody,
@@ -52,7 +53,7 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
 
   /** Everything waiting, broker and engine together, from the API's /metrics. */
   async function totalBacklog(): Promise<number> {
-    const text = await (await fetch(`${h.apiUrl}/metrics`)).text();
+    const text = await (await fetch(`${h.apiUrl}/metrics`, { headers: authHeaders(h) })).text();
     return text
       .split('\n')
       .filter((l) => l.startsWith('shipshape_backlog_pending{'))
@@ -60,7 +61,7 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
   }
 
   async function metric(name: string, labels: string): Promise<number | undefined> {
-    const text = await (await fetch(`${h.apiUrl}/metrics`)).text();
+    const text = await (await fetch(`${h.apiUrl}/metrics`, { headers: authHeaders(h) })).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
     return line ? Number(line.split(' ').pop()) : undefined;
   }
@@ -182,7 +183,7 @@ describe('per-order ordering, key-ordered lanes, visible backlog, peaks absorbed
     assert.deepEqual(done, [{ status: 'COMPLETED', n: 500 }]);
     assert.ok(maxPending > 50, `the backlog rose (max ${maxPending} waiting)`);
     await waitFor('every consumer backlog to drain to zero', async () => {
-      const text = await (await fetch(`${h.apiUrl}/metrics`)).text();
+      const text = await (await fetch(`${h.apiUrl}/metrics`, { headers: authHeaders(h) })).text();
       const pending = text
         .split('\n')
         .filter(

@@ -32,7 +32,7 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
       SHIPSHAPE_MAX_DELIVER: '3',
       SHIPSHAPE_COMPENSATION_ROUNDS: '1',
     });
-    nc = await connectNats(h.config.nats.servers, 'test-reconcile');
+    nc = await connectNats(h.config, 'admin', 'test-reconcile');
   });
   after(async function () {
     this.timeout(60_000);

@@ -22,10 +22,16 @@ import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/wait';
 import { testConfig, uniqueId } from './env';
+import { callerApiKey } from '../../src/api/credentials';
+import { readLocalSecrets } from '../../src/security/local-secrets';
 
 export interface Harness {
   config: Config;
   apiUrl: string;
+  /** The key `http()` sends: SHIPSHAPE_API_KEY, else the local stack's operator key. */
+  apiKey: string | undefined;
+  /** The local stack's API keys, for tests of who may do what. */
+  apiKeys: { client: string; operator: string } | undefined;
   pool: Pool;
   temporal: Client;
   payment: ReturnType<typeof createFakePaymentProvider>;
@@ -78,11 +84,13 @@ export async function startHarness(
     components.push(await startRelay(config, log));
     const api = await startApi(config, log);
     components.push(api);
-    const pool = createPool(config.database.url, 4, 'shipshape-test');
+    const pool = createPool(config, 'migrator', { max: 4, applicationName: 'shipshape-test' });
     const temporal = await connectTemporalClient(config);
     return {
       config,
       apiUrl: `http://127.0.0.1:${api.port}`,
+      apiKey: callerApiKey(config),
+      apiKeys: readLocalSecrets(config.stack.dir)?.apiKeys,
       pool,
       temporal,
       payment,
@@ -121,8 +129,14 @@ export async function startHarness(
   }
 }
 
+/** The header that authorises a plain `fetch` of the API (e.g. of /metrics) with `h.apiKey`. */
+export function authHeaders(h: { apiKey?: string | undefined }): Record<string, string> {
+  return h.apiKey ? { authorization: `Bearer ${h.apiKey}` } : {};
+}
+
+/** Calls the API, with `h.apiKey` as a bearer token unless the headers bring their own credential. */
 export async function http<T = Record<string, unknown>>(
-  h: { apiUrl: string },
+  h: { apiUrl: string; apiKey?: string | undefined },
   method: string,
   path: string,
   body?: unknown,
@@ -130,7 +144,13 @@ export async function http<T = Record<string, unknown>>(
 ): Promise<{ status: number; body: T }> {
   const res = await fetch(`${h.apiUrl}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(h.apiKey && !headers.authorization && !headers['x-api-key']
+        ? { authorization: `Bearer ${h.apiKey}` }
+        : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -138,7 +158,7 @@ export async function http<T = Record<string, unknown>>(
 }
 
 export async function waitForOrder(
-  h: { apiUrl: string },
+  h: { apiUrl: string; apiKey?: string | undefined },
   orderId: string,
   until: (o: OrderDetails) => boolean = (o) => TERMINAL_STATUSES.includes(o.status),
   timeoutMs = 60_000,

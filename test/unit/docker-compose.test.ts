@@ -9,9 +9,75 @@ import { APP_PROCESSES } from '../../src/runtime/supervisor';
 interface ComposeService {
   image?: string;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }> | string[];
+  deploy?: { replicas?: number };
 }
+
+/**
+ * Variables the code reads that docker-compose.yml leaves to their defaults, each for a reason.
+ * Every other variable must be set on the app's services: a new setting is a decision to make here.
+ */
+const LEFT_TO_DEFAULTS: Record<string, string> = {
+  SHIPSHAPE_STACK_DIR: 'the local stack only',
+  SHIPSHAPE_BIN_CACHE: 'the local stack only',
+  XDG_CACHE_HOME: 'the local stack only',
+  SHIPSHAPE_PORT_OFFSET: 'the local stack only',
+  METRICS_PORT: 'set per deployment when Prometheus scrapes the workers',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing is off until a collector is named',
+  SHIPSHAPE_LANES: 'the default suits one replica; scale with replicas',
+  SHIPSHAPE_ACTIVITY_SLOTS: 'default',
+  SHIPSHAPE_WORKFLOW_TASK_SLOTS: 'default',
+  SHIPSHAPE_PAYMENT_RATE_PER_SEC: 'unlimited until the provider says otherwise',
+  SHIPSHAPE_CARRIER_RATE_PER_SEC: 'unlimited until the carrier says otherwise',
+  SHIPSHAPE_STEP_TIMEOUT_MS: 'default',
+  SHIPSHAPE_STEP_MAX_SENDS: 'default',
+  SHIPSHAPE_COMPENSATION_ROUNDS: 'default',
+  SHIPSHAPE_LOYALTY_RETRY_MS: 'default',
+  SHIPSHAPE_PROVIDER_TIMEOUT_MS: 'default',
+  SHIPSHAPE_MAX_DELIVER: 'default',
+  SHIPSHAPE_ACK_WAIT_MS: 'default',
+  SHIPSHAPE_DUPLICATE_WINDOW_MS: 'default',
+  SHIPSHAPE_RECONCILE_PERIOD_MS: 'default',
+  SHIPSHAPE_RECONCILE_THRESHOLD_MS: 'default',
+  SHIPSHAPE_RECONCILE_MAX: 'default',
+  SHIPSHAPE_RELAY_INTERVAL_MS: 'default',
+  SHIPSHAPE_RELAY_GRACE_MS: 'default',
+  SHIPSHAPE_CRASH_POINTS: 'chaos testing only; never in a deployment',
+  PORT: 'the API only (set there)',
+  HOST: 'the listening services only (set there)',
+  CODEC_PORT: 'the codec server only (set there)',
+  NATS_USER: 'per-process credentials, set per service where the broker has users',
+  NATS_PASSWORD: 'a secret: NATS_PASSWORD_FILE instead',
+  NATS_PASSWORD_FILE: 'per-process credentials, set per service where the broker has users',
+  NATS_CREDS_FILE: 'an alternative to user and password',
+  NATS_TLS_CA: 'TLS inside the compose network is off; set for a remote broker',
+  NATS_TLS_CERT: 'as NATS_TLS_CA',
+  NATS_TLS_KEY: 'as NATS_TLS_CA',
+  DATABASE_PASSWORD_FILE: 'per-process credentials, set per service where roles have passwords',
+  MIGRATION_DATABASE_URL: 'DATABASE_URL owns the schema in this file',
+  DATABASE_STATEMENT_TIMEOUT_MS: 'default',
+  DATABASE_IDLE_TX_TIMEOUT_MS: 'default',
+  SHIPSHAPE_API_KEYS: 'a secret: SHIPSHAPE_API_KEYS_FILE instead',
+  SHIPSHAPE_API_KEYS_FILE: 'the API only, with its keys file',
+  SHIPSHAPE_API_KEY: 'the CLI only',
+  SHIPSHAPE_API_RATE_PER_MIN: 'default',
+  SHIPSHAPE_PAYLOAD_KEYS: 'a secret: SHIPSHAPE_PAYLOAD_KEYS_FILE instead',
+  TEMPORAL_TLS_CERT:
+    'the compose Temporal is inside its network; set for Temporal Cloud (docs/scaling.md)',
+  TEMPORAL_TLS_KEY: 'as TEMPORAL_TLS_CERT',
+  TEMPORAL_TLS_CA: 'as TEMPORAL_TLS_CERT',
+  TEMPORAL_TLS_SERVER_NAME: 'as TEMPORAL_TLS_CERT',
+  TEMPORAL_API_KEY: 'Temporal Cloud with an API key instead of mTLS (docs/scaling.md)',
+};
+
+/** The processes that share their work across replicas (docs/scaling.md). */
+const SCALED = ['temporal-worker', 'inventory', 'payment', 'loyalty', 'shipping', 'reply-bridge'];
+/** One instance on purpose: the API publishes a host port; the relay and reconciler, see docker-compose.yml. */
+const SINGLE = ['api', 'outbox-relay', 'reconciler'];
 
 /** docker-compose.yml cannot run here (no Docker engine): check it against the code instead. */
 describe('docker-compose.yml, checked against the code', () => {
@@ -19,11 +85,24 @@ describe('docker-compose.yml, checked against the code', () => {
     merge: true,
   }) as {
     services: Record<string, ComposeService>;
+    volumes?: Record<string, unknown>;
   };
   const services = compose.services;
   const app = Object.entries(services).filter(([, s]) => s.image === 'shipshape:latest');
   const hostPort = (name: string) =>
     (services[name]?.ports ?? []).map((p) => Number(p.split(':')[1]));
+  const target = (url: string) => {
+    const u = new URL(url.includes('://') ? url : `tcp://${url}`);
+    return { host: u.hostname, port: Number(u.port) };
+  };
+  const apiEnv = services.api!.environment!;
+  const dependsOn = (name: string) => {
+    const d = services[name]?.depends_on ?? {};
+    return Array.isArray(d)
+      ? Object.fromEntries(d.map((n) => [n, 'service_started']))
+      : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.condition]));
+  };
+  const natsConf = readFileSync(path.join(projectRoot, 'deploy', 'nats', 'nats.conf'), 'utf8');
 
   it('runs every process of the app from an entry point that exists', () => {
     for (const name of [...APP_PROCESSES, 'fake-providers']) {
@@ -43,6 +122,7 @@ describe('docker-compose.yml, checked against the code', () => {
       'DATABASE_URL',
       'PAYMENT_PROVIDER_URL',
       'CARRIER_URL',
+      'SHIPSHAPE_STREAM_REPLICAS',
     ];
     for (const [name, svc] of app) {
       const env = svc.environment ?? {};
@@ -53,28 +133,147 @@ describe('docker-compose.yml, checked against the code', () => {
     }
   });
 
+  it('sets or leaves to its default, on purpose, every variable the code reads', () => {
+    const set = new Set(app.flatMap(([, s]) => Object.keys(s.environment ?? {})));
+    const undecided = KNOWN_VARIABLES.filter((v) => !set.has(v) && !(v in LEFT_TO_DEFAULTS));
+    assert.deepEqual(
+      undecided,
+      [],
+      'set these in docker-compose.yml, or add them to LEFT_TO_DEFAULTS with the reason',
+    );
+    const stale = Object.keys(LEFT_TO_DEFAULTS).filter((v) => !KNOWN_VARIABLES.includes(v));
+    assert.deepEqual(stale, [], 'LEFT_TO_DEFAULTS names variables the code no longer reads');
+  });
+
   it('points every address at a service that listens on that port', () => {
-    const env = services.api!.environment!;
-    const target = (url: string) => {
-      const u = new URL(url.includes('://') ? url : `tcp://${url}`);
-      return { host: u.hostname, port: Number(u.port) };
-    };
-    const temporal = target(env.TEMPORAL_ADDRESS!);
+    const temporal = target(apiEnv.TEMPORAL_ADDRESS!);
     assert.equal(temporal.host, 'temporal');
     assert.ok(hostPort('temporal').includes(temporal.port));
-    const nats = target(env.NATS_SERVERS!);
-    assert.equal(nats.host, 'nats');
-    assert.ok(hostPort('nats').includes(nats.port));
-    const db = target(env.DATABASE_URL!);
+    const db = target(apiEnv.DATABASE_URL!);
     assert.equal(db.host, 'postgres');
     assert.equal(db.port, 5432);
     // The fake providers listen on the ports their URLs name (src/runtime/components.ts reads them from the URLs).
-    assert.equal(target(env.PAYMENT_PROVIDER_URL!).host, 'fake-providers');
-    assert.equal(target(env.CARRIER_URL!).host, 'fake-providers');
+    assert.equal(target(apiEnv.PAYMENT_PROVIDER_URL!).host, 'fake-providers');
+    assert.equal(target(apiEnv.CARRIER_URL!).host, 'fake-providers');
     // The API listens on PORT, on all interfaces, and publishes that port.
-    const api = loadConfig(env);
+    const api = loadConfig(apiEnv);
     assert.equal(api.api.host, '0.0.0.0');
     assert.ok(hostPort('api').includes(api.api.port), `api publishes ${api.api.port}`);
-    assert.equal(services['temporal-ui']?.environment?.TEMPORAL_ADDRESS, env.TEMPORAL_ADDRESS);
+    assert.equal(services['temporal-ui']?.environment?.TEMPORAL_ADDRESS, apiEnv.TEMPORAL_ADDRESS);
+  });
+
+  it('runs a three-node NATS cluster that NATS_SERVERS names in full, with R3 streams', () => {
+    const config = loadConfig(apiEnv);
+    const nodes = config.nats.servers.map(target);
+    assert.deepEqual(
+      nodes.map((n) => n.host),
+      ['nats-1', 'nats-2', 'nats-3'],
+      'NATS_SERVERS names every node',
+    );
+    const clientPort = Number(/^listen:\s*[\d.]+:(\d+)/m.exec(natsConf)?.[1]);
+    const routePort = Number(/cluster\s*\{[^}]*listen:\s*[\d.]+:(\d+)/s.exec(natsConf)?.[1]);
+    assert.ok(/^\s*jetstream\s*\{/m.test(natsConf), 'JetStream is on');
+    assert.match(natsConf, /store_dir:\s*\/data/);
+    const names = new Set<string>();
+    const stores = new Set<string>();
+    for (const node of nodes) {
+      const svc = services[node.host]!;
+      assert.ok(svc, `a service for ${node.host}`);
+      assert.equal(node.port, clientPort, `${node.host} listens on ${node.port}`);
+      assert.deepEqual(svc.command, ['-c', '/etc/nats/nats.conf']);
+      assert.ok(
+        svc.volumes?.includes('./deploy/nats/nats.conf:/etc/nats/nats.conf:ro'),
+        `${node.host} mounts deploy/nats/nats.conf`,
+      );
+      const store = svc.volumes?.find((v) => v.endsWith(':/data'));
+      assert.ok(store, `${node.host} keeps its store in /data`);
+      stores.add(store.split(':')[0]!);
+      assert.ok(
+        Object.keys(compose.volumes ?? {}).includes(store.split(':')[0]!),
+        `${node.host}'s store is a named volume of its own`,
+      );
+      names.add(svc.environment?.SERVER_NAME ?? '');
+      assert.ok(
+        natsConf.includes(`nats-route://${node.host}:${routePort}`),
+        `every node routes to ${node.host}`,
+      );
+    }
+    assert.equal(names.size, 3, 'each node has its own server name');
+    assert.equal(stores.size, 3, 'each node has its own store');
+    assert.match(natsConf, /server_name:\s*\$SERVER_NAME/);
+    assert.equal(config.messaging.replicas, 3, 'SHIPSHAPE_STREAM_REPLICAS = 3');
+    assert.ok(config.messaging.replicas <= nodes.length, 'no more replicas than nodes');
+    for (const [name] of app)
+      for (const node of nodes)
+        assert.equal(
+          dependsOn(name)[node.host],
+          'service_healthy',
+          `${name} waits for ${node.host}`,
+        );
+  });
+
+  it('runs Temporal on its own databases in the PostgreSQL service, schema first, then the namespace the app uses', () => {
+    const server = services.temporal!.environment!;
+    const schema = services['temporal-schema']!.environment!;
+    const pg = services.postgres!.environment!;
+    for (const env of [server, schema]) {
+      assert.equal(env.DB, 'postgres12');
+      assert.equal(env.POSTGRES_SEEDS, 'postgres');
+      assert.equal(Number(env.DB_PORT), target(apiEnv.DATABASE_URL!).port);
+      assert.equal(env.POSTGRES_USER, pg.POSTGRES_USER);
+      assert.equal(env.POSTGRES_PWD, pg.POSTGRES_PASSWORD);
+    }
+    assert.equal(server.DBNAME, schema.DBNAME);
+    assert.equal(server.VISIBILITY_DBNAME, schema.VISIBILITY_DBNAME);
+    assert.notEqual(server.DBNAME, pg.POSTGRES_DB, "Temporal's tables are apart from Shipshape's");
+    assert.equal(dependsOn('temporal')['temporal-schema'], 'service_completed_successfully');
+    assert.equal(dependsOn('temporal-schema').postgres, 'service_healthy');
+    // Scripts and files the Temporal services mount exist.
+    for (const name of ['temporal-schema', 'temporal', 'temporal-namespace']) {
+      for (const v of services[name]!.volumes ?? []) {
+        const src = v.split(':')[0]!;
+        if (src.startsWith('./'))
+          assert.ok(existsSync(path.join(projectRoot, src)), `${name} mounts ${src}`);
+      }
+    }
+    const dyn = server.DYNAMIC_CONFIG_FILE_PATH!;
+    assert.ok(
+      services.temporal!.volumes?.some((v) => v.split(':')[1] === `/etc/temporal/${dyn}`),
+      `the dynamic config ${dyn} is mounted`,
+    );
+    const dynamic = readFileSync(
+      path.join(projectRoot, 'deploy/temporal/dynamicconfig.yaml'),
+      'utf8',
+    );
+    assert.ok(
+      dynamic.includes(`taskQueueName: ${apiEnv.TEMPORAL_TASK_QUEUE}`),
+      "task queue partitions are set for the app's task queue",
+    );
+    const ns = services['temporal-namespace']!.environment!;
+    assert.equal(ns.TEMPORAL_NAMESPACE, apiEnv.TEMPORAL_NAMESPACE);
+    assert.equal(ns.TEMPORAL_ADDRESS, apiEnv.TEMPORAL_ADDRESS);
+    for (const [name] of app) {
+      assert.equal(dependsOn(name).temporal, 'service_healthy', `${name} waits for Temporal`);
+      assert.equal(
+        dependsOn(name)['temporal-namespace'],
+        'service_completed_successfully',
+        `${name} waits for the namespace`,
+      );
+    }
+  });
+
+  it('lets PostgreSQL take the connections of every replica and of Temporal', () => {
+    const command = services.postgres!.command ?? [];
+    const setting = command.find((c) => c.startsWith('max_connections='));
+    assert.ok(setting, 'postgres sets max_connections');
+    // docs/scaling.md counts the pools: about 130 for the app's replicas, up to 40 for Temporal.
+    assert.ok(Number(setting.split('=')[1]) >= 200, setting);
+  });
+
+  it('runs replicas of what scales and one of what must not', () => {
+    for (const name of SCALED)
+      assert.ok((services[name]?.deploy?.replicas ?? 1) >= 2, `${name} has replicas`);
+    for (const name of SINGLE)
+      assert.equal(services[name]?.deploy?.replicas ?? 1, 1, `${name} runs once`);
   });
 });

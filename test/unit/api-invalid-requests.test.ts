@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
+import type { Pool } from 'pg';
+import { Registry } from 'prom-client';
+import { buildApi, MAX_BODY_BYTES } from '../../src/api/server';
+import type { ApiDeps } from '../../src/api/server';
+import { MAX_ITEMS, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
+import { bearer, invalidRequests, json, validOrder } from '../support/invalid-requests';
+import type { Req } from '../support/invalid-requests';
+import { createLogger } from '../../src/logger';
+import { parseApiKeys } from '../../src/security/api-keys';
+
+const CLIENT = 'client-secret-0123456789-abcdefgh';
+const OPERATOR = 'operator-secret-0123456789-abcdefgh';
+const CODEC = 'codec-secret-0123456789-abcdefgh';
+const SECRETS = [CLIENT, OPERATOR, CODEC];
+const KEYS = parseApiKeys(
+  `shop:orders:write+orders:read:${CLIENT},ops:*:${OPERATOR},ui:codec:${CODEC}`,
+);
+
+/** Every call the API makes to the order service or the database, which no invalid request may cause. */
+interface Recorder {
+  calls: string[];
+  logs: string[];
+}
+
+function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool'> {
+  const placed = {
+    orderId: 'o-1',
+    workflowId: 'order-o-1',
+    status: 'PENDING' as const,
+    links: { self: '/orders/o-1', cancel: '', reconcile: '', temporalUi: '' },
+  };
+  return {
+    orders: {
+      place: async () => {
+        rec.calls.push('place');
+        return { order: placed, created: true };
+      },
+      get: async () => {
+        rec.calls.push('get');
+        return undefined;
+      },
+      cancel: async () => {
+        rec.calls.push('cancel');
+        return { kind: 'not_found' as const };
+      },
+      reconcile: async () => {
+        rec.calls.push('reconcile');
+        return { kind: 'not_found' as const };
+      },
+      resolve: async () => {
+        rec.calls.push('resolve');
+        return { kind: 'not_found' as const };
+      },
+    },
+    pool: {
+      query: async () => {
+        rec.calls.push('query');
+        return { rows: [{ sku: 's', available: 1, reserved: 0, points: 0 }] };
+      },
+    } as unknown as Pool,
+  };
+}
+
+function buildTestApi(rec: Recorder, ratePerMin: number): FastifyInstance {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      rec.logs.push(chunk.toString());
+      done();
+    },
+  });
+  return buildApi({
+    ...standIns(rec),
+    registry: new Registry(),
+    log: createLogger('api-test', 'info', sink),
+    auth: { keys: KEYS, ratePerMin },
+  });
+}
+
+const invalidRequest = invalidRequests({ client: CLIENT, operator: OPERATOR, codec: CODEC });
+
+describe('the API refuses invalid requests', function () {
+  this.timeout(120_000);
+  const rec: Recorder = { calls: [], logs: [] };
+  let app: FastifyInstance;
+
+  before(async () => {
+    app = buildTestApi(rec, 10_000_000);
+    await app.ready();
+  });
+  after(() => app.close());
+  beforeEach(() => {
+    rec.calls.length = 0;
+    rec.logs.length = 0;
+  });
+
+  it('lets valid requests through with the right key (so the stand-ins do see calls)', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), ...json },
+      payload: JSON.stringify(validOrder()),
+    });
+    assert.equal(r.statusCode, 202, r.body);
+    const get = await app.inject({
+      method: 'GET',
+      url: '/orders/order-1',
+      headers: { 'x-api-key': CLIENT },
+    });
+    assert.equal(get.statusCode, 404);
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/inventory/SKU-1',
+      headers: { ...bearer(OPERATOR), ...json },
+      payload: '{"available":3}',
+    });
+    assert.equal(put.statusCode, 200);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: bearer(OPERATOR) });
+    assert.equal(metrics.statusCode, 200);
+    assert.deepEqual(rec.calls, ['place', 'get', 'query']);
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  });
+
+  it('accepts the largest valid order within the body limit', async () => {
+    const o = validOrder();
+    const big = {
+      ...o,
+      paymentMethod: 'ü'.repeat(100),
+      shippingAddress: {
+        name: 'ü'.repeat(200),
+        line1: 'ü'.repeat(200),
+        line2: 'ü'.repeat(200),
+        city: 'ü'.repeat(100),
+        postalCode: 'ü'.repeat(20),
+        country: 'GB',
+      },
+      items: Array.from({ length: MAX_ITEMS }, (_, i) => ({
+        sku: `s${String(i).padStart(63, '0')}`,
+        quantity: 1,
+        unitPriceCents: MAX_UNIT_PRICE_CENTS,
+      })),
+    };
+    const payload = JSON.stringify(big, null, 2);
+    assert.ok(Buffer.byteLength(payload) < MAX_BODY_BYTES);
+    const r = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), ...json },
+      payload,
+    });
+    assert.equal(r.statusCode, 202, r.body);
+  });
+
+  it('answers 401, 403, 400, 413 and 415 in its own words, naming each bad field', async () => {
+    const send = (req: Omit<Req, 'why'>) => app.inject(req);
+    const noKey = await send({ method: 'GET', url: '/orders/order-1', headers: {} });
+    assert.equal(noKey.statusCode, 401);
+    assert.equal(noKey.json<{ error: string }>().error, 'unauthorized');
+    assert.equal(noKey.headers['www-authenticate'], 'Bearer');
+    const scope = await send({
+      method: 'PUT',
+      url: '/inventory/a',
+      headers: { ...bearer(CLIENT), ...json },
+      payload: '{"available":1}',
+    });
+    assert.equal(scope.statusCode, 403);
+    assert.deepEqual(scope.json(), {
+      error: 'forbidden',
+      message: 'the API key "shop" lacks the scope "operate" that this needs',
+    });
+    const bad = await send({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), ...json },
+      payload: JSON.stringify({
+        ...validOrder(),
+        discount: 50,
+        items: [{ sku: 'a b', quantity: 0, unitPriceCents: 1.5, colour: 'red' }],
+      }),
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(
+      bad
+        .json<{ issues: { field: string }[] }>()
+        .issues.map((i) => i.field)
+        .sort(),
+      ['discount', 'items.0.colour', 'items.0.quantity', 'items.0.sku', 'items.0.unitPriceCents'],
+    );
+    const secretInJson = await send({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), ...json },
+      payload: `{"customerId": ${CLIENT}}`,
+    });
+    assert.deepEqual(secretInJson.json(), {
+      error: 'invalid_json',
+      message: 'the body is not valid JSON',
+    });
+    const tooBig = await send({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), ...json },
+      payload: `{"a":"${'x'.repeat(MAX_BODY_BYTES)}"}`,
+    });
+    assert.equal(tooBig.statusCode, 413);
+    const text = await send({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...bearer(CLIENT), 'content-type': 'text/plain' },
+      payload: JSON.stringify(validOrder()),
+    });
+    assert.equal(text.statusCode, 415);
+    assert.deepEqual(rec.calls, []);
+  });
+
+  it('refuses 10,000 generated invalid requests with a 4xx, calling nothing and echoing no secret', async () => {
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(invalidRequest, async (req) => {
+        rec.calls.length = 0;
+        const r = await app.inject({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          ...(req.payload !== undefined ? { payload: req.payload } : {}),
+        });
+        statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+        assert.ok(
+          r.statusCode >= 400 && r.statusCode < 500,
+          `${req.why}: ${r.statusCode} ${r.body}`,
+        );
+        assert.deepEqual(rec.calls, [], `${req.why}: the API called ${rec.calls.join(', ')}`);
+        for (const s of SECRETS)
+          assert.ok(!r.body.includes(s), `${req.why}: the answer holds a key`);
+        if (req.payload && req.payload.length > 30) {
+          assert.ok(!r.body.includes(req.payload), `${req.why}: the answer echoes the body`);
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+    // Each kind of refusal was exercised.
+    for (const status of [400, 401, 403, 404, 413, 415]) {
+      assert.ok(
+        (statuses.get(status) ?? 0) > 0,
+        `some ${status}: ${JSON.stringify([...statuses])}`,
+      );
+    }
+    for (const line of rec.logs)
+      for (const s of SECRETS) assert.ok(!line.includes(s), 'a log line holds a key');
+  });
+
+  it('limits each key to its rate and says when to retry', async () => {
+    const limited = buildTestApi({ calls: [], logs: [] }, 3);
+    try {
+      const get = (key: string) =>
+        limited.inject({ method: 'GET', url: '/orders/order-1', headers: bearer(key) });
+      for (let i = 0; i < 3; i++) assert.equal((await get(CLIENT)).statusCode, 404);
+      const over = await get(CLIENT);
+      assert.equal(over.statusCode, 429);
+      const refusal = over.json<{ error: string; message: string }>();
+      assert.equal(refusal.error, 'rate_limited');
+      assert.match(refusal.message, /more than 3 requests a minute with the key "shop"/);
+      assert.ok(Number(over.headers['retry-after']) > 0);
+      // Another key has its own allowance; /healthz is never limited.
+      assert.equal((await get(OPERATOR)).statusCode, 404);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('redacts credentials from log lines', () => {
+    const lines: string[] = [];
+    const log = createLogger(
+      'redact-test',
+      'info',
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    log.error(
+      { req: { headers: { authorization: `Bearer ${OPERATOR}`, 'x-api-key': CLIENT } } },
+      'failed',
+    );
+    log.info({ headers: { authorization: `Bearer ${OPERATOR}` } }, 'outgoing');
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.ok(!line.includes(OPERATOR) && !line.includes(CLIENT), line);
+      assert.match(line, /\[redacted\]/);
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths';
+import { PROCESS_IDENTITIES } from '../../src/security/local-secrets';
+import {
+  JETSTREAM_ADMIN_SUBJECTS,
+  natsAccountsConfig,
+  natsPermissions,
+} from '../../src/stack/nats';
+
+describe('NATS users and permissions', () => {
+  it('denies every app user the JetStream admin API, and lets each subscribe to its own inbox only', () => {
+    for (const id of PROCESS_IDENTITIES) {
+      const p = natsPermissions(id);
+      assert.deepEqual(p.publish.deny, JETSTREAM_ADMIN_SUBJECTS, id);
+      assert.deepEqual(p.subscribe.allow, [`_INBOX.${id}.>`], id);
+      for (const s of p.publish.allow)
+        assert.ok(
+          !/^\$JS\.API\.(STREAM|CONSUMER)\.(CREATE|DELETE|PURGE|UPDATE)/.test(s),
+          `${id}: ${s}`,
+        );
+    }
+  });
+
+  it('gives commands to the workflow side and replies to the services that own them', () => {
+    assert.ok(natsPermissions('temporal-worker').publish.allow.includes('cmd.payment.>'));
+    assert.ok(
+      !natsPermissions('temporal-worker').publish.allow.some((s) => s.startsWith('reply.')),
+    );
+    assert.ok(natsPermissions('payment').publish.allow.includes('reply.payment.>'));
+    assert.ok(!natsPermissions('payment').publish.allow.some((s) => s.startsWith('cmd.')));
+    assert.ok(!natsPermissions('payment').publish.allow.includes('reply.inventory.>'));
+  });
+
+  it('keeps deploy/nats/accounts.conf equal to what the code generates', () => {
+    const file = readFileSync(path.join(projectRoot, 'deploy', 'nats', 'accounts.conf'), 'utf8');
+    assert.ok(
+      file.includes(natsAccountsConfig('from-environment')),
+      'regenerate deploy/nats/accounts.conf from natsAccountsConfig("from-environment")',
+    );
+  });
+});
