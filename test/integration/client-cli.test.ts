@@ -8,6 +8,7 @@ import { InvalidOrderError, ShipshapeClient } from '../../src/client';
 import type { OrderRow } from '../../src/orders/order-store';
 import type { OrderDetails, OrderSummary } from '../../src/orders/order-service';
 import { projectRoot } from '../../src/paths';
+import { APP_PROCESSES } from '../../src/runtime/supervisor';
 import { isAlive } from '../../src/stack/process';
 import { waitFor } from '../../src/wait';
 import { callerApiKey } from '../../src/api/credentials';
@@ -161,7 +162,7 @@ describe('the client library and the CLI, end to end', function () {
         timeoutMs: 90_000,
       });
       const pids = [...stderr.matchAll(/ready \(pid (\d+)\)/g)].map((m) => Number(m[1]));
-      assert.equal(pids.length, 10, stderr);
+      assert.equal(pids.length, APP_PROCESSES.length, stderr);
       const api = { apiUrl: `http://127.0.0.1:${config.api.port}`, apiKey: callerApiKey(config) };
       const sku = uniqueId('sku');
       await http(api, 'PUT', `/inventory/${sku}`, { available: 3 });

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
 import { APP_PROCESSES } from '../../src/runtime/supervisor';
+import { PROCESS_IDENTITIES } from '../../src/security/local-secrets';
 
 interface ComposeService {
   image?: string;
@@ -15,6 +16,7 @@ interface ComposeService {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
   deploy?: { replicas?: number };
+  secrets?: string[];
 }
 
 /**
@@ -185,6 +187,16 @@ describe('docker-compose.yml, checked against the code', () => {
         svc.volumes?.includes('./deploy/nats/nats.conf:/etc/nats/nats.conf:ro'),
         `${node.host} mounts deploy/nats/nats.conf`,
       );
+      // Closed like the local server: the accounts and every user's password.
+      assert.ok(
+        svc.volumes?.includes('./deploy/nats/accounts.conf:/etc/nats/accounts.conf:ro'),
+        `${node.host} mounts deploy/nats/accounts.conf`,
+      );
+      for (const user of [...PROCESS_IDENTITIES, 'admin'])
+        assert.ok(
+          svc.secrets?.includes(`${user}-password`),
+          `${node.host} gets ${user}'s password`,
+        );
       const store = svc.volumes?.find((v) => v.endsWith(':/data'));
       assert.ok(store, `${node.host} keeps its store in /data`);
       stores.add(store.split(':')[0]!);
@@ -201,6 +213,7 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.equal(names.size, 3, 'each node has its own server name');
     assert.equal(stores.size, 3, 'each node has its own store');
     assert.match(natsConf, /server_name:\s*\$SERVER_NAME/);
+    assert.match(natsConf, /^include \.\/accounts\.conf$/m, 'the nodes load the users');
     assert.equal(config.messaging.replicas, 3, 'SHIPSHAPE_STREAM_REPLICAS = 3');
     assert.ok(config.messaging.replicas <= nodes.length, 'no more replicas than nodes');
     for (const [name] of app)
