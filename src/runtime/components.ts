@@ -151,6 +151,9 @@ function installRuntime(log: Logger, level: string): void {
     ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' } as const)[level as 'info'] ??
     'ERROR';
   Runtime.install({
+    // The process's own stop (runMain) handles signals: the SDK's handler would start draining first,
+    // and our shutdown would then fail on a worker that is no longer running.
+    shutdownSignals: [],
     logger: new DefaultLogger(sdkLevel, (entry) => {
       const method =
         entry.level === 'TRACE'
@@ -194,7 +197,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
   return {
     async stop() {
       await metrics?.close();
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
       await nc.drain();
