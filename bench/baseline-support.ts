@@ -157,3 +157,27 @@ export function finalView(
     ...(failureReason ? { failureReason } : {}),
   };
 }
+
+/**
+ * A baseline process's entry point: serves `role`, tells the parent when it is ready, stops on SIGTERM,
+ * SIGINT or the parent going away, and exits 1 with the error if it cannot start.
+ */
+export function runBaselineProcess(
+  design: string,
+  serve: (role: string) => Promise<() => Promise<void>>,
+): void {
+  const role = process.argv[2] ?? '';
+  serve(role).then(
+    (stop) => {
+      const bye = () => void stop().finally(() => process.exit(0));
+      process.on('SIGTERM', bye);
+      process.on('SIGINT', bye);
+      process.on('disconnect', bye);
+      process.send?.({ ready: role });
+    },
+    (err: unknown) => {
+      process.stderr.write(`${design} ${role}: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -21,6 +21,7 @@ import {
   compensationFor,
   finalView,
   FORWARD_STEPS,
+  runBaselineProcess,
 } from './baseline-support';
 
 /**
@@ -152,19 +153,4 @@ async function serve(role: string): Promise<() => Promise<void>> {
   };
 }
 
-if (require.main === module) {
-  const role = process.argv[2] ?? '';
-  serve(role).then(
-    (stop) => {
-      const bye = () => void stop().finally(() => process.exit(0));
-      process.on('SIGTERM', bye);
-      process.on('SIGINT', bye);
-      process.on('disconnect', bye);
-      process.send?.({ ready: role });
-    },
-    (err: unknown) => {
-      process.stderr.write(`sync-chain ${role}: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runBaselineProcess('sync-chain', serve);

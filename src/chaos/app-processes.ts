@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { stopChild } from '../runtime/supervisor';
 import type { ProcessName } from '../runtime/supervisor';
 import { distDir } from '../paths';
 import { waitFor } from '../wait';
@@ -127,21 +128,7 @@ export class AppProcesses {
   /** SIGTERM to all (SIGCONT first, in case one is paused), SIGKILL to any still there after the grace period. */
   async stopAll(graceMs = 15_000): Promise<void> {
     this.stopping = true;
-    await Promise.all(
-      [...this.children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-            child.once('exit', () => {
-              clearTimeout(killer);
-              resolve();
-            });
-            child.kill('SIGCONT');
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.children.values()].map((child) => stopChild(child, graceMs)));
     this.children.clear();
   }
 }

@@ -130,20 +130,24 @@ export class Supervisor {
   /** SIGTERM to all, SIGKILL to any still there after the grace period. */
   async stopAll(graceMs = 15_000): Promise<void> {
     this.stopping = true;
-    await Promise.all(
-      [...this.procs.values()].map(
-        ({ child }) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-            child.once('exit', () => {
-              clearTimeout(killer);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.procs.values()].map(({ child }) => stopChild(child, graceMs)));
     this.procs.clear();
   }
+}
+
+/**
+ * SIGTERM a child (SIGCONT first, in case it is paused) and wait for it to exit; SIGKILL it if it is
+ * still there after the grace period.
+ */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+  });
 }
