@@ -45,6 +45,9 @@ interface Plan {
   slowMs: number;
   drainTimeoutMs: number;
   burstDrainTimeoutMs: number;
+  /** `--steady`: only a steady load at this rate, with each process's CPU per order. */
+  steadyRate?: number;
+  steadyMs: number;
 }
 
 const COLOURS: Record<DesignName, string> = {
@@ -357,6 +360,73 @@ async function runDesign(
 
 type DesignResult = Awaited<ReturnType<typeof runDesign>>;
 
+/**
+ * `--steady <rate>`: a warm-up, then one open-loop load at `rate` for `--seconds`, with each process's
+ * CPU per finished order measured over that load alone: where the time goes, process by process.
+ */
+async function runSteady(
+  name: DesignName,
+  plan: Plan,
+  config: Config,
+  pool: Pool,
+  runId: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+) {
+  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
+  progress(`${name}: starting its processes`);
+  const running = await startDesign(name, config, env, logDir);
+  const say = (line: string) => progress(`${name}: ${line}`);
+  const idle = new ProcessSampler(() => running.processes());
+  try {
+    await setProviderLatency(config, plan.providerLatencyMs);
+    const warmRun = new DesignRun(name, running, pool, runId, idle);
+    await warmRun.phase('w', (o) => o.openLoop(5, 3000), { loadMs: 3000, drainTimeoutMs: 30_000 });
+    const rate = plan.steadyRate!;
+    const sampler = new ProcessSampler(() => running.processes());
+    const run = new DesignRun(name, running, pool, runId, sampler);
+    say(`steady ${rate}/s for ${plan.steadyMs / 1000} s`);
+    sampler.start(500);
+    const r = await run.phase(`s${rate}`, (o) => o.openLoop(rate, plan.steadyMs), {
+      loadMs: plan.steadyMs,
+      drainTimeoutMs: plan.drainTimeoutMs,
+    });
+    sampler.stop();
+    const l = latencies(r.orders);
+    const done = run.finished.length;
+    const perProcess = Object.entries(sampler.figures())
+      .map(([p, f]) => ({ process: p, ...f, cpuMsPerOrder: done ? round1(f.cpuMs / done) : null }))
+      .sort((a, b) => b.cpuMs - a.cpuMs);
+    const cpuMs = perProcess.reduce((s, p) => s + p.cpuMs, 0);
+    const drainMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
+    say(
+      `${l.accepted}/${l.posted} accepted, ${l.completed} completed; accept p50 ${l.acceptP50Ms} ms ` +
+        `p99 ${l.acceptP99Ms} ms; e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms; ` +
+        (drainMs !== null
+          ? `drained ${(drainMs / 1000).toFixed(1)} s after the load`
+          : 'not drained'),
+    );
+    for (const p of perProcess)
+      say(
+        `  ${p.process.padEnd(20)} ${String(p.cpuMsPerOrder).padStart(8)} CPU ms/order, ${p.peakRssMb} MB`,
+      );
+    return {
+      steady: {
+        rate,
+        seconds: plan.steadyMs / 1000,
+        ...l,
+        drainAfterMs: drainMs,
+        cpuMsPerOrder: done ? round1(cpuMs / done) : null,
+        processes: perProcess,
+      },
+    };
+  } finally {
+    idle.stop();
+    progress(`${name}: stopping`);
+    await running.stop();
+  }
+}
+
 function table(results: Partial<Record<DesignName, DesignResult>>): string {
   const names = DESIGNS.filter((d) => results[d]);
   const rows: [string, (r: DesignResult) => unknown][] = [
@@ -421,7 +491,14 @@ function gitCommit(): string {
   }
 }
 
-function planFrom(o: { quick?: boolean; designs: string; burst?: number; clients: number }): Plan {
+function planFrom(o: {
+  quick?: boolean;
+  designs: string;
+  burst?: number;
+  clients: number;
+  steady?: number;
+  seconds: number;
+}): Plan {
   const designs = o.designs.split(',').map((d) => d.trim());
   const unknown = designs.filter((d) => !(DESIGNS as readonly string[]).includes(d));
   if (unknown.length || !designs.length)
@@ -445,6 +522,8 @@ function planFrom(o: { quick?: boolean; designs: string; burst?: number; clients
     slowMs: quick ? 5000 : 15_000,
     drainTimeoutMs: quick ? 15_000 : 60_000,
     burstDrainTimeoutMs: quick ? 60_000 : 300_000,
+    ...(o.steady !== undefined ? { steadyRate: o.steady } : {}),
+    steadyMs: o.seconds * 1000,
   };
 }
 
@@ -472,6 +551,17 @@ async function main(argv: string[]): Promise<void> {
         .argParser(positiveInt)
         .default(200),
     )
+    .addOption(
+      new Option(
+        '--steady <rate>',
+        "only a steady load at <rate> orders/s after a warm-up, with each process's CPU per order (where the time goes)",
+      ).argParser(positiveInt),
+    )
+    .addOption(
+      new Option('--seconds <n>', 'how long the --steady load lasts')
+        .argParser(positiveInt)
+        .default(30),
+    )
     .option('--no-docs-chart', 'do not copy the chart to docs/benchmarks.svg')
     .showHelpAfterError();
   program.parse(argv);
@@ -480,6 +570,8 @@ async function main(argv: string[]): Promise<void> {
     designs: string;
     burst?: number;
     clients: number;
+    steady?: number;
+    seconds: number;
     docsChart: boolean;
   }>();
   const plan = planFrom(o);
@@ -520,6 +612,29 @@ async function main(argv: string[]): Promise<void> {
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
   mkdirSync(resultsDir, { recursive: true });
+  const machine = () => ({
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverageAtStart: loadAtStart,
+    loadAverageNow: os.loadavg(),
+  });
+  if (plan.steadyRate !== undefined) {
+    const steady: Record<string, unknown> = {};
+    const file = path.join(resultsDir, `${stamp}-steady.json`);
+    try {
+      for (const d of plan.designs) {
+        steady[d] = await runSteady(d, plan, config, pool, runId, env, logDir);
+        const out = { designs: steady, machine: machine(), commit: gitCommit(), plan };
+        writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+      }
+    } finally {
+      await pool.end();
+    }
+    progress(`figures: ${path.relative(process.cwd(), file)}; process logs: ${logDir}`);
+    return;
+  }
   const results: Partial<Record<DesignName, DesignResult>> = {};
   const jsonFile = path.join(resultsDir, `${stamp}.json`);
   const svgFile = path.join(resultsDir, `${stamp}.svg`);
@@ -528,14 +643,7 @@ async function main(argv: string[]): Promise<void> {
     const out = {
       designs: results,
       complete,
-      machine: {
-        cores: os.cpus().length,
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        memoryGb: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        loadAverageAtStart: loadAtStart,
-        loadAverageNow: os.loadavg(),
-      },
+      machine: machine(),
       commit: gitCommit(),
       startedAt: new Date(began).toISOString(),
       plan: { ...plan },

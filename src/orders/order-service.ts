@@ -20,8 +20,10 @@ import {
   findOrderByIdempotencyKey,
   insertAcceptedOrder,
   loadOrderRequest,
+  markWorkflowsStarted,
 } from './order-store';
 import type { OrderRow } from './order-store';
+import type { WorkflowStarter } from './workflow-starter';
 
 export interface OrderSummary {
   orderId: string;
@@ -58,6 +60,11 @@ export class OrderService {
     private readonly temporal: Client,
     private readonly pool: Pool,
     private readonly config: Config,
+    /**
+     * When given, `place` answers once the order's row is committed and leaves the workflow's start to
+     * it (the API does this); otherwise `place` starts the workflow before it answers.
+     */
+    private readonly starter?: Pick<WorkflowStarter, 'enqueue'>,
   ) {}
 
   private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
@@ -76,8 +83,9 @@ export class OrderService {
   }
 
   /**
-   * Accepts an order and starts its workflow `order-<orderId>`. The same orderId or Idempotency-Key
-   * again returns the existing order and starts nothing new, also after the first run has finished.
+   * Accepts an order and starts its workflow `order-<orderId>` (now, or through the starter once the row
+   * is committed). The same orderId or Idempotency-Key again returns the existing order and starts
+   * nothing new, also after the first run has finished.
    */
   async place(
     body: OrderRequestBody,
@@ -103,6 +111,7 @@ export class OrderService {
       workflowId,
       totalCents,
       idempotencyKey,
+      this.starter !== undefined,
     );
     if (!inserted) {
       const existing =
@@ -111,7 +120,8 @@ export class OrderService {
       if (!existing) throw new Error(`order ${order.orderId} conflicted but cannot be found`);
       return { order: await this.resume(existing), created: false };
     }
-    await this.start(order);
+    if (this.starter) this.starter.enqueue(order);
+    else await this.start(order);
     return { order: this.summary(order.orderId, workflowId, 'PENDING'), created: true };
   }
 
@@ -125,15 +135,25 @@ export class OrderService {
     return this.summary(row.orderId, row.workflowId, view?.status ?? row.status);
   }
 
-  private async start(order: OrderRequest): Promise<void> {
-    // The order's row is written before its workflow starts, so the workflow need not write it.
-    await startOrderWorkflow(
+  /** Starts the workflow of an order whose row is written (so the workflow need not write it). Idempotent. */
+  async start(order: OrderRequest): Promise<boolean> {
+    const started = await startOrderWorkflow(
       this.temporal,
       this.config.temporal.taskQueue,
       this.config.workflow,
       order,
       true,
     );
+    // Only the API (which has a starter) may write the flag; elsewhere its sweep corrects it.
+    if (this.starter) await markWorkflowsStarted(this.pool, [order.orderId]);
+    return started;
+  }
+
+  /** An accepted order whose start is still queued gets it now: what follows talks to its workflow. */
+  private async startedFor(row: OrderRow): Promise<void> {
+    if (!row.startPending) return;
+    const request = await loadOrderRequest(this.pool, row.orderId);
+    if (request) await this.start(request);
   }
 
   /** The order's live state from its workflow while it runs, else what the orders table recorded. */
@@ -173,6 +193,7 @@ export class OrderService {
     if (isTerminal(row.status)) {
       return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
     }
+    await this.startedFor(row);
     const handle = this.temporal.workflow.getHandle(row.workflowId);
     let answer: { accepted: boolean; reason?: string };
     try {
@@ -197,6 +218,7 @@ export class OrderService {
     if (!row) return { kind: 'not_found' };
     if (isTerminal(row.status))
       return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+    await this.startedFor(row);
     try {
       await this.temporal.workflow
         .getHandle(row.workflowId)

@@ -13,11 +13,14 @@ export interface OrderRow {
   failureReason: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** True while the order waits for its workflow to be started (the API starts it after answering). */
+  startPending: boolean;
 }
 
 const COLUMNS = `order_id AS "orderId", workflow_id AS "workflowId", customer_id AS "customerId",
   idempotency_key AS "idempotencyKey", status, total_cents AS "totalCents", currency, steps,
-  failure_reason AS "failureReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  failure_reason AS "failureReason", created_at AS "createdAt", updated_at AS "updatedAt",
+  start_pending AS "startPending"`;
 
 /** Records an accepted order; undefined when the order id or the idempotency key is already known. */
 export async function insertAcceptedOrder(
@@ -26,10 +29,12 @@ export async function insertAcceptedOrder(
   workflowId: string,
   totalCents: number,
   idempotencyKey: string | undefined,
+  /** True when the caller answers before the workflow starts (the API): the sweep then knows it waits. */
+  startPending = false,
 ): Promise<OrderRow | undefined> {
   const { rows } = await pool.query<OrderRow>(
-    `INSERT INTO app.orders (order_id, workflow_id, customer_id, idempotency_key, status, total_cents, currency, request)
-     VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7)
+    `INSERT INTO app.orders (order_id, workflow_id, customer_id, idempotency_key, status, total_cents, currency, request, start_pending)
+     VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8)
      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
     [
       order.orderId,
@@ -39,9 +44,33 @@ export async function insertAcceptedOrder(
       totalCents,
       order.currency,
       JSON.stringify(order),
+      startPending,
     ],
   );
   return rows[0];
+}
+
+/** Marks orders whose workflows now exist, so the sweep leaves them alone. */
+export async function markWorkflowsStarted(pool: Pool, orderIds: string[]): Promise<void> {
+  if (!orderIds.length) return;
+  await pool.query(
+    'UPDATE app.orders SET start_pending = false WHERE order_id = ANY($1) AND start_pending',
+    [orderIds],
+  );
+}
+
+/** Accepted orders still waiting for their workflow, oldest first, accepted before `olderThan`. */
+export async function unstartedOrders(
+  pool: Pool,
+  olderThan: Date,
+  limit: number,
+): Promise<OrderRequest[]> {
+  const { rows } = await pool.query<{ request: OrderRequest }>(
+    `SELECT request FROM app.orders WHERE start_pending AND created_at < $1
+     ORDER BY created_at LIMIT $2`,
+    [olderThan, limit],
+  );
+  return rows.map((r) => r.request);
 }
 
 export async function findOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {

@@ -7,6 +7,7 @@ import { serverApiKeys } from '../api/credentials';
 import { createRegistry, consumerMetrics, laneGauge, serveMetrics } from '../metrics/registry';
 import { registerBacklogGauges } from '../metrics/backlog-gauges';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { createPool } from '../db/pool';
 import type { ServiceName } from '../domain/types';
@@ -38,6 +39,8 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
 import { initTracing } from '../telemetry/tracing';
+import { WorkflowStarter } from '../orders/workflow-starter';
+import { startOrderWorkflow } from '../orders/start-workflow';
 
 /** A started part of the app; `stop` awaits every close. */
 export interface Component {
@@ -58,8 +61,24 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
   });
+  // The API answers once an order is committed; its workflow is started right after, here.
+  const starter = new WorkflowStarter({
+    start: (order) =>
+      startOrderWorkflow(temporal, config.temporal.taskQueue, config.workflow, order, true),
+    pool,
+    log,
+  });
+  void starter.sweep();
+  new Gauge({
+    name: 'shipshape_workflow_starts_pending',
+    help: 'Accepted orders whose workflow this API process has still to start',
+    registers: [registry],
+    collect() {
+      this.set(starter.pending);
+    },
+  });
   const app = buildApi({
-    orders: new OrderService(temporal, pool, config),
+    orders: new OrderService(temporal, pool, config, starter),
     pool,
     registry,
     log,
@@ -73,6 +92,7 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     port,
     async stop() {
       await app.close();
+      await starter.stop();
       await nc.drain();
       await temporal.connection.close();
       await pool.end();

@@ -57,11 +57,27 @@ export function temporalArgs(
     '--ui-codec-endpoint',
     `http://127.0.0.1:${ports.codecServer}/codec`,
   ];
+  for (const [key, value] of Object.entries(TEMPORAL_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
   return args;
 }
+
+/**
+ * The dev server's settings that cost us work per order. Our search attributes are made once at start, so
+ * the dev server's re-read of them on every request that carries one (its default, for people who add
+ * them while testing) is switched off; one task-queue partition, because one server and a few workers
+ * gain nothing from four but forwarded polls; activities scheduled by a workflow task go back to the
+ * worker in the task's own answer (eager dispatch) instead of through a poll.
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
+  'system.forceSearchAttributesCacheRefreshOnRead': false,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+  'system.enableActivityEagerExecution': true,
+};
 
 /** True once the frontend answers and the namespace exists. */
 export async function temporalAnswers(address: string, namespace: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { connectTemporal } from '../../src/temporal/connection';
 import { ENCRYPTED_ENCODING } from '../../src/temporal/payload-codec';
 import { createLogger } from '../../src/logger';
 import { uniqueId } from '../support/env';
-import { http, startHarness } from '../support/harness';
+import { hasStatus, http, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
 
 type History = temporal.api.history.v1.IHistory;
@@ -107,6 +107,7 @@ describe('payload encryption: what Temporal stores, and the codec server', funct
       operator,
     );
     assert.equal(placed.status, 202, JSON.stringify(placed.body));
+    await waitForOrder(h, orderId, hasStatus('COMPLETED'));
     // The app's own client decodes the result: the order completed with every payload encrypted.
     const result: unknown = await h.temporal.workflow.getHandle(workflowId).result();
     assert.equal((result as { status: string }).status, 'COMPLETED');

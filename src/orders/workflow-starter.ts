@@ -1,0 +1,135 @@
+import type { Pool } from 'pg';
+import type { Logger } from '../logger';
+import type { OrderRequest } from '../domain/types';
+import { markWorkflowsStarted, unstartedOrders } from './order-store';
+
+export interface WorkflowStarterOptions {
+  /** Starts the order's workflow; resolves false when it already exists. Idempotent. */
+  start(order: OrderRequest): Promise<boolean>;
+  pool: Pool;
+  log: Logger;
+  /** Starts in flight at once. */
+  concurrency?: number;
+  /** How often the table is swept for accepted orders nobody is starting (after a restart). */
+  sweepMs?: number;
+  /** An order younger than this is left to whoever accepted it. */
+  sweepGraceMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the workflows of accepted orders outside the request that accepted them: the API answers once
+ * the order's row is committed (the order is durable from then on), and a start that fails is retried
+ * here, or found by the sweep after a restart, so no accepted order is left without its workflow.
+ * Starting is idempotent (one run per order id ever), so two starters, or a sweep racing a start, are
+ * harmless.
+ */
+export class WorkflowStarter {
+  private readonly queue: OrderRequest[] = [];
+  private readonly queued = new Set<string>();
+  private readonly started: string[] = [];
+  private active = 0;
+  private stopping = false;
+  private idle: (() => void)[] = [];
+  private readonly sweepTimer: NodeJS.Timeout;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly concurrency: number;
+  private readonly graceMs: number;
+
+  constructor(private readonly opts: WorkflowStarterOptions) {
+    this.concurrency = opts.concurrency ?? 16;
+    this.graceMs = opts.sweepGraceMs ?? 10_000;
+    this.sweepTimer = setInterval(() => void this.sweep(), opts.sweepMs ?? 5_000);
+    this.sweepTimer.unref();
+  }
+
+  /** Orders accepted and not yet started by this starter. */
+  get pending(): number {
+    return this.queue.length + this.active;
+  }
+
+  /** Queues the start of an accepted order's workflow; returns at once. */
+  enqueue(order: OrderRequest): void {
+    if (this.queued.has(order.orderId)) return;
+    this.queued.add(order.orderId);
+    this.queue.push(order);
+    this.pump();
+  }
+
+  /** Looks for accepted orders nobody started (the process that accepted them stopped first). */
+  async sweep(): Promise<number> {
+    if (this.stopping) return 0;
+    try {
+      const found = await unstartedOrders(
+        this.opts.pool,
+        new Date(Date.now() - this.graceMs),
+        this.concurrency * 8,
+      );
+      const fresh = found.filter((o) => !this.queued.has(o.orderId));
+      for (const o of fresh) this.enqueue(o);
+      if (fresh.length)
+        this.opts.log.info(
+          { orders: fresh.length },
+          'starting workflows of accepted orders found unstarted',
+        );
+      return fresh.length;
+    } catch (err) {
+      this.opts.log.warn({ err }, 'could not look for unstarted orders; trying again later');
+      return 0;
+    }
+  }
+
+  /** Stops taking work and waits for the starts in flight; what is still queued the next sweep starts. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.sweepTimer);
+    this.queue.length = 0;
+    if (this.active) await new Promise<void>((r) => this.idle.push(r));
+    await this.flush();
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.active < this.concurrency && this.queue.length) {
+      const order = this.queue.shift()!;
+      this.active++;
+      void this.startWithRetries(order).finally(() => {
+        this.active--;
+        this.queued.delete(order.orderId);
+        if (!this.active) for (const r of this.idle.splice(0)) r();
+        this.pump();
+      });
+    }
+  }
+
+  private async startWithRetries(order: OrderRequest): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await this.opts.start(order);
+        this.started.push(order.orderId);
+        this.flushTimer ??= setTimeout(() => void this.flush(), 50);
+        return;
+      } catch (err) {
+        const waitMs = Math.min(10_000, 100 * 2 ** Math.min(attempt, 7));
+        this.opts.log.warn(
+          { err, orderId: order.orderId, attempt, retryInMs: waitMs },
+          'could not start the order workflow; trying again',
+        );
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  /** Marks started orders in one statement per batch: one commit for many starts. */
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    const ids = this.started.splice(0);
+    if (!ids.length) return;
+    try {
+      await markWorkflowsStarted(this.opts.pool, ids);
+    } catch (err) {
+      // Harmless: the sweep finds them, and a second start of an existing workflow changes nothing.
+      this.opts.log.warn({ err, orders: ids.length }, 'could not mark orders started');
+    }
+  }
+}

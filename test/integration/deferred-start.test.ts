@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { insertAcceptedOrder } from '../../src/orders/order-store';
+import { totalCentsOf } from '../../src/orders/start-workflow';
+import type { OrderRequest } from '../../src/domain/types';
+import { workflowIdFor } from '../../workflows/definitions';
+import { uniqueId } from '../support/env';
+import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
+import type { Harness } from '../support/harness';
+
+/**
+ * The API answers once an order is committed and starts its workflow right after: an accepted order is
+ * never left without its workflow, and what a caller does next (cancel, reconcile) finds the workflow.
+ */
+describe('accepted before started: the API starts workflows after it answers', function () {
+  this.timeout(120_000);
+  let h: Harness;
+
+  before(async function () {
+    h = await startHarness();
+  });
+  after(async function () {
+    this.timeout(60_000);
+    await h?.stop();
+  });
+
+  async function newOrder(quantity = 1) {
+    const sku = uniqueId('sku');
+    await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
+    const body = orderBody({
+      orderId: uniqueId('ord'),
+      customerId: uniqueId('cust'),
+      sku,
+      quantity,
+      unitPriceCents: 1_000,
+    });
+    return { sku, body: body as unknown as OrderRequest };
+  }
+
+  it('starts the workflow of an order its API accepted but did not start before it stopped', async () => {
+    const { sku, body } = await newOrder(3);
+    // What an API leaves behind when it stops between committing an order and starting its workflow.
+    await insertAcceptedOrder(
+      h.pool,
+      body,
+      workflowIdFor(body.orderId),
+      totalCentsOf(body),
+      undefined,
+      true,
+    );
+    await h.pool.query(
+      "UPDATE app.orders SET created_at = now() - interval '1 minute' WHERE order_id = $1",
+      [body.orderId],
+    );
+    const done = await waitForOrder(h, body.orderId);
+    assert.equal(done.status, 'COMPLETED');
+    assert.equal(
+      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
+      1,
+    );
+    const stock = await http<{ available: number; reserved: number }>(
+      h,
+      'GET',
+      `/inventory/${sku}`,
+    );
+    assert.deepEqual([stock.body.available, stock.body.reserved], [7, 0]);
+    const { rows } = await h.pool.query<{ start_pending: boolean }>(
+      'SELECT start_pending FROM app.orders WHERE order_id = $1',
+      [body.orderId],
+    );
+    assert.deepEqual(rows, [{ start_pending: false }]);
+    assert.equal(
+      (await h.temporal.workflow.count(`WorkflowId = "${workflowIdFor(body.orderId)}"`)).count,
+      1,
+    );
+  });
+
+  it('cancels an accepted order whose workflow has not started yet: the cancel starts it first', async () => {
+    const { sku, body } = await newOrder();
+    // Accepted this instant (the sweep leaves it to its API for a while): only the cancel can start it.
+    await insertAcceptedOrder(
+      h.pool,
+      body,
+      workflowIdFor(body.orderId),
+      totalCentsOf(body),
+      undefined,
+      true,
+    );
+    const cancelled = await http(h, 'POST', `/orders/${body.orderId}/cancel`);
+    assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
+    const done = await waitForOrder(h, body.orderId);
+    assert.equal(done.status, 'CANCELLED');
+    // The cancel reaches the workflow at its start or while the stock is reserved: nothing stays held.
+    assert.ok(['SKIPPED', 'COMPENSATED'].includes(done.steps?.inventory.state ?? ''));
+    assert.equal(done.steps?.payment.state, 'SKIPPED');
+    const stock = await http<{ available: number; reserved: number }>(
+      h,
+      'GET',
+      `/inventory/${sku}`,
+    );
+    assert.deepEqual([stock.body.available, stock.body.reserved], [10, 0]);
+    assert.equal(
+      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
+      0,
+    );
+  });
+
+  it('cancels an order in the same breath as it was placed: the cancel finds its workflow', async () => {
+    const { sku, body } = await newOrder();
+    const [placed, cancelled] = await Promise.all([
+      http(h, 'POST', '/orders', body),
+      // Sent once the order is committed, whether or not its workflow has started yet.
+      (async () => {
+        for (;;) {
+          const r = await http(h, 'POST', `/orders/${body.orderId}/cancel`);
+          if (r.status !== 404) return r;
+        }
+      })(),
+    ]);
+    assert.equal(placed.status, 202);
+    assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
+    const done = await waitForOrder(h, body.orderId, hasStatus('CANCELLED'));
+    assert.equal(done.steps?.shipping.state, 'SKIPPED');
+    const stock = await http<{ available: number; reserved: number }>(
+      h,
+      'GET',
+      `/inventory/${sku}`,
+    );
+    assert.deepEqual([stock.body.available, stock.body.reserved], [10, 0]);
+    assert.equal(
+      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
+      0,
+    );
+  });
+});
