@@ -1,4 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { SERVICES } from '../src/domain/types';
@@ -23,8 +24,52 @@ export interface ActivityDeps {
 }
 
 /** The order workflow's activities; the worker wires in the clients they use. */
+/** Broker refusals that no retry can fix. */
+const refusedForGood = (err: unknown) =>
+  /max.?payload|invalid subject|no stream matches/i.test((err as Error).message);
+
 export function createActivities({ js, pool }: ActivityDeps) {
   return {
+    /**
+     * Sends a command and stays open until its answer arrives: the service copies this activity's id
+     * into its reply and the reply bridge completes the activity with that reply, so one step costs one
+     * activity instead of a publish, a signal and a timer. While the broker refuses the publish, the
+     * activity keeps trying and heartbeats; once published it stops heartbeating, so the heartbeat
+     * timeout is the step timeout: no answer in time and the workflow sends again.
+     */
+    async sendCommand({
+      command,
+      msgId,
+    }: {
+      command: CommandEnvelope;
+      msgId: string;
+    }): Promise<ReplyEnvelope> {
+      const ctx = Context.current();
+      const addressed = { ...command, replyTo: ctx.info.activityId };
+      for (let attempt = 1; ; attempt++) {
+        crashPoint('worker.before-publish', command.type.split('.')[0]);
+        try {
+          await publishJson(js, commandSubject(command.type), addressed, msgId, {
+            commandId: command.commandId,
+            orderId: command.orderId,
+          });
+          break;
+        } catch (err) {
+          if (refusedForGood(err))
+            throw ApplicationFailure.create({
+              type: 'CommandRejectedByBroker',
+              message: (err as Error).message,
+              nonRetryable: true,
+            });
+          ctx.log.warn('publish failed; trying again', { attempt, err: String(err) });
+          ctx.heartbeat({ publishAttempts: attempt });
+          // Cancellable: a timed-out or cancelled attempt stops trying.
+          await ctx.sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt - 1, 6)));
+        }
+      }
+      crashPoint('worker.after-publish', command.type.split('.')[0]);
+      throw new CompleteAsyncError();
+    },
     /**
      * Publishes a command with `msgId` as Nats-Msg-Id: a retried publish is stored once by JetStream.
      * The workflow passes the command id itself, or a fresh variant where a re-send must get through.
@@ -46,7 +91,7 @@ export function createActivities({ js, pool }: ActivityDeps) {
         return published;
       } catch (err) {
         // A message the broker will never take is a business failure: retrying cannot help.
-        if (/max.?payload|invalid subject|no stream matches/i.test((err as Error).message)) {
+        if (refusedForGood(err)) {
           throw ApplicationFailure.create({
             type: 'CommandRejectedByBroker',
             message: (err as Error).message,

@@ -1,4 +1,8 @@
 import {
+  ActivityCancellationType,
+  ActivityFailure,
+  CancellationScope,
+  TimeoutFailure,
   condition,
   log,
   patched,
@@ -9,6 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import type {
   CommandEnvelope,
@@ -51,12 +56,12 @@ export interface OrderWorkflowInput {
   settings: OrderWorkflowSettings;
   /** True when the starter already wrote the order's row (the API does): the workflow skips that write. */
   recorded?: boolean;
+  /** ORDER_WORKFLOW_REVISION when it was started; absent in runs started before revisions existed (1). */
+  revision?: number;
 }
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Publishing is short, transient-only work: a local activity (no task-queue round trip, recorded as a
-// marker in the history) that backs off, capped, for about a quarter of an hour before giving up.
 /**
  * Publishing is a regular activity, not a local one: a local activity runs inside the workflow task, so a
  * task that times out and is thrown away (a slow or killed worker) would still have published — a command
@@ -75,6 +80,23 @@ const publishOptions = {
 const { publishCommand } = proxyActivities<Activities>(publishOptions);
 // Histories made while publishing was a local activity replay with it.
 const { publishCommand: publishCommandLocally } = proxyLocalActivities<Activities>(publishOptions);
+/** How long a send keeps trying to hand its command to a broker that refuses it. */
+const PUBLISH_BUDGET_MS = 15 * 60_000;
+
+/** How one send of a command through `sendCommand` ended. */
+type SendResult =
+  | { kind: 'reply'; reply: ReplyEnvelope }
+  | { kind: 'timeout' }
+  | { kind: 'interrupted' }
+  | { kind: 'failed'; message: string };
+
+function sendFailure(err: unknown): SendResult {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT)
+    return { kind: 'timeout' }; // published, and no answer within the step timeout
+  return { kind: 'failed', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
 const { lookupReply } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
@@ -109,6 +131,15 @@ interface Compensation {
 
 export const orderTotalCents = (order: OrderRequest): number =>
   order.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+
+const toOutcome = (reply: ReplyEnvelope): Outcome =>
+  reply.outcome === 'succeeded'
+    ? { kind: 'succeeded', reply }
+    : {
+        kind: 'rejected',
+        code: reply.error?.code ?? 'rejected',
+        message: reply.error?.message ?? '',
+      };
 
 const isTerminal = (s: OrderStatus) => s === 'COMPLETED' || s === 'CANCELLED' || s === 'FAILED';
 
@@ -161,6 +192,8 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   const answers = new Map<string, Outcome>();
   const seenReplies = new Set<string>();
   let seq = 0;
+  /** Sends so far: each send's activity id is unique, also when a command is sent again. */
+  let sends = 0;
   let cancelRequested: string | undefined;
   let reconciles = 0;
   /** What each reconcile found, newest last (kept short): shown by the orderState query. */
@@ -176,16 +209,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     // A reply for a command this run never sent, or one already seen, changes nothing.
     if (!issued.has(reply.commandId) || seenReplies.has(reply.replyId)) return;
     seenReplies.add(reply.replyId);
-    answers.set(
-      reply.commandId,
-      reply.outcome === 'succeeded'
-        ? { kind: 'succeeded', reply }
-        : {
-            kind: 'rejected',
-            code: reply.error?.code ?? 'rejected',
-            message: reply.error?.message ?? '',
-          },
-    );
+    answers.set(reply.commandId, toOutcome(reply));
   });
   setHandler(deadLetterSignal, ({ commandId, reason }) => {
     if (!issued.has(commandId) || answers.get(commandId)?.kind === 'succeeded') return;
@@ -208,18 +232,52 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     if (view.status === 'NEEDS_ATTENTION') resolution = action;
   });
 
-  // A status change marks progress itself: a send within a second of it need not mark it again, which
-  // saves an event and a visibility write per step (patched, for histories made before).
+  /**
+   * The search attributes are written when an order becomes worth finding, not at every step: each
+   * write is a history event and a visibility write, the largest share of the server's work per order
+   * after the steps themselves. An order that moves along keeps the PENDING it started with; from the
+   * moment it has to send a command again, has run longer than a step timeout, compensates or waits for
+   * an operator, every status change is written, with the time of its progress. So `OrderProgressAt`
+   * is never older than two step timeouts for an order that moves, which is what the reconciler's
+   * threshold (larger) relies on. Runs of revision 1 write at every step, as they did.
+   */
+  const revision = input.revision ?? 1;
+  const marksWhenSlow = revision >= 2;
+  let slow = false;
+  let markedAt = Date.now();
+  const mark = () => {
+    markedAt = Date.now();
+    upsertSearchAttributes([
+      { key: OrderStatusKey, value: view.status },
+      { key: OrderProgressAtKey, value: new Date() },
+    ]);
+  };
+  const worthMarking = (status: OrderStatus) =>
+    isTerminal(status) || status === 'COMPENSATING' || status === 'NEEDS_ATTENTION';
+
+  // Before: a status change marks progress itself, and a send within a second of it need not mark it again.
   let statusMarkedAt: number | undefined;
   const setStatus = (status: OrderStatus) => {
     view.status = status;
+    if (marksWhenSlow) {
+      slow ||= worthMarking(status) || Date.now() - markedAt >= settings.stepTimeoutMs;
+      if (slow) mark();
+      return;
+    }
     statusMarkedAt = Date.now();
     upsertSearchAttributes([
       { key: OrderStatusKey, value: status },
       { key: OrderProgressAtKey, value: new Date() },
     ]);
   };
-  const progressed = () => {
+  /** A command was sent; `again` when it is a re-send (no answer in time, or a later round). */
+  const progressed = (again: boolean) => {
+    if (marksWhenSlow) {
+      slow ||= again || Date.now() - markedAt >= settings.stepTimeoutMs;
+      // The status change just before a first send has marked it already.
+      if (again || (slow && Date.now() - markedAt >= 1000)) mark();
+      return;
+    }
     const justMarked = statusMarkedAt !== undefined && Date.now() - statusMarkedAt < 1000;
     statusMarkedAt = undefined;
     if (justMarked && patched('progress-marked-once-per-step')) return;
@@ -228,6 +286,41 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   const setStep = (step: StepName, state: StepState, extra: Partial<StepView> = {}) => {
     view.steps[step] = { ...view.steps[step], state, ...extra };
   };
+
+  /**
+   * One send as one activity that the answer itself completes (through the reply bridge). Ends early,
+   * cancelling the activity, when `interrupted` turns true: a cancel, a reconcile, or an answer that
+   * came as a signal (a late reply to an earlier send, or a dead letter).
+   */
+  async function sendAwaitingReply(
+    cmd: CommandEnvelope,
+    msgId: string,
+    interrupted: () => boolean,
+  ): Promise<SendResult> {
+    sends += 1;
+    const { sendCommand } = proxyActivities<Activities>({
+      activityId: `${cmd.commandId}~${sends}`,
+      heartbeatTimeout: settings.stepTimeoutMs,
+      startToCloseTimeout: settings.stepTimeoutMs + PUBLISH_BUDGET_MS,
+      retry: { maximumAttempts: 1 },
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+    });
+    let result: SendResult | undefined;
+    const scope = new CancellationScope();
+    const sent = scope
+      .run(() => sendCommand({ command: cmd, msgId }))
+      .then(
+        (reply) => (result ??= { kind: 'reply', reply }),
+        (err: unknown) =>
+          (result ??= scope.consideredCancelled ? { kind: 'interrupted' } : sendFailure(err)),
+      );
+    await condition(() => result !== undefined || interrupted());
+    if (!result) {
+      scope.cancel();
+      await sent;
+    }
+    return result ?? { kind: 'interrupted' };
+  }
 
   function issue<T extends CommandType>(type: T, payload: CommandPayloads[T]): CommandEnvelope {
     seq += 1;
@@ -260,33 +353,44 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
         storedAt = Date.now();
       }
       reconciled = false;
-      try {
-        await (patched('publish-as-activity') ? publishCommand : publishCommandLocally)({
-          command: cmd,
-          msgId,
-        });
-      } catch (err) {
-        // Out of retries, or refused for good (see activities/): the step cannot go on.
-        log.error('command could not be published', { commandId: cmd.commandId, err: String(err) });
-        return {
-          kind: 'rejected',
-          code: 'publish_failed',
-          message: err instanceof Error ? err.message : String(err),
-        };
-      }
-      progressed();
-      if (opts.step)
-        setStep(opts.step, view.steps[opts.step].state, {
-          sends: (view.steps[opts.step].sends ?? 0) + 1,
-        });
       const reconcilesBefore = reconciles;
-      await condition(
-        () =>
-          answers.has(cmd.commandId) ||
-          (opts.interruptible && cancelRequested !== undefined) ||
-          reconciles > reconcilesBefore,
-        settings.stepTimeoutMs,
-      );
+      const interrupted = () =>
+        answers.has(cmd.commandId) ||
+        (opts.interruptible && cancelRequested !== undefined) ||
+        reconciles > reconcilesBefore;
+      const countSend = () => {
+        progressed(attempt > 1 || fresh > 0 || opts.round !== undefined);
+        if (opts.step)
+          setStep(opts.step, view.steps[opts.step].state, {
+            sends: (view.steps[opts.step].sends ?? 0) + 1,
+          });
+      };
+      const publishFailed = (message: string): Outcome => {
+        // Out of time to publish, or refused for good (see activities/): the step cannot go on.
+        log.error('command could not be published', { commandId: cmd.commandId, err: message });
+        return { kind: 'rejected', code: 'publish_failed', message };
+      };
+      if (revision >= 2) {
+        countSend();
+        const sent = await sendAwaitingReply(cmd, msgId, interrupted);
+        if (sent.kind === 'failed') return publishFailed(sent.message);
+        if (sent.kind === 'reply' && !seenReplies.has(sent.reply.replyId)) {
+          seenReplies.add(sent.reply.replyId);
+          answers.set(cmd.commandId, toOutcome(sent.reply));
+        }
+      } else {
+        // Histories from before: publish, then wait for the reply signal on a timer.
+        try {
+          await (patched('publish-as-activity') ? publishCommand : publishCommandLocally)({
+            command: cmd,
+            msgId,
+          });
+        } catch (err) {
+          return publishFailed(err instanceof Error ? err.message : String(err));
+        }
+        countSend();
+        await condition(interrupted, settings.stepTimeoutMs);
+      }
       const answer = answers.get(cmd.commandId);
       if (answer) return answer;
       if (opts.interruptible && cancelRequested !== undefined) return { kind: 'cancelled' };
@@ -302,13 +406,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
           });
           seenReplies.add(found.replyId);
           reconcileLog.push(`${cmd.commandId}: found done by the service`);
-          return found.outcome === 'succeeded'
-            ? { kind: 'succeeded', reply: found }
-            : {
-                kind: 'rejected',
-                code: found.error?.code ?? 'rejected',
-                message: found.error?.message ?? '',
-              };
+          return toOutcome(found);
         }
         reconcileLog.push(`${cmd.commandId}: not done by the service; sent again`);
         reconciled = true;

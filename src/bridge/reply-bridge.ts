@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { ActivityNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { parseReply } from '../domain/schemas';
 import type { ReplyEnvelope } from '../domain/types';
 import type { Logger } from '../logger';
@@ -18,9 +18,26 @@ export interface ReplyBridgeOptions {
 }
 
 /**
- * Consumes service replies and signals the owning workflow. Acks only once Temporal has the signal;
- * a repeated reply is harmless because the workflow ignores a reply id it has seen.
+ * Consumes service replies and hands each to its workflow: it completes the activity that waits for it
+ * (the reply's `replyTo`), or, when that activity no longer waits (a late reply, an earlier send, a
+ * command from before replies carried it), signals the workflow. Acks only once Temporal has it; a
+ * repeated reply is harmless because an activity completes once and the workflow ignores a reply id
+ * it has seen.
  */
+/** Completes the activity waiting for this reply; false when no such activity waits any more. */
+async function completeWaitingActivity(temporal: Client, reply: ReplyEnvelope): Promise<boolean> {
+  try {
+    await temporal.activity.complete(
+      { workflowId: reply.workflowId, activityId: reply.replyTo! },
+      reply,
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ActivityNotFoundError) return false;
+    throw err;
+  }
+}
+
 export async function startReplyBridge(opts: ReplyBridgeOptions) {
   const { nc, temporal, log } = opts;
   const deliver = async (m: JsMsg, reply: ReplyEnvelope) => {
@@ -30,6 +47,12 @@ export async function startReplyBridge(opts: ReplyBridgeOptions) {
       commandId: reply.commandId,
     });
     try {
+      if (reply.replyTo && (await completeWaitingActivity(temporal, reply))) {
+        rlog.debug({ outcome: reply.outcome }, 'reply completed its activity');
+        crashPoint('bridge.after-signal-before-ack', reply.type.split('.')[0]);
+        await m.ackAck();
+        return;
+      }
       await temporal.workflow.getHandle(reply.workflowId).signal(replySignal, reply);
       rlog.debug({ outcome: reply.outcome }, 'reply delivered');
       crashPoint('bridge.after-signal-before-ack', reply.type.split('.')[0]);

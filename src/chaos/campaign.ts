@@ -216,7 +216,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     cleanups.push(() => procs.stopAll());
     for (const name of PROCESSES) procs.setEnv(name, envOf(name));
     // Bundled once before any worker starts, so every worker of the run runs the same workflow code.
-    await workflowBundlePath();
+    await workflowBundlePath(false); // their workers export no spans: the untraced bundle
     log(
       `starting ${PROCESSES.length} processes (logs in ${path.join(config.stack.dir, 'logs', runId)})`,
     );

@@ -119,6 +119,7 @@ const envelopeBase = z.object({
   orderId: z.string().min(1),
   workflowId: z.string().min(1),
   seq: z.number().int().min(1),
+  replyTo: z.string().min(1).max(400).optional(),
 });
 
 /** Parses a command off the wire; a failure means the message is poison and must not be retried. */
@@ -140,6 +141,7 @@ const replySchema = z.object({
   outcome: z.enum(['succeeded', 'rejected']),
   result: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  replyTo: z.string().min(1).max(400).optional(),
 });
 
 export function parseReply(raw: unknown): ReplyEnvelope {

@@ -101,6 +101,11 @@ export interface CommandEnvelope<T extends CommandType = CommandType> {
   /** Position of this command among its order's commands, starting at 1. */
   seq: number;
   payload: CommandPayloads[T];
+  /**
+   * The Temporal activity that waits for this command's answer (its activity id): the service copies
+   * it into its reply, and the reply bridge completes that activity with the reply.
+   */
+  replyTo?: string;
 }
 
 export type ReplyOutcome = 'succeeded' | 'rejected';
@@ -117,6 +122,8 @@ export interface ReplyEnvelope {
   result?: Record<string, string | number | boolean | null>;
   /** Why a command was rejected: a business reason code and a human message. */
   error?: { code: string; message: string };
+  /** The command's `replyTo`, when it had one. */
+  replyTo?: string;
 }
 
 export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';

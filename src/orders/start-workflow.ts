@@ -4,6 +4,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { OrderRequest } from '../domain/types';
 import {
   CustomerIdKey,
+  ORDER_WORKFLOW_REVISION,
   ORDER_WORKFLOW_TYPE,
   OrderProgressAtKey,
   OrderStatusKey,
@@ -32,7 +33,9 @@ export async function startOrderWorkflow(
     await temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: workflowIdFor(order.orderId),
-      args: [{ order, settings, ...(recorded ? { recorded } : {}) }],
+      args: [
+        { order, settings, revision: ORDER_WORKFLOW_REVISION, ...(recorded ? { recorded } : {}) },
+      ],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       // Kept in clear by Temporal (indexed, never through the payload codec), as is the workflow id:

@@ -197,16 +197,21 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     dataConverter,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    interceptors: {
-      activity: [
-        (ctx) => ({
-          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
-          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
-        }),
-      ],
-    },
-    sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
+    // With no span destination, workflows and activities carry no tracing code: it would be all cost.
+    workflowBundle: { codePath: await workflowBundlePath(tracing.enabled) },
+    ...(tracing.enabled
+      ? {
+          interceptors: {
+            activity: [
+              (ctx) => ({
+                inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+              }),
+            ],
+          },
+          sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
+        }
+      : {}),
     maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
     maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
     activities: createActivities({ js: jetstream(nc), pool }),

@@ -82,6 +82,7 @@ export async function processCommand(
       orderId: cmd.orderId,
       workflowId: cmd.workflowId,
       ...body,
+      ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
     };
     await tx.query(
       `INSERT INTO ${schema}.consumed_messages (command_id, command_type, order_id, seq, outcome, reply_id)

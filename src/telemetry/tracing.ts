@@ -23,6 +23,8 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 export const tracer = () => trace.getTracer('shipshape');
 
 export interface Tracing {
+  /** False when spans go nowhere: the Temporal worker then leaves tracing out of workflows. */
+  enabled: boolean;
   processor: SpanProcessor;
   resource: Resource;
   shutdown(): Promise<void>;
@@ -49,13 +51,18 @@ export function initTracing(
         )
       : undefined);
   if (!processor)
-    return { processor: new NoopSpanProcessor(), resource, shutdown: async () => undefined };
+    return {
+      enabled: false,
+      processor: new NoopSpanProcessor(),
+      resource,
+      shutdown: async () => undefined,
+    };
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   provider.register({
     contextManager: new AsyncLocalStorageContextManager().enable(),
     propagator: new W3CTraceContextPropagator(),
   });
-  active = { processor, resource, shutdown: () => provider.shutdown() };
+  active = { enabled: true, processor, resource, shutdown: () => provider.shutdown() };
   return active;
 }
 

@@ -4,7 +4,10 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { distDir } from '../paths';
 
 const workflowsDir = path.join(distDir, 'workflows');
-const bundleFile = path.join(distDir, 'workflow-bundle.js');
+const bundleFiles = {
+  traced: path.join(distDir, 'workflow-bundle.js'),
+  untraced: path.join(distDir, 'workflow-bundle-untraced.js'),
+};
 
 function newestMtime(dir: string): number {
   return Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
@@ -12,9 +15,11 @@ function newestMtime(dir: string): number {
 
 /**
  * The workflow code bundled once per build and kept beside it, so each worker start (and each test)
- * skips the several seconds bundling takes.
+ * skips the several seconds bundling takes. `traced`: with OpenTelemetry's workflow interceptors, for a
+ * worker whose spans go somewhere; without them a workflow task does no tracing work at all.
  */
-export async function workflowBundlePath(): Promise<string> {
+export async function workflowBundlePath(traced = true): Promise<string> {
+  const bundleFile = bundleFiles[traced ? 'traced' : 'untraced'];
   // Rebuilt when the workflow code, these bundling options (this file) or the failure converter changed.
   const sources = Math.max(
     newestMtime(workflowsDir),
@@ -27,9 +32,9 @@ export async function workflowBundlePath(): Promise<string> {
     // Tracing inside workflows; its spans leave through the worker's `exporter` sink.
     // Failure messages and stack traces made inside workflows are encoded too (see failure-converter.ts).
     failureConverterPath: require.resolve('./failure-converter'),
-    workflowInterceptorModules: [
-      require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
-    ],
+    workflowInterceptorModules: traced
+      ? [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')]
+      : [],
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
   const tmp = `${bundleFile}.${process.pid}.tmp`;

@@ -111,7 +111,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster, one of ea
     const second = set(workers, 'scale-b');
     supervisors.push(first, second);
     // Bundled once here, so the two workers do not both bundle the workflow code as they start.
-    await workflowBundlePath();
+    await workflowBundlePath(false); // their workers export no spans: the untraced bundle
     await Promise.all([first.startAll(), second.startAll()]);
 
     const headers = { authorization: `Bearer ${ensureLocalSecrets(stackDir).apiKeys.operator}` };
