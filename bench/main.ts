@@ -41,7 +41,6 @@ interface Plan {
   clients: number;
   providerLatencyMs: number;
   slowFactor: number;
-  slowRate: number;
   slowMs: number;
   drainTimeoutMs: number;
   burstDrainTimeoutMs: number;
@@ -107,6 +106,31 @@ function latencies(orders: Tracked[]) {
 class DesignRun {
   private phases = 0;
   readonly finished: Tracked[] = [];
+
+  /**
+   * Waits until every order of this design's earlier phases has finished (at most `timeoutMs`), so a
+   * phase measures its own load and not the backlog an overloaded step left behind.
+   */
+  async settle(timeoutMs: number, say: (line: string) => void): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let reported = false;
+    for (;;) {
+      const { rows } = await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM app.orders
+         WHERE order_id LIKE $1 AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+        [`b${this.runId}-${this.name}-%`],
+      );
+      const left = rows[0]?.n ?? 0;
+      if (left === 0) return;
+      if (Date.now() > deadline) {
+        say(`${left} orders of earlier phases still unfinished; going on`);
+        return;
+      }
+      if (!reported) say(`waiting for ${left} orders of earlier phases to finish`);
+      reported = true;
+      await sleep(500);
+    }
+  }
 
   constructor(
     readonly name: DesignName,
@@ -258,7 +282,8 @@ async function runDesign(
       maxRate = rate;
     }
 
-    // End-to-end latency at half the maximum rate.
+    // End-to-end latency at half the maximum rate, once the last step's backlog is gone.
+    await run.settle(plan.burstDrainTimeoutMs, say);
     const half = Math.max(1, Math.floor(maxRate / 2));
     const h = await run.phase(`h${half}`, (o) => o.openLoop(half, plan.halfRateMs), {
       loadMs: plan.halfRateMs,
@@ -270,6 +295,7 @@ async function runDesign(
     );
 
     // The burst: N orders from C concurrent clients.
+    await run.settle(plan.burstDrainTimeoutMs, say);
     say(`burst of ${plan.burst} orders from ${plan.clients} clients`);
     const b = await run.phase('b', (o) => o.burst(plan.burst, plan.clients), {
       drainTimeoutMs: plan.burstDrainTimeoutMs,
@@ -300,17 +326,19 @@ async function runDesign(
     // Slow providers: the same load with every provider call ten times slower.
     let slowProviders: Record<string, unknown> | undefined;
     if (name !== 'outbox') {
+      await run.settle(plan.burstDrainTimeoutMs, say);
       const latencyMs = plan.providerLatencyMs * plan.slowFactor;
       await setProviderLatency(config, latencyMs);
-      const s = await run.phase('s', (o) => o.openLoop(plan.slowRate, plan.slowMs), {
+      // At the design's own half rate: what slower providers do to it, not what overload does.
+      const s = await run.phase('s', (o) => o.openLoop(half, plan.slowMs), {
         loadMs: plan.slowMs,
         drainTimeoutMs: plan.drainTimeoutMs * 2,
       });
       await setProviderLatency(config, plan.providerLatencyMs);
       const sl = latencies(s.orders);
-      slowProviders = { providerLatencyMs: latencyMs, rate: plan.slowRate, ...sl };
+      slowProviders = { providerLatencyMs: latencyMs, rate: half, ...sl };
       say(
-        `providers ×${plan.slowFactor} (${latencyMs} ms) at ${plan.slowRate}/s: accept p50 ${sl.acceptP50Ms} ms p99 ${sl.acceptP99Ms} ms, e2e p99 ${sl.e2eP99Ms} ms`,
+        `providers ×${plan.slowFactor} (${latencyMs} ms) at ${half}/s: accept p50 ${sl.acceptP50Ms} ms p99 ${sl.acceptP99Ms} ms, e2e p99 ${sl.e2eP99Ms} ms`,
       );
     }
 
@@ -510,18 +538,17 @@ function planFrom(o: {
     quick,
     designs: DESIGNS.filter((d) => designs.includes(d)),
     rates: quick
-      ? [10, 20, 40, 80, 160, 320]
-      : [10, 15, 20, 30, 45, 65, 90, 120, 160, 210, 280, 360, 450],
+      ? [5, 10, 20, 40, 80, 160, 320]
+      : [4, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 160, 210, 280, 360, 450],
     stepMs: quick ? 4000 : 12_000,
     halfRateMs: quick ? 6000 : 20_000,
     burst: o.burst ?? (quick ? 500 : 2000),
     clients: o.clients,
     providerLatencyMs: 20,
     slowFactor: 10,
-    slowRate: quick ? 10 : 20,
     slowMs: quick ? 5000 : 15_000,
     drainTimeoutMs: quick ? 15_000 : 60_000,
-    burstDrainTimeoutMs: quick ? 60_000 : 300_000,
+    burstDrainTimeoutMs: quick ? 120_000 : 600_000,
     ...(o.steady !== undefined ? { steadyRate: o.steady } : {}),
     steadyMs: o.seconds * 1000,
   };

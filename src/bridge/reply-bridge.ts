@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { context, SpanKind } from '@opentelemetry/api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { ActivityNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
@@ -9,6 +10,7 @@ import { consumeByOrder, redeliveryDelayMs } from '../messaging/keyed-consumer';
 import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM } from '../messaging/subjects';
 import { replySignal } from '../../workflows/definitions';
 import { crashPoint } from '../chaos/crash-points';
+import { inSpan } from '../telemetry/tracing';
 
 export interface ReplyBridgeOptions {
   nc: NatsConnection;
@@ -27,9 +29,17 @@ export interface ReplyBridgeOptions {
 /** Completes the activity waiting for this reply; false when no such activity waits any more. */
 async function completeWaitingActivity(temporal: Client, reply: ReplyEnvelope): Promise<boolean> {
   try {
-    await temporal.activity.complete(
-      { workflowId: reply.workflowId, activityId: reply.replyTo! },
-      reply,
+    // A span of its own, as a signal has through the client's interceptor: the trace shows the hand-over.
+    await inSpan(
+      'CompleteActivity:sendCommand',
+      context.active(),
+      { 'shipshape.command_id': reply.commandId },
+      () =>
+        temporal.activity.complete(
+          { workflowId: reply.workflowId, activityId: reply.replyTo! },
+          reply,
+        ),
+      SpanKind.CLIENT,
     );
     return true;
   } catch (err) {

@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import type { Pool } from 'pg';
 import type { Logger } from '../logger';
 import type { OrderRequest } from '../domain/types';
@@ -26,7 +28,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * harmless.
  */
 export class WorkflowStarter {
-  private readonly queue: OrderRequest[] = [];
+  /** Each order with the trace context it was accepted in: its workflow's start continues that trace. */
+  private readonly queue: { order: OrderRequest; trace: Context }[] = [];
   private readonly queued = new Set<string>();
   private readonly started: string[] = [];
   private active = 0;
@@ -53,7 +56,7 @@ export class WorkflowStarter {
   enqueue(order: OrderRequest): void {
     if (this.queued.has(order.orderId)) return;
     this.queued.add(order.orderId);
-    this.queue.push(order);
+    this.queue.push({ order, trace: context.active() });
     this.pump();
   }
 
@@ -91,14 +94,16 @@ export class WorkflowStarter {
 
   private pump(): void {
     while (!this.stopping && this.active < this.concurrency && this.queue.length) {
-      const order = this.queue.shift()!;
+      const { order, trace } = this.queue.shift()!;
       this.active++;
-      void this.startWithRetries(order).finally(() => {
-        this.active--;
-        this.queued.delete(order.orderId);
-        if (!this.active) for (const r of this.idle.splice(0)) r();
-        this.pump();
-      });
+      void context
+        .with(trace, () => this.startWithRetries(order))
+        .finally(() => {
+          this.active--;
+          this.queued.delete(order.orderId);
+          if (!this.active) for (const r of this.idle.splice(0)) r();
+          this.pump();
+        });
     }
   }
 

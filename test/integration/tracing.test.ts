@@ -51,7 +51,7 @@ describe('OpenTelemetry: one connected trace per order', function () {
       'process cmd.inventory.commit',
       'deliver reply.inventory.reserve',
       'deliver reply.shipping.create',
-      'SignalWorkflow:reply',
+      'CompleteActivity:sendCommand',
     ];
     const found = await waitFor('every part of the order in one trace', () => {
       const n = names(inTrace());
