@@ -226,6 +226,19 @@ async function setProviderLatency(config: Config, latencyMs: number): Promise<vo
   }
 }
 
+/** Stock enough for any run, then the design's processes. */
+async function startFresh(
+  name: DesignName,
+  config: Config,
+  pool: Pool,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+): Promise<RunningDesign> {
+  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
+  progress(`${name}: starting its processes`);
+  return startDesign(name, config, env, logDir);
+}
+
 async function runDesign(
   name: DesignName,
   plan: Plan,
@@ -235,9 +248,7 @@ async function runDesign(
   env: NodeJS.ProcessEnv,
   logDir: string,
 ) {
-  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
-  progress(`${name}: starting its processes`);
-  const running = await startDesign(name, config, env, logDir);
+  const running = await startFresh(name, config, pool, env, logDir);
   const sampler = new ProcessSampler(() => running.processes());
   const run = new DesignRun(name, running, pool, runId, sampler);
   const say = (line: string) => progress(`${name}: ${line}`);
@@ -402,9 +413,7 @@ async function runSteady(
   env: NodeJS.ProcessEnv,
   logDir: string,
 ) {
-  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
-  progress(`${name}: starting its processes`);
-  const running = await startDesign(name, config, env, logDir);
+  const running = await startFresh(name, config, pool, env, logDir);
   const say = (line: string) => progress(`${name}: ${line}`);
   const idle = new ProcessSampler(() => running.processes());
   try {

@@ -36,10 +36,14 @@ describe('accepted before started: the API starts workflows after it answers', f
     return { sku, body: body as unknown as OrderRequest };
   }
 
-  it('starts the workflow of an order its API accepted but did not start before it stopped', async () => {
-    const { sku, body } = await newOrder(3);
-    // What an API leaves behind when it stops between committing an order and starting its workflow.
-    await insertAcceptedOrder(
+  const stockOf = async (sku: string) =>
+    (await http<{ available: number; reserved: number }>(h, 'GET', `/inventory/${sku}`)).body;
+  const chargesFor = (orderId: string) =>
+    h.payment.state.ledger.charges.filter((c) => c.orderId === orderId).length;
+
+  /** What an API leaves behind when it stops between committing an order and starting its workflow. */
+  const acceptWithoutStarting = (body: OrderRequest) =>
+    insertAcceptedOrder(
       h.pool,
       body,
       workflowIdFor(body.orderId),
@@ -47,22 +51,19 @@ describe('accepted before started: the API starts workflows after it answers', f
       undefined,
       true,
     );
+
+  it('starts the workflow of an order its API accepted but did not start before it stopped', async () => {
+    const { sku, body } = await newOrder(3);
+    await acceptWithoutStarting(body);
     await h.pool.query(
       "UPDATE app.orders SET created_at = now() - interval '1 minute' WHERE order_id = $1",
       [body.orderId],
     );
     const done = await waitForOrder(h, body.orderId);
     assert.equal(done.status, 'COMPLETED');
-    assert.equal(
-      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
-      1,
-    );
-    const stock = await http<{ available: number; reserved: number }>(
-      h,
-      'GET',
-      `/inventory/${sku}`,
-    );
-    assert.deepEqual([stock.body.available, stock.body.reserved], [7, 0]);
+    assert.equal(chargesFor(body.orderId), 1);
+    const stock = await stockOf(sku);
+    assert.deepEqual([stock.available, stock.reserved], [7, 0]);
     const { rows } = await h.pool.query<{ start_pending: boolean }>(
       'SELECT start_pending FROM app.orders WHERE order_id = $1',
       [body.orderId],
@@ -77,14 +78,7 @@ describe('accepted before started: the API starts workflows after it answers', f
   it('cancels an accepted order whose workflow has not started yet: the cancel starts it first', async () => {
     const { sku, body } = await newOrder();
     // Accepted this instant (the sweep leaves it to its API for a while): only the cancel can start it.
-    await insertAcceptedOrder(
-      h.pool,
-      body,
-      workflowIdFor(body.orderId),
-      totalCentsOf(body),
-      undefined,
-      true,
-    );
+    await acceptWithoutStarting(body);
     const cancelled = await http(h, 'POST', `/orders/${body.orderId}/cancel`);
     assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
     const done = await waitForOrder(h, body.orderId);
@@ -92,16 +86,9 @@ describe('accepted before started: the API starts workflows after it answers', f
     // The cancel reaches the workflow at its start or while the stock is reserved: nothing stays held.
     assert.ok(['SKIPPED', 'COMPENSATED'].includes(done.steps?.inventory.state ?? ''));
     assert.equal(done.steps?.payment.state, 'SKIPPED');
-    const stock = await http<{ available: number; reserved: number }>(
-      h,
-      'GET',
-      `/inventory/${sku}`,
-    );
-    assert.deepEqual([stock.body.available, stock.body.reserved], [10, 0]);
-    assert.equal(
-      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
-      0,
-    );
+    const stock = await stockOf(sku);
+    assert.deepEqual([stock.available, stock.reserved], [10, 0]);
+    assert.equal(chargesFor(body.orderId), 0);
   });
 
   it('cancels an order in the same breath as it was placed: the cancel finds its workflow', async () => {
@@ -120,15 +107,8 @@ describe('accepted before started: the API starts workflows after it answers', f
     assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
     const done = await waitForOrder(h, body.orderId, hasStatus('CANCELLED'));
     assert.equal(done.steps?.shipping.state, 'SKIPPED');
-    const stock = await http<{ available: number; reserved: number }>(
-      h,
-      'GET',
-      `/inventory/${sku}`,
-    );
-    assert.deepEqual([stock.body.available, stock.body.reserved], [10, 0]);
-    assert.equal(
-      h.payment.state.ledger.charges.filter((c) => c.orderId === body.orderId).length,
-      0,
-    );
+    const stock = await stockOf(sku);
+    assert.deepEqual([stock.available, stock.reserved], [10, 0]);
+    assert.equal(chargesFor(body.orderId), 0);
   });
 });
