@@ -262,6 +262,11 @@ describe('docker-compose.yml, checked against the code', () => {
       dynamic.includes(`taskQueueName: ${apiEnv.TEMPORAL_TASK_QUEUE}`),
       "task queue partitions are set for the app's task queue",
     );
+    assert.match(
+      dynamic,
+      /system\.enableActivityEagerExecution:\n\s+- value: true/,
+      'eager activity dispatch is on, as on the local dev server',
+    );
     const ns = services['temporal-namespace']!.environment!;
     assert.equal(ns.TEMPORAL_NAMESPACE, apiEnv.TEMPORAL_NAMESPACE);
     assert.equal(ns.TEMPORAL_ADDRESS, apiEnv.TEMPORAL_ADDRESS);
