@@ -23,11 +23,41 @@ export interface ActivityDeps {
   pool: Pool;
 }
 
-/** The order workflow's activities; the worker wires in the clients they use. */
 /** Broker refusals that no retry can fix. */
 const refusedForGood = (err: unknown) =>
   /max.?payload|invalid subject|no stream matches/i.test((err as Error).message);
 
+/**
+ * Publishes a command with `msgId` as Nats-Msg-Id: a repeated publish is stored once by JetStream. A
+ * message the broker will never take is a business failure (non-retryable); anything else is thrown
+ * as it is, for the caller to try again.
+ */
+async function publishCommandOnce(
+  js: JetStreamClient,
+  command: CommandEnvelope,
+  msgId: string,
+): Promise<PublishResult> {
+  const service = command.type.split('.')[0];
+  crashPoint('worker.before-publish', service);
+  try {
+    const published = await publishJson(js, commandSubject(command.type), command, msgId, {
+      commandId: command.commandId,
+      orderId: command.orderId,
+    });
+    crashPoint('worker.after-publish', service);
+    return published;
+  } catch (err) {
+    if (refusedForGood(err))
+      throw ApplicationFailure.create({
+        type: 'CommandRejectedByBroker',
+        message: (err as Error).message,
+        nonRetryable: true,
+      });
+    throw err;
+  }
+}
+
+/** The order workflow's activities; the worker wires in the clients they use. */
 export function createActivities({ js, pool }: ActivityDeps) {
   return {
     /**
@@ -47,59 +77,32 @@ export function createActivities({ js, pool }: ActivityDeps) {
       const ctx = Context.current();
       const addressed = { ...command, replyTo: ctx.info.activityId };
       for (let attempt = 1; ; attempt++) {
-        crashPoint('worker.before-publish', command.type.split('.')[0]);
         try {
-          await publishJson(js, commandSubject(command.type), addressed, msgId, {
-            commandId: command.commandId,
-            orderId: command.orderId,
-          });
+          await publishCommandOnce(js, addressed, msgId);
           break;
         } catch (err) {
-          if (refusedForGood(err))
-            throw ApplicationFailure.create({
-              type: 'CommandRejectedByBroker',
-              message: (err as Error).message,
-              nonRetryable: true,
-            });
+          if (err instanceof ApplicationFailure) throw err; // refused for good
           ctx.log.warn('publish failed; trying again', { attempt, err: String(err) });
           ctx.heartbeat({ publishAttempts: attempt });
           // Cancellable: a timed-out or cancelled attempt stops trying.
           await ctx.sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt - 1, 6)));
         }
       }
-      crashPoint('worker.after-publish', command.type.split('.')[0]);
-      throw new CompleteAsyncError();
+      throw new CompleteAsyncError(); // the reply bridge completes this activity
     },
     /**
-     * Publishes a command with `msgId` as Nats-Msg-Id: a retried publish is stored once by JetStream.
-     * The workflow passes the command id itself, or a fresh variant where a re-send must get through.
+     * Runs started before workflow revision 2: publishes once per attempt; the activity's retry policy
+     * backs off and tries again. The workflow passes the command id itself, or a fresh variant where a
+     * re-send must get through.
      */
-    async publishCommand({
+    publishCommand({
       command,
       msgId,
     }: {
       command: CommandEnvelope;
       msgId: string;
     }): Promise<PublishResult> {
-      crashPoint('worker.before-publish', command.type.split('.')[0]);
-      try {
-        const published = await publishJson(js, commandSubject(command.type), command, msgId, {
-          commandId: command.commandId,
-          orderId: command.orderId,
-        });
-        crashPoint('worker.after-publish', command.type.split('.')[0]);
-        return published;
-      } catch (err) {
-        // A message the broker will never take is a business failure: retrying cannot help.
-        if (refusedForGood(err)) {
-          throw ApplicationFailure.create({
-            type: 'CommandRejectedByBroker',
-            message: (err as Error).message,
-            nonRetryable: true,
-          });
-        }
-        throw err; // transient: the activity's retry policy backs off and tries again
-      }
+      return publishCommandOnce(js, command, msgId);
     },
     /**
      * Reconcile: reads the owning service's record of a command. The reply it stored in its outbox, if

@@ -254,28 +254,26 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   };
   const worthMarking = (status: OrderStatus) =>
     isTerminal(status) || status === 'COMPENSATING' || status === 'NEEDS_ATTENTION';
+  /** Revision 2: an order is slow from its first reason to be found, or once it has run a step timeout. */
+  const becomesSlow = (reason: boolean) =>
+    (slow ||= reason || Date.now() - markedAt >= settings.stepTimeoutMs);
 
-  // Before: a status change marks progress itself, and a send within a second of it need not mark it again.
+  // Revision 1: a status change marks progress itself, and a send within a second of it need not mark it again.
   let statusMarkedAt: number | undefined;
   const setStatus = (status: OrderStatus) => {
     view.status = status;
     if (marksWhenSlow) {
-      slow ||= worthMarking(status) || Date.now() - markedAt >= settings.stepTimeoutMs;
-      if (slow) mark();
+      if (becomesSlow(worthMarking(status))) mark();
       return;
     }
     statusMarkedAt = Date.now();
-    upsertSearchAttributes([
-      { key: OrderStatusKey, value: status },
-      { key: OrderProgressAtKey, value: new Date() },
-    ]);
+    mark();
   };
   /** A command was sent; `again` when it is a re-send (no answer in time, or a later round). */
   const progressed = (again: boolean) => {
     if (marksWhenSlow) {
-      slow ||= again || Date.now() - markedAt >= settings.stepTimeoutMs;
       // The status change just before a first send has marked it already.
-      if (again || (slow && Date.now() - markedAt >= 1000)) mark();
+      if (becomesSlow(again) && (again || Date.now() - markedAt >= 1000)) mark();
       return;
     }
     const justMarked = statusMarkedAt !== undefined && Date.now() - statusMarkedAt < 1000;

@@ -1,15 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SERVICES } from '../domain/types';
-import {
-  ADVISORY_STREAM,
-  COMMAND_STREAM,
-  DEAD_LETTER_CONSUMER,
-  REPLY_BRIDGE_CONSUMER,
-  REPLY_STREAM,
-  serviceConsumerName,
-} from '../messaging/subjects';
+import { ALL_CONSUMERS } from '../messaging/subjects';
 
 export interface BacklogRow {
   kind: 'consumer' | 'task-queue';
@@ -21,19 +13,13 @@ export interface BacklogRow {
   doneCounter?: number;
 }
 
-const CONSUMERS: [string, string][] = [
-  ...SERVICES.map((s): [string, string] => [COMMAND_STREAM, serviceConsumerName(s)]),
-  [REPLY_STREAM, REPLY_BRIDGE_CONSUMER],
-  [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
-];
-
 /** Pending (not yet delivered + delivered but unacked) and the age of the oldest unacked message, per consumer. */
 export async function consumerBacklog(
   jsm: JetStreamManager,
   now = Date.now(),
 ): Promise<BacklogRow[]> {
   return Promise.all(
-    CONSUMERS.map(async ([stream, consumer]) => {
+    ALL_CONSUMERS.map(async ([stream, consumer]) => {
       const info = await jsm.consumers.info(stream, consumer);
       const pending = info.num_pending + info.num_ack_pending;
       let oldestAgeSeconds = 0;

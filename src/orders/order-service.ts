@@ -23,7 +23,8 @@ import {
   markWorkflowsStarted,
 } from './order-store';
 import type { OrderRow } from './order-store';
-import type { WorkflowStarter } from './workflow-starter';
+import { WorkflowStarter } from './workflow-starter';
+import type { Logger } from '../logger';
 
 export interface OrderSummary {
   orderId: string;
@@ -56,16 +57,22 @@ const isTerminal = (s: OrderStatus) => TERMINAL_STATUSES.includes(s);
  * The API uses it, and so can any other service.
  */
 export class OrderService {
+  /**
+   * With `deferStarts` (the API), `place` answers once the order's row is committed and this starter
+   * starts the workflow right after; without, `place` starts the workflow before it answers.
+   */
+  readonly starter: WorkflowStarter | undefined;
+
   constructor(
     private readonly temporal: Client,
     private readonly pool: Pool,
     private readonly config: Config,
-    /**
-     * When given, `place` answers once the order's row is committed and leaves the workflow's start to
-     * it (the API does this); otherwise `place` starts the workflow before it answers.
-     */
-    private readonly starter?: Pick<WorkflowStarter, 'enqueue'>,
-  ) {}
+    opts: { deferStarts?: Logger } = {},
+  ) {
+    this.starter = opts.deferStarts
+      ? new WorkflowStarter({ start: (o) => this.startWorkflow(o), pool, log: opts.deferStarts })
+      : undefined;
+  }
 
   private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
     const self = `/orders/${encodeURIComponent(orderId)}`;
@@ -128,32 +135,38 @@ export class OrderService {
   /** A known order that never reached a final state is (re)started: covers a crash between insert and start. */
   private async resume(row: OrderRow): Promise<OrderSummary> {
     if (isTerminal(row.status)) return this.summary(row.orderId, row.workflowId, row.status);
-    const request = await loadOrderRequest(this.pool, row.orderId);
-    if (request) await this.start(request);
+    await this.startFromRow(row);
     // The same answer GET gives: the workflow's live status while it runs.
     const view = await this.liveView(row.workflowId);
     return this.summary(row.orderId, row.workflowId, view?.status ?? row.status);
   }
 
   /** Starts the workflow of an order whose row is written (so the workflow need not write it). Idempotent. */
-  async start(order: OrderRequest): Promise<boolean> {
-    const started = await startOrderWorkflow(
+  private startWorkflow(order: OrderRequest): Promise<boolean> {
+    return startOrderWorkflow(
       this.temporal,
       this.config.temporal.taskQueue,
       this.config.workflow,
       order,
       true,
     );
-    // Only the API (which has a starter) may write the flag; elsewhere its sweep corrects it.
+  }
+
+  /** Starts a recorded order's workflow now; only the API (which defers starts) marks it started. */
+  private async start(order: OrderRequest): Promise<void> {
+    await this.startWorkflow(order);
+    // Elsewhere the role may not write the flag; the API's sweep corrects it.
     if (this.starter) await markWorkflowsStarted(this.pool, [order.orderId]);
-    return started;
+  }
+
+  private async startFromRow(row: OrderRow): Promise<void> {
+    const request = await loadOrderRequest(this.pool, row.orderId);
+    if (request) await this.start(request);
   }
 
   /** An accepted order whose start is still queued gets it now: what follows talks to its workflow. */
   private async startedFor(row: OrderRow): Promise<void> {
-    if (!row.startPending) return;
-    const request = await loadOrderRequest(this.pool, row.orderId);
-    if (request) await this.start(request);
+    if (row.startPending) await this.startFromRow(row);
   }
 
   /** The order's live state from its workflow while it runs, else what the orders table recorded. */

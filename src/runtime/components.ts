@@ -39,8 +39,6 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
 import { initTracing } from '../telemetry/tracing';
-import { WorkflowStarter } from '../orders/workflow-starter';
-import { startOrderWorkflow } from '../orders/start-workflow';
 
 /** A started part of the app; `stop` awaits every close. */
 export interface Component {
@@ -62,12 +60,8 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     taskQueue: config.temporal.taskQueue,
   });
   // The API answers once an order is committed; its workflow is started right after, here.
-  const starter = new WorkflowStarter({
-    start: (order) =>
-      startOrderWorkflow(temporal, config.temporal.taskQueue, config.workflow, order, true),
-    pool,
-    log,
-  });
+  const orders = new OrderService(temporal, pool, config, { deferStarts: log });
+  const starter = orders.starter!;
   void starter.sweep();
   new Gauge({
     name: 'shipshape_workflow_starts_pending',
@@ -78,7 +72,7 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     },
   });
   const app = buildApi({
-    orders: new OrderService(temporal, pool, config, starter),
+    orders,
     pool,
     registry,
     log,

@@ -3,14 +3,7 @@ import type { Config } from '../config';
 import { createPool } from '../db/pool';
 import { assertMigrated, migrate, SchemaNotReadyError } from '../db/migrate';
 import { connectNats } from '../messaging/connection';
-import {
-  ADVISORY_STREAM,
-  COMMAND_STREAM,
-  DEAD_LETTER_CONSUMER,
-  REPLY_BRIDGE_CONSUMER,
-  REPLY_STREAM,
-  serviceConsumerName,
-} from '../messaging/subjects';
+import { consumersPulledBy } from '../messaging/subjects';
 import { ensureTopology } from '../messaging/topology';
 import type { ProcessIdentity } from '../security/local-secrets';
 import { ensureLocalRoles } from '../stack/postgres';
@@ -47,24 +40,6 @@ export async function prepareInfrastructure(
   }
 }
 
-/** The durable consumers each process pulls from (it may read their info, so it can check them). */
-function consumersOf(identity: ProcessIdentity): [string, string][] {
-  switch (identity) {
-    case 'inventory':
-    case 'payment':
-    case 'loyalty':
-    case 'shipping':
-      return [[COMMAND_STREAM, serviceConsumerName(identity)]];
-    case 'reply-bridge':
-      return [
-        [REPLY_STREAM, REPLY_BRIDGE_CONSUMER],
-        [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
-      ];
-    default:
-      return [];
-  }
-}
-
 /**
  * What a process started on its own checks instead of setting up: the database is migrated (read
  * with its own role) and the consumers it pulls from exist. Fails naming what is missing.
@@ -79,7 +54,7 @@ export async function checkInfrastructure(
   } finally {
     await pool.end();
   }
-  const consumers = consumersOf(identity);
+  const consumers = consumersPulledBy(identity);
   if (!consumers.length) return;
   const nc = await connectNats(config, identity);
   try {

@@ -5,10 +5,9 @@ import type { ServiceName } from '../domain/types';
 import {
   ADVISORY_STREAM,
   COMMAND_STREAM,
-  DEAD_LETTER_CONSUMER,
-  REPLY_BRIDGE_CONSUMER,
+  consumersPulledBy,
   REPLY_STREAM,
-  serviceConsumerName,
+  serviceCommandFilter,
 } from '../messaging/subjects';
 import { inboxPrefixOf } from '../security/identity';
 import type { NatsIdentity } from '../security/identity';
@@ -79,7 +78,11 @@ const readBacklog = (): string[] => [
   ...[COMMAND_STREAM, REPLY_STREAM, ADVISORY_STREAM].map((s) => `$JS.API.DIRECT.GET.${s}`),
 ];
 
-const commandsOf = (service: ServiceName) => `cmd.${service}.>`;
+/** Pulling from every consumer the identity's process reads. */
+const pullsOf = (identity: NatsIdentity): string[] =>
+  consumersPulledBy(identity).flatMap(([stream, consumer]) => pullFrom(stream, consumer));
+
+const commandsOf = serviceCommandFilter;
 const repliesOf = (service: ServiceName) => `reply.${service}.>`;
 
 /**
@@ -102,13 +105,12 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
       case 'payment':
       case 'loyalty':
       case 'shipping':
-        return [...pullFrom(COMMAND_STREAM, serviceConsumerName(identity)), repliesOf(identity)];
+        return [...pullsOf(identity), repliesOf(identity)];
       case 'temporal-worker':
         return SERVICES.map(commandsOf);
       case 'reply-bridge':
         return [
-          ...pullFrom(REPLY_STREAM, REPLY_BRIDGE_CONSUMER),
-          ...pullFrom(ADVISORY_STREAM, DEAD_LETTER_CONSUMER),
+          ...pullsOf(identity),
           // A dead letter's original message is read back by its stream sequence.
           `$JS.API.STREAM.MSG.GET.${COMMAND_STREAM}`,
           `$JS.API.STREAM.MSG.GET.${REPLY_STREAM}`,

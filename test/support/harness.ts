@@ -21,7 +21,7 @@ import { connectTemporalClient } from '../../src/temporal/client';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/wait';
-import { testConfig, uniqueId } from './env';
+import { TEST_ADDRESS, testConfig, uniqueId } from './env';
 import { callerApiKey } from '../../src/api/credentials';
 import { readLocalSecrets } from '../../src/security/local-secrets';
 
@@ -189,13 +189,7 @@ export function orderBody(opts: {
       { sku: opts.sku, quantity: opts.quantity ?? 2, unitPriceCents: opts.unitPriceCents ?? 1_050 },
     ],
     currency: 'EUR',
-    shippingAddress: {
-      name: 'Ada',
-      line1: '1 Quay',
-      city: 'Leith',
-      postalCode: 'EH6',
-      country: 'GB',
-    },
+    shippingAddress: { ...TEST_ADDRESS },
   };
 }
 

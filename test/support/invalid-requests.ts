@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { TEST_ADDRESS } from './env';
 import { MAX_BODY_BYTES } from '../../src/api/server';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
 
@@ -13,13 +14,7 @@ export const validOrder = (orderId = 'order-1', customerId = 'cust-1') => ({
   customerId,
   items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1050 }],
   currency: 'EUR',
-  shippingAddress: {
-    name: 'Ada',
-    line1: '1 Quay',
-    city: 'Leith',
-    postalCode: 'EH6',
-    country: 'GB',
-  },
+  shippingAddress: { ...TEST_ADDRESS },
   paymentMethod: 'card',
 });
 
