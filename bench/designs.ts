@@ -51,6 +51,7 @@ async function startShipshape(
     restart: false,
     // On a shared two-core machine eleven processes starting at once can take minutes.
     readyTimeoutMs: 300_000,
+    execArgv: profilingArgs(),
     logDir: path.join(logDir, 'shipshape'),
   });
   try {
@@ -79,6 +80,12 @@ async function startShipshape(
   };
 }
 
+/** `bench --cpu-profiles <dir>`: each process writes a V8 CPU profile there when it stops. */
+function profilingArgs(): string[] {
+  const dir = process.env.SHIPSHAPE_BENCH_CPU_PROFILES;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Forks one process and waits for its "ready" message. */
 function forkReady(
   file: string,
@@ -88,8 +95,13 @@ function forkReady(
   name: string,
 ): Promise<ChildProcess> {
   const out = createWriteStream(logFile, { flags: 'a' });
+  const profiles = process.env.SHIPSHAPE_BENCH_CPU_PROFILES;
   const child = fork(file, args, {
     env: { ...process.env, ...env },
+    // `bench --cpu-profiles <dir>`: each process writes a V8 CPU profile there when it stops.
+    ...(profiles
+      ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profiles}`] }
+      : {}),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   child.stdout?.pipe(out);

@@ -11,7 +11,7 @@ import { connectNats } from '../src/messaging/connection';
 import { projectRoot } from '../src/paths';
 import { prepareInfrastructure } from '../src/runtime/infrastructure';
 import { setStock } from '../src/services/inventory';
-import { stackUp } from '../src/stack/stack';
+import { discardTemporalData, stackUp } from '../src/stack/stack';
 import { renderChart } from './chart';
 import type { Panel } from './chart';
 import { DESIGN_TITLES, DESIGNS, startDesign } from './designs';
@@ -44,8 +44,8 @@ interface Plan {
   slowMs: number;
   drainTimeoutMs: number;
   burstDrainTimeoutMs: number;
-  /** `--steady`: only a steady load at this rate, with each process's CPU per order. */
-  steadyRate?: number;
+  /** `--steady` or `--burst-only`: that one load, with each process's CPU per order. */
+  focus?: Focus;
   steadyMs: number;
 }
 
@@ -400,12 +400,17 @@ async function runDesign(
 
 type DesignResult = Awaited<ReturnType<typeof runDesign>>;
 
+/** One focused load after a warm-up: `--steady <rate>` or `--burst-only`. */
+type Focus = { kind: 'steady'; rate: number } | { kind: 'burst' };
+
 /**
- * `--steady <rate>`: a warm-up, then one open-loop load at `rate` for `--seconds`, with each process's
- * CPU per finished order measured over that load alone: where the time goes, process by process.
+ * `--steady <rate>` (one open-loop load for `--seconds`) or `--burst-only` (the burst alone), after a
+ * warm-up, with each process's CPU per finished order measured over that load alone: where the time
+ * goes, process by process.
  */
-async function runSteady(
+async function runFocused(
   name: DesignName,
+  focus: Focus,
   plan: Plan,
   config: Config,
   pool: Pool,
@@ -420,15 +425,22 @@ async function runSteady(
     await setProviderLatency(config, plan.providerLatencyMs);
     const warmRun = new DesignRun(name, running, pool, runId, idle);
     await warmRun.phase('w', (o) => o.openLoop(5, 3000), { loadMs: 3000, drainTimeoutMs: 30_000 });
-    const rate = plan.steadyRate!;
     const sampler = new ProcessSampler(() => running.processes());
     const run = new DesignRun(name, running, pool, runId, sampler);
-    say(`steady ${rate}/s for ${plan.steadyMs / 1000} s`);
     sampler.start(500);
-    const r = await run.phase(`s${rate}`, (o) => o.openLoop(rate, plan.steadyMs), {
-      loadMs: plan.steadyMs,
-      drainTimeoutMs: plan.drainTimeoutMs,
-    });
+    let r: PhaseResult;
+    if (focus.kind === 'steady') {
+      say(`steady ${focus.rate}/s for ${plan.steadyMs / 1000} s`);
+      r = await run.phase(`s${focus.rate}`, (o) => o.openLoop(focus.rate, plan.steadyMs), {
+        loadMs: plan.steadyMs,
+        drainTimeoutMs: plan.drainTimeoutMs,
+      });
+    } else {
+      say(`burst of ${plan.burst} orders from ${plan.clients} clients`);
+      r = await run.phase('b', (o) => o.burst(plan.burst, plan.clients), {
+        drainTimeoutMs: plan.burstDrainTimeoutMs,
+      });
+    }
     sampler.stop();
     const l = latencies(r.orders);
     const done = run.finished.length;
@@ -437,8 +449,12 @@ async function runSteady(
       .sort((a, b) => b.cpuMs - a.cpuMs);
     const cpuMs = perProcess.reduce((s, p) => s + p.cpuMs, 0);
     const drainMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
+    const lastAccept = Math.max(...r.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
+    const acceptSeconds = round1((lastAccept - r.startedAt) / 1000);
     say(
-      `${l.accepted}/${l.posted} accepted, ${l.completed} completed; accept p50 ${l.acceptP50Ms} ms ` +
+      `${l.accepted}/${l.posted} accepted` +
+        (focus.kind === 'burst' ? ` in ${acceptSeconds} s` : '') +
+        `, ${l.completed} completed; accept p50 ${l.acceptP50Ms} ms ` +
         `p99 ${l.acceptP99Ms} ms; e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms; ` +
         (drainMs !== null
           ? `drained ${(drainMs / 1000).toFixed(1)} s after the load`
@@ -448,16 +464,15 @@ async function runSteady(
       say(
         `  ${p.process.padEnd(20)} ${String(p.cpuMsPerOrder).padStart(8)} CPU ms/order, ${p.peakRssMb} MB`,
       );
-    return {
-      steady: {
-        rate,
-        seconds: plan.steadyMs / 1000,
-        ...l,
-        drainAfterMs: drainMs,
-        cpuMsPerOrder: done ? round1(cpuMs / done) : null,
-        processes: perProcess,
-      },
+    const figures = {
+      ...l,
+      drainAfterMs: drainMs,
+      cpuMsPerOrder: done ? round1(cpuMs / done) : null,
+      processes: perProcess,
     };
+    return focus.kind === 'steady'
+      ? { steady: { rate: focus.rate, seconds: plan.steadyMs / 1000, ...figures } }
+      : { burst: { orders: plan.burst, clients: plan.clients, acceptSeconds, ...figures } };
   } finally {
     idle.stop();
     progress(`${name}: stopping`);
@@ -535,8 +550,11 @@ function planFrom(o: {
   burst?: number;
   clients: number;
   steady?: number;
+  burstOnly?: boolean;
   seconds: number;
 }): Plan {
+  if (o.steady !== undefined && o.burstOnly)
+    throw new Error('--steady and --burst-only: choose one');
   const designs = o.designs.split(',').map((d) => d.trim());
   const unknown = designs.filter((d) => !(DESIGNS as readonly string[]).includes(d));
   if (unknown.length || !designs.length)
@@ -559,7 +577,8 @@ function planFrom(o: {
     slowMs: quick ? 5000 : 15_000,
     drainTimeoutMs: quick ? 15_000 : 60_000,
     burstDrainTimeoutMs: quick ? 120_000 : 600_000,
-    ...(o.steady !== undefined ? { steadyRate: o.steady } : {}),
+    ...(o.steady !== undefined ? { focus: { kind: 'steady', rate: o.steady } as const } : {}),
+    ...(o.burstOnly ? { focus: { kind: 'burst' } as const } : {}),
     steadyMs: o.seconds * 1000,
   };
 }
@@ -594,10 +613,18 @@ async function main(argv: string[]): Promise<void> {
         "only a steady load at <rate> orders/s after a warm-up, with each process's CPU per order (where the time goes)",
       ).argParser(positiveInt),
     )
+    .option(
+      '--burst-only',
+      "only the burst (--burst, --clients) after a warm-up, with each process's CPU per order",
+    )
     .addOption(
       new Option('--seconds <n>', 'how long the --steady load lasts')
         .argParser(positiveInt)
         .default(30),
+    )
+    .option(
+      '--cpu-profiles <dir>',
+      "each design process writes a V8 CPU profile (.cpuprofile, for Chrome's DevTools) into <dir> when it stops",
     )
     .option('--no-docs-chart', 'do not copy the chart to docs/benchmarks.svg')
     .showHelpAfterError();
@@ -608,10 +635,16 @@ async function main(argv: string[]): Promise<void> {
     burst?: number;
     clients: number;
     steady?: number;
+    burstOnly?: boolean;
     seconds: number;
+    cpuProfiles?: string;
     docsChart: boolean;
   }>();
   const plan = planFrom(o);
+  if (o.cpuProfiles) {
+    mkdirSync(o.cpuProfiles, { recursive: true });
+    process.env.SHIPSHAPE_BENCH_CPU_PROFILES = path.resolve(o.cpuProfiles);
+  }
 
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
   process.env.SHIPSHAPE_PORT_OFFSET ??= '2150';
@@ -624,6 +657,11 @@ async function main(argv: string[]): Promise<void> {
     SHIPSHAPE_API_RATE_PER_MIN: '0',
     LOG_LEVEL: process.env.LOG_LEVEL,
   };
+  // Closed workflows of earlier runs stay in the dev server's SQLite file and slow it down as they pile
+  // up (a drain took twice as long after four bursts): every run starts on an empty Temporal database.
+  await discardTemporalData(config, (l) =>
+    progress(`bench stack: ${l}; its database is discarded`),
+  );
   progress(`bench stack in ${config.stack.dir}: starting what is not running`);
   // stackUp is idempotent; on a loaded machine its "does it answer" checks can time out, so try again.
   for (let attempt = 1; ; attempt++) {
@@ -657,13 +695,13 @@ async function main(argv: string[]): Promise<void> {
     loadAverageAtStart: loadAtStart,
     loadAverageNow: os.loadavg(),
   });
-  if (plan.steadyRate !== undefined) {
-    const steady: Record<string, unknown> = {};
-    const file = path.join(resultsDir, `${stamp}-steady.json`);
+  if (plan.focus) {
+    const focused: Record<string, unknown> = {};
+    const file = path.join(resultsDir, `${stamp}-${plan.focus.kind}.json`);
     try {
       for (const d of plan.designs) {
-        steady[d] = await runSteady(d, plan, config, pool, runId, env, logDir);
-        const out = { designs: steady, machine: machine(), commit: gitCommit(), plan };
+        focused[d] = await runFocused(d, plan.focus, plan, config, pool, runId, env, logDir);
+        const out = { designs: focused, machine: machine(), commit: gitCommit(), plan };
         writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       }
     } finally {

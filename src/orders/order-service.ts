@@ -18,12 +18,12 @@ import {
 import {
   findOrder,
   findOrderByIdempotencyKey,
-  insertAcceptedOrder,
   loadOrderRequest,
   markWorkflowsStarted,
 } from './order-store';
 import type { OrderRow } from './order-store';
 import { WorkflowStarter } from './workflow-starter';
+import { BatchedOrderInserts } from './batched-order-inserts';
 import type { Logger } from '../logger';
 
 export interface OrderSummary {
@@ -62,6 +62,9 @@ export class OrderService {
    * starts the workflow right after; without, `place` starts the workflow before it answers.
    */
   readonly starter: WorkflowStarter | undefined;
+  private readonly inserts: BatchedOrderInserts;
+  /** `place` calls in progress: while there are any, the starter holds back (accepting comes first). */
+  private placing = 0;
 
   constructor(
     private readonly temporal: Client,
@@ -70,8 +73,14 @@ export class OrderService {
     opts: { deferStarts?: Logger } = {},
   ) {
     this.starter = opts.deferStarts
-      ? new WorkflowStarter({ start: (o) => this.startWorkflow(o), pool, log: opts.deferStarts })
+      ? new WorkflowStarter({
+          start: (o) => this.startWorkflow(o),
+          pool,
+          log: opts.deferStarts,
+          accepting: () => this.placing > 0,
+        })
       : undefined;
+    this.inserts = new BatchedOrderInserts(pool);
   }
 
   private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
@@ -98,6 +107,18 @@ export class OrderService {
     body: OrderRequestBody,
     idempotencyKey?: string,
   ): Promise<{ order: OrderSummary; created: boolean }> {
+    this.placing++;
+    try {
+      return await this.placeNow(body, idempotencyKey);
+    } finally {
+      this.placing--;
+    }
+  }
+
+  private async placeNow(
+    body: OrderRequestBody,
+    idempotencyKey?: string,
+  ): Promise<{ order: OrderSummary; created: boolean }> {
     if (idempotencyKey) {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
@@ -112,14 +133,13 @@ export class OrderService {
     };
     const workflowId = workflowIdFor(order.orderId);
     const totalCents = totalCentsOf(order);
-    const inserted = await insertAcceptedOrder(
-      this.pool,
+    const inserted = await this.inserts.insert({
       order,
       workflowId,
       totalCents,
       idempotencyKey,
-      this.starter !== undefined,
-    );
+      startPending: this.starter !== undefined,
+    });
     if (!inserted) {
       const existing =
         (await findOrder(this.pool, order.orderId)) ??

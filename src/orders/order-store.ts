@@ -22,32 +22,69 @@ const COLUMNS = `order_id AS "orderId", workflow_id AS "workflowId", customer_id
   failure_reason AS "failureReason", created_at AS "createdAt", updated_at AS "updatedAt",
   start_pending AS "startPending"`;
 
-/** Records an accepted order; undefined when the order id or the idempotency key is already known. */
+/** An accepted order as it is written: the request, its workflow id and total, and its key if any. */
+export interface AcceptedOrder {
+  order: OrderRequest;
+  workflowId: string;
+  totalCents: number;
+  idempotencyKey: string | undefined;
+  /** True when the caller answers before the workflow starts (the API): the sweep then knows it waits. */
+  startPending: boolean;
+}
+
+/**
+ * Records accepted orders in one statement (one commit). Each gets its row back, or undefined when its
+ * order id or idempotency key is already known — also when an earlier order of the same batch took it.
+ */
+export async function insertAcceptedOrders(
+  pool: Pool,
+  batch: readonly AcceptedOrder[],
+): Promise<(OrderRow | undefined)[]> {
+  if (!batch.length) return [];
+  const values: unknown[] = [];
+  const tuples = batch.map((a) => {
+    const at = values.length;
+    values.push(
+      a.order.orderId,
+      a.workflowId,
+      a.order.customerId,
+      a.idempotencyKey ?? null,
+      a.totalCents,
+      a.order.currency,
+      JSON.stringify(a.order),
+      a.startPending,
+    );
+    const p = (i: number) => `$${at + i}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 'PENDING', ${p(5)}::bigint, ${p(6)}, ${p(7)}::jsonb, ${p(8)}::boolean)`;
+  });
+  const { rows } = await pool.query<OrderRow>(
+    `INSERT INTO app.orders (order_id, workflow_id, customer_id, idempotency_key, status, total_cents, currency, request, start_pending)
+     VALUES ${tuples.join(', ')}
+     ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+    values,
+  );
+  // Rows are inserted in the order given, so a repeated order id in the batch went to its first entry.
+  const byId = new Map(rows.map((r) => [r.orderId, r]));
+  return batch.map((a) => {
+    const row = byId.get(a.order.orderId);
+    byId.delete(a.order.orderId);
+    return row;
+  });
+}
+
+/** Records one accepted order; undefined when its order id or idempotency key is already known. */
 export async function insertAcceptedOrder(
   pool: Pool,
   order: OrderRequest,
   workflowId: string,
   totalCents: number,
   idempotencyKey: string | undefined,
-  /** True when the caller answers before the workflow starts (the API): the sweep then knows it waits. */
   startPending = false,
 ): Promise<OrderRow | undefined> {
-  const { rows } = await pool.query<OrderRow>(
-    `INSERT INTO app.orders (order_id, workflow_id, customer_id, idempotency_key, status, total_cents, currency, request, start_pending)
-     VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8)
-     ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-    [
-      order.orderId,
-      workflowId,
-      order.customerId,
-      idempotencyKey ?? null,
-      totalCents,
-      order.currency,
-      JSON.stringify(order),
-      startPending,
-    ],
-  );
-  return rows[0];
+  const [row] = await insertAcceptedOrders(pool, [
+    { order, workflowId, totalCents, idempotencyKey, startPending },
+  ]);
+  return row;
 }
 
 /** Marks orders whose workflows now exist, so the sweep leaves them alone. */

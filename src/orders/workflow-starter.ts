@@ -12,6 +12,13 @@ export interface WorkflowStarterOptions {
   log: Logger;
   /** Starts in flight at once. */
   concurrency?: number;
+  /**
+   * True while orders are being accepted: starts then go on at `busyConcurrency` only, so a burst of
+   * orders is answered first (each is durable once its row commits) and its workflows started after.
+   */
+  accepting?: () => boolean;
+  /** Starts in flight at once while `accepting()`; at least 1, so starts never stall under steady load. */
+  busyConcurrency?: number;
   /** How often the table is swept for accepted orders nobody is starting (after a restart). */
   sweepMs?: number;
   /** An order younger than this is left to whoever accepted it. */
@@ -38,10 +45,13 @@ export class WorkflowStarter {
   private readonly sweepTimer: NodeJS.Timeout;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly concurrency: number;
+  private readonly busyConcurrency: number;
   private readonly graceMs: number;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: WorkflowStarterOptions) {
     this.concurrency = opts.concurrency ?? 16;
+    this.busyConcurrency = Math.max(1, Math.min(opts.busyConcurrency ?? 2, this.concurrency));
     this.graceMs = opts.sweepGraceMs ?? 10_000;
     this.sweepTimer = setInterval(() => void this.sweep(), opts.sweepMs ?? 5_000);
     this.sweepTimer.unref();
@@ -87,13 +97,22 @@ export class WorkflowStarter {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweepTimer);
+    clearTimeout(this.resumeTimer);
     this.queue.length = 0;
     if (this.active) await new Promise<void>((r) => this.idle.push(r));
     await this.flush();
   }
 
   private pump(): void {
-    while (!this.stopping && this.active < this.concurrency && this.queue.length) {
+    const busy = this.opts.accepting?.() ?? false;
+    const limit = busy ? this.busyConcurrency : this.concurrency;
+    // Once the accepting stops, nothing else may come to pump: look again shortly.
+    if (busy && this.queue.length && !this.resumeTimer)
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = undefined;
+        this.pump();
+      }, 20);
+    while (!this.stopping && this.active < limit && this.queue.length) {
       const { order, trace } = this.queue.shift()!;
       this.active++;
       void context

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   /** Restart a process that exits unexpectedly (the default). */
   restart?: boolean;
   readyTimeoutMs?: number;
+  /** Extra Node options for every process (the benchmark's CPU profiles). */
+  execArgv?: string[];
   /** Run only these (e.g. a second replica set of the workers); default: every process of the app. */
   names?: ProcessName[];
   /** Where the logs go; default `<stack dir>/logs`. A second supervisor of the same stack needs its own. */
@@ -87,6 +89,7 @@ export class Supervisor {
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
       env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      ...(this.opts.execArgv ? { execArgv: [...process.execArgv, ...this.opts.execArgv] } : {}),
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -157,25 +157,46 @@ async function waitUp(
   }
 }
 
+async function stopOurServer(
+  config: Config,
+  name: 'temporal' | 'nats',
+  state: StackState,
+  log: (line: string) => void,
+): Promise<void> {
+  const pid = ourPid(config, name, state);
+  if (pid === undefined) return;
+  log(`stopping ${name} (pid ${pid})`);
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitFor(`${name} to exit`, () => !isAlive(pid), { timeoutMs: 20_000 });
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`${name} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
+  }
+  delete state.pids[name];
+}
+
+/**
+ * Stops this stack's Temporal server, if it runs, and deletes its database: the next `stackUp` starts
+ * it empty. For the benchmark, whose runs must not inherit earlier runs' closed workflows.
+ */
+export async function discardTemporalData(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  const state = readState(config);
+  await stopOurServer(config, 'temporal', state, log);
+  if (existsSync(config.stack.dir)) writeState(config, state);
+  rmSync(temporalPaths(config.stack.dir).dir, { recursive: true, force: true });
+}
+
 /** Stops only the servers this stack started (pids from our state file whose command line names our folder). */
 export async function stackDown(
   config: Config,
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
   const state = readState(config);
-  for (const name of ['temporal', 'nats'] as const) {
-    const pid = ourPid(config, name, state);
-    if (pid === undefined) continue;
-    log(`stopping ${name} (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    try {
-      await waitFor(`${name} to exit`, () => !isAlive(pid), { timeoutMs: 20_000 });
-    } catch {
-      process.kill(pid, 'SIGKILL');
-      await waitFor(`${name} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
-    }
-    delete state.pids[name];
-  }
+  for (const name of ['temporal', 'nats'] as const) await stopOurServer(config, name, state, log);
   if (config.stack.managesPostgres && postgresPid(config.stack.dir) !== undefined) {
     log('stopping PostgreSQL');
     await stopPostgres(config.stack.dir);

@@ -111,4 +111,45 @@ describe('accepted before started: the API starts workflows after it answers', f
     assert.deepEqual([stock.available, stock.reserved], [10, 0]);
     assert.equal(chargesFor(body.orderId), 0);
   });
+
+  it('takes orders posted all at once: each once, one per order id and per Idempotency-Key', async () => {
+    const sku = uniqueId('sku');
+    await http(h, 'PUT', `/inventory/${sku}`, { available: 100 });
+    const body = (orderId?: string) =>
+      orderBody({ ...(orderId ? { orderId } : {}), customerId: uniqueId('cust'), sku });
+    const distinct = Array.from({ length: 30 }, () => uniqueId('ord'));
+    const repeatedId = uniqueId('ord');
+    const key = uniqueId('key');
+    // Posted together, so many of them share one write to the orders table.
+    const answers = await Promise.all([
+      ...distinct.map((id) => http<{ orderId: string }>(h, 'POST', '/orders', body(id))),
+      ...[1, 2, 3].map(() => http<{ orderId: string }>(h, 'POST', '/orders', body(repeatedId))),
+      ...[1, 2, 3].map(() =>
+        http<{ orderId: string }>(h, 'POST', '/orders', body(), { 'idempotency-key': key }),
+      ),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      answers.map(() => 202),
+    );
+    const keyed = new Set(answers.slice(-3).map((a) => a.body.orderId));
+    assert.equal(keyed.size, 1, `one order for the key, got ${[...keyed].join(', ')}`);
+    const [keyedId] = [...keyed] as [string];
+    assert.deepEqual(
+      new Set(answers.slice(30, 33).map((a) => a.body.orderId)),
+      new Set([repeatedId]),
+    );
+    const all = [...distinct, repeatedId, keyedId];
+    const { rows } = await h.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM app.orders WHERE order_id = ANY($1) OR idempotency_key = $2',
+      [all, key],
+    );
+    assert.equal(rows[0]?.n, all.length);
+    for (const id of all) {
+      assert.equal((await waitForOrder(h, id)).status, 'COMPLETED', id);
+      assert.equal(chargesFor(id), 1, `charges of ${id}`);
+    }
+    const stock = await stockOf(sku);
+    assert.deepEqual([stock.available, stock.reserved], [100 - 2 * all.length, 0]);
+  });
 });

@@ -85,4 +85,53 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
     assert.deepEqual(marked.sort(), ['left-1', 'left-2']);
     await starter.stop();
   });
+
+  it('holds starts back to its busy concurrency while orders are being accepted, then goes on at full', async () => {
+    const { pool, marked } = fakePool();
+    let accepting = true;
+    let running = 0;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    const starter = new WorkflowStarter({
+      pool,
+      log,
+      concurrency: 8,
+      busyConcurrency: 2,
+      accepting: () => accepting,
+      start: async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((r) => release.push(r));
+        running--;
+        return true;
+      },
+    });
+    for (let i = 0; i < 20; i++) starter.enqueue(order(`b-${i}`));
+    await waitFor('two starts under way', () => running === 2 || undefined, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    // Finishing starts while orders still come in lets only as many new ones begin.
+    release.splice(0).forEach((r) => r());
+    await waitFor(
+      'two more under way',
+      () => (running === 2 && release.length === 2) || undefined,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 10,
+      },
+    );
+    assert.equal(peak, 2);
+    accepting = false;
+    await waitFor('full concurrency once accepting stops', () => running === 8 || undefined, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    while (marked.length < 20) {
+      release.splice(0).forEach((r) => r());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(new Set(marked).size, 20);
+    await starter.stop();
+  });
 });
