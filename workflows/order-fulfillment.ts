@@ -205,12 +205,13 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     ...view,
     ...(reconcileLog.length ? { reconciled: reconcileLog.slice(-10) } : {}),
   }));
-  setHandler(replySignal, (reply) => {
-    // A reply for a command this run never sent, or one already seen, changes nothing.
+  /** A reply, however it came: one for a command this run never sent, or one already seen, changes nothing. */
+  const acceptReply = (reply: ReplyEnvelope) => {
     if (!issued.has(reply.commandId) || seenReplies.has(reply.replyId)) return;
     seenReplies.add(reply.replyId);
     answers.set(reply.commandId, toOutcome(reply));
-  });
+  };
+  setHandler(replySignal, acceptReply);
   setHandler(deadLetterSignal, ({ commandId, reason }) => {
     if (!issued.has(commandId) || answers.get(commandId)?.kind === 'succeeded') return;
     answers.set(commandId, { kind: 'dead_lettered', reason });
@@ -286,9 +287,13 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   };
 
   /**
-   * One send as one activity that the answer itself completes (through the reply bridge). Ends early,
-   * cancelling the activity, when `interrupted` turns true: a cancel, a reconcile, or an answer that
-   * came as a signal (a late reply to an earlier send, or a dead letter).
+   * One send as one activity that the answer itself completes (through the reply bridge). Stops waiting
+   * when `interrupted` turns true: a cancel, a reconcile, or an answer that came another way (a reply to
+   * an earlier send, or a dead letter). From revision 3 the activity is then left open rather than
+   * cancelled, and a reply that completes it later still counts: the service answers the first copy of
+   * a command it gets, and that answer may be on its way to this activity when a reconcile sends the
+   * command again (a cancelled activity's answer was dropped, and the service's repeat of it is the
+   * same message, which JetStream discards as a duplicate for the duplicate window).
    */
   async function sendAwaitingReply(
     cmd: CommandEnvelope,
@@ -296,6 +301,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     interrupted: () => boolean,
   ): Promise<SendResult> {
     sends += 1;
+    const keepsListening = revision >= 3;
     const { sendCommand } = proxyActivities<Activities>({
       activityId: `${cmd.commandId}~${sends}`,
       heartbeatTimeout: settings.stepTimeoutMs,
@@ -308,12 +314,16 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     const sent = scope
       .run(() => sendCommand({ command: cmd, msgId }))
       .then(
-        (reply) => (result ??= { kind: 'reply', reply }),
+        (reply) => {
+          acceptReply(reply);
+          result ??= { kind: 'reply', reply };
+        },
         (err: unknown) =>
+          // An open activity left behind times out in the end; nobody waits for that any more.
           (result ??= scope.consideredCancelled ? { kind: 'interrupted' } : sendFailure(err)),
       );
     await condition(() => result !== undefined || interrupted());
-    if (!result) {
+    if (!result && !keepsListening) {
       scope.cancel();
       await sent;
     }
@@ -372,10 +382,6 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
         countSend();
         const sent = await sendAwaitingReply(cmd, msgId, interrupted);
         if (sent.kind === 'failed') return publishFailed(sent.message);
-        if (sent.kind === 'reply' && !seenReplies.has(sent.reply.replyId)) {
-          seenReplies.add(sent.reply.replyId);
-          answers.set(cmd.commandId, toOutcome(sent.reply));
-        }
       } else {
         // Histories from before: publish, then wait for the reply signal on a timer.
         try {

@@ -110,6 +110,30 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
     assert.equal(charges(orderId).length, 1);
   });
 
+  it('counts the answer already on its way when a reconcile sends the command again', async () => {
+    // The charge is in the provider's hands when the reconcile comes: the service has not recorded it
+    // yet, so the reconcile sends the command again, and the first send's answer arrives after that.
+    h.payment.state.faults.latencyMs = 3_000;
+    const { orderId } = await placeOrder();
+    await waitForOrder(h, orderId, hasStatus('CHARGING_PAYMENT'));
+    assert.equal(
+      (await http(h, 'POST', `/orders/${orderId}/reconcile`, { reason: 'test' })).status,
+      202,
+    );
+    // Well inside the 60 s step timeout: only the first send's answer can finish the step this soon.
+    const done = await waitForOrder(h, orderId, hasStatus('COMPLETED'), 30_000);
+    assert.equal(charges(orderId).length, 1);
+    assert.equal(done.steps?.payment.sends, 2, 'the first send and the reconcile, no more');
+    const view = await h.temporal.workflow.getHandle(`order-${orderId}`).query(orderStateQuery);
+    assert.ok(
+      view.reconciled?.some((l) => /not done by the service; sent again/.test(l)),
+      JSON.stringify(view.reconciled),
+    );
+    const events =
+      (await h.temporal.workflow.getHandle(`order-${orderId}`).fetchHistory()).events ?? [];
+    assert.equal(events.filter((e) => e.activityTaskTimedOutEventAttributes).length, 0);
+  });
+
   it('lets the reconciler find a stuck order by itself and un-stick it', async () => {
     await h.stopBridge();
     const { orderId } = await placeOrder();
