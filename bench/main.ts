@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../src/config';
 import type { Config } from '../src/config';
 import { createPool } from '../src/db/pool';
@@ -648,7 +648,9 @@ async function main(argv: string[]): Promise<void> {
       "each design process writes a V8 CPU profile (.cpuprofile, for Chrome's DevTools) into <dir> when it stops",
     )
     .option('--no-docs-chart', 'do not copy the chart to docs/benchmarks.svg')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // A usage mistake exits with 2, like the shipshape CLI's; --help with 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
   const o = program.opts<{
     quick?: boolean;
@@ -661,7 +663,13 @@ async function main(argv: string[]): Promise<void> {
     cpuProfiles?: string;
     docsChart: boolean;
   }>();
-  const plan = planFrom(o);
+  let plan: Plan;
+  try {
+    plan = planFrom(o);
+  } catch (err) {
+    // A mistake in the options: say which, without a stack trace.
+    return program.error(`bench: ${(err as Error).message}`, { exitCode: 2 });
+  }
   if (o.cpuProfiles) {
     mkdirSync(o.cpuProfiles, { recursive: true });
     process.env.SHIPSHAPE_BENCH_CPU_PROFILES = path.resolve(o.cpuProfiles);
@@ -766,7 +774,7 @@ async function main(argv: string[]): Promise<void> {
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`must be a whole number of at least 1, got "${v}"`);
+    throw new InvalidArgumentError(`must be a whole number of at least 1, got "${v}"`);
   return n;
 }
 
