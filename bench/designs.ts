@@ -51,7 +51,7 @@ async function startShipshape(
     restart: false,
     // On a shared two-core machine eleven processes starting at once can take minutes.
     readyTimeoutMs: 300_000,
-    execArgv: profilingArgs(),
+    execArgv: nodeArgs,
     logDir: path.join(logDir, 'shipshape'),
   });
   try {
@@ -80,10 +80,12 @@ async function startShipshape(
   };
 }
 
-/** `bench --cpu-profiles <dir>`: each process writes a V8 CPU profile there when it stops. */
-function profilingArgs(): string[] {
-  const dir = process.env.SHIPSHAPE_BENCH_CPU_PROFILES;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+/** Node options for every design process: none, or those of `bench --cpu-profiles`. */
+let nodeArgs: string[] = [];
+
+/** `bench --cpu-profiles <dir>`: each design process started from now on writes a V8 CPU profile into `dir` when it stops. */
+export function profileProcessesInto(dir: string): void {
+  nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 /** Forks one process and waits for its "ready" message. */
@@ -95,13 +97,9 @@ function forkReady(
   name: string,
 ): Promise<ChildProcess> {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const profiles = process.env.SHIPSHAPE_BENCH_CPU_PROFILES;
   const child = fork(file, args, {
     env: { ...process.env, ...env },
-    // `bench --cpu-profiles <dir>`: each process writes a V8 CPU profile there when it stops.
-    ...(profiles
-      ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profiles}`] }
-      : {}),
+    execArgv: [...process.execArgv, ...nodeArgs],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   child.stdout?.pipe(out);

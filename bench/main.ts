@@ -14,7 +14,7 @@ import { setStock } from '../src/services/inventory';
 import { discardTemporalData, stackUp } from '../src/stack/stack';
 import { renderChart } from './chart';
 import type { Panel } from './chart';
-import { DESIGN_TITLES, DESIGNS, startDesign } from './designs';
+import { DESIGN_TITLES, DESIGNS, profileProcessesInto, startDesign } from './designs';
 import type { DesignName, RunningDesign } from './designs';
 import { BENCH_SKUS, CompletionWatcher, Orders, percentile } from './load';
 import type { Tracked } from './load';
@@ -672,7 +672,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (o.cpuProfiles) {
     mkdirSync(o.cpuProfiles, { recursive: true });
-    process.env.SHIPSHAPE_BENCH_CPU_PROFILES = path.resolve(o.cpuProfiles);
+    profileProcessesInto(path.resolve(o.cpuProfiles));
   }
 
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';

@@ -85,7 +85,7 @@ const PUBLISH_BUDGET_MS = 15 * 60_000;
 
 /** How one send of a command through `sendCommand` ended. */
 type SendResult =
-  | { kind: 'reply'; reply: ReplyEnvelope }
+  | { kind: 'reply' }
   | { kind: 'timeout' }
   | { kind: 'interrupted' }
   | { kind: 'failed'; message: string };
@@ -316,7 +316,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       .then(
         (reply) => {
           acceptReply(reply);
-          result ??= { kind: 'reply', reply };
+          result ??= { kind: 'reply' };
         },
         (err: unknown) =>
           // An open activity left behind times out in the end; nobody waits for that any more.

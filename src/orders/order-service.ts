@@ -63,8 +63,6 @@ export class OrderService {
    */
   readonly starter: WorkflowStarter | undefined;
   private readonly inserts: BatchedOrderInserts;
-  /** `place` calls in progress: while there are any, the starter holds back (accepting comes first). */
-  private placing = 0;
 
   constructor(
     private readonly temporal: Client,
@@ -77,7 +75,6 @@ export class OrderService {
           start: (o) => this.startWorkflow(o),
           pool,
           log: opts.deferStarts,
-          accepting: () => this.placing > 0,
         })
       : undefined;
     this.inserts = new BatchedOrderInserts(pool);
@@ -107,12 +104,9 @@ export class OrderService {
     body: OrderRequestBody,
     idempotencyKey?: string,
   ): Promise<{ order: OrderSummary; created: boolean }> {
-    this.placing++;
-    try {
-      return await this.placeNow(body, idempotencyKey);
-    } finally {
-      this.placing--;
-    }
+    // While orders are being placed, the starter holds back: answering comes first.
+    const place = () => this.placeNow(body, idempotencyKey);
+    return this.starter ? this.starter.whileAccepting(place) : place();
   }
 
   private async placeNow(

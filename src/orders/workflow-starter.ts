@@ -12,12 +12,7 @@ export interface WorkflowStarterOptions {
   log: Logger;
   /** Starts in flight at once. */
   concurrency?: number;
-  /**
-   * True while orders are being accepted: starts then go on at `busyConcurrency` only, so a burst of
-   * orders is answered first (each is durable once its row commits) and its workflows started after.
-   */
-  accepting?: () => boolean;
-  /** Starts in flight at once while `accepting()`; at least 1, so starts never stall under steady load. */
+  /** Starts in flight at once while orders are being accepted (`whileAccepting`); at least 1. */
   busyConcurrency?: number;
   /** How often the table is swept for accepted orders nobody is starting (after a restart). */
   sweepMs?: number;
@@ -47,7 +42,8 @@ export class WorkflowStarter {
   private readonly concurrency: number;
   private readonly busyConcurrency: number;
   private readonly graceMs: number;
-  private resumeTimer: NodeJS.Timeout | undefined;
+  /** Orders being accepted right now (`whileAccepting`). */
+  private accepting = 0;
 
   constructor(private readonly opts: WorkflowStarterOptions) {
     this.concurrency = opts.concurrency ?? 16;
@@ -68,6 +64,19 @@ export class WorkflowStarter {
     this.queued.add(order.orderId);
     this.queue.push({ order, trace: context.active() });
     this.pump();
+  }
+
+  /**
+   * Runs the accepting of an order: meanwhile starts go on at `busyConcurrency` only, so a burst of
+   * orders is answered first (each is durable once its row commits) and its workflows started after.
+   */
+  async whileAccepting<T>(accept: () => Promise<T>): Promise<T> {
+    this.accepting++;
+    try {
+      return await accept();
+    } finally {
+      if (--this.accepting === 0) this.pump();
+    }
   }
 
   /** Looks for accepted orders nobody started (the process that accepted them stopped first). */
@@ -97,21 +106,13 @@ export class WorkflowStarter {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweepTimer);
-    clearTimeout(this.resumeTimer);
     this.queue.length = 0;
     if (this.active) await new Promise<void>((r) => this.idle.push(r));
     await this.flush();
   }
 
   private pump(): void {
-    const busy = this.opts.accepting?.() ?? false;
-    const limit = busy ? this.busyConcurrency : this.concurrency;
-    // Once the accepting stops, nothing else may come to pump: look again shortly.
-    if (busy && this.queue.length && !this.resumeTimer)
-      this.resumeTimer = setTimeout(() => {
-        this.resumeTimer = undefined;
-        this.pump();
-      }, 20);
+    const limit = this.accepting ? this.busyConcurrency : this.concurrency;
     while (!this.stopping && this.active < limit && this.queue.length) {
       const { order, trace } = this.queue.shift()!;
       this.active++;

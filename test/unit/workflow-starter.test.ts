@@ -88,7 +88,7 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
 
   it('holds starts back to its busy concurrency while orders are being accepted, then goes on at full', async () => {
     const { pool, marked } = fakePool();
-    let accepting = true;
+    let acceptingDone!: () => void;
     let running = 0;
     let peak = 0;
     const release: (() => void)[] = [];
@@ -97,7 +97,6 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
       log,
       concurrency: 8,
       busyConcurrency: 2,
-      accepting: () => accepting,
       start: async () => {
         running++;
         peak = Math.max(peak, running);
@@ -106,6 +105,8 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
         return true;
       },
     });
+    // An order being accepted until `acceptingDone`; twenty accepted ones wait for their starts.
+    const accepting = starter.whileAccepting(() => new Promise<void>((r) => (acceptingDone = r)));
     for (let i = 0; i < 20; i++) starter.enqueue(order(`b-${i}`));
     await waitFor('two starts under way', () => running === 2 || undefined, {
       timeoutMs: 5_000,
@@ -122,7 +123,8 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
       },
     );
     assert.equal(peak, 2);
-    accepting = false;
+    acceptingDone();
+    await accepting;
     await waitFor('full concurrency once accepting stops', () => running === 8 || undefined, {
       timeoutMs: 5_000,
       intervalMs: 10,
