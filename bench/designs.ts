@@ -89,7 +89,7 @@ export function profileProcessesInto(dir: string): void {
 }
 
 /** Forks one process and waits for its "ready" message. */
-function forkReady(
+export function forkReady(
   file: string,
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -122,7 +122,7 @@ function forkReady(
   });
 }
 
-async function stopChildren(children: ChildProcess[]): Promise<void> {
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map(
       (c) =>

@@ -1,17 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../src/config';
+import { Command, Option } from 'commander';
 import type { Config } from '../src/config';
 import { createPool } from '../src/db/pool';
 import type { Pool } from '../src/db/pool';
 import { connectNats } from '../src/messaging/connection';
 import { projectRoot } from '../src/paths';
-import { prepareInfrastructure } from '../src/runtime/infrastructure';
 import { setStock } from '../src/services/inventory';
-import { discardTemporalData, stackUp } from '../src/stack/stack';
+import { benchStackUp } from './bench-stack';
+import { gitCommit, machine, positiveInt } from './run-info';
 import { renderChart } from './chart';
 import type { Panel } from './chart';
 import { DESIGN_TITLES, DESIGNS, profileProcessesInto, startDesign } from './designs';
@@ -56,7 +53,6 @@ const COLOURS: Record<DesignName, string> = {
 };
 
 const began = Date.now();
-const loadAtStart = os.loadavg();
 function progress(line: string): void {
   const s = Math.round((Date.now() - began) / 1000);
   process.stderr.write(
@@ -549,22 +545,6 @@ function chart(results: Partial<Record<DesignName, DesignResult>>, plan: Plan): 
   ]);
 }
 
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function planFrom(o: {
   quick?: boolean;
   designs: string;
@@ -675,10 +655,7 @@ async function main(argv: string[]): Promise<void> {
     profileProcessesInto(path.resolve(o.cpuProfiles));
   }
 
-  process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
-  process.env.SHIPSHAPE_PORT_OFFSET ??= '2150';
-  process.env.LOG_LEVEL ??= 'warn';
-  const config = loadConfig();
+  const config = await benchStackUp(progress);
   // The designs' processes: the same stack, absolute paths, no API rate limit (a policy, not work).
   const env: NodeJS.ProcessEnv = {
     SHIPSHAPE_STACK_DIR: config.stack.dir,
@@ -686,24 +663,6 @@ async function main(argv: string[]): Promise<void> {
     SHIPSHAPE_API_RATE_PER_MIN: '0',
     LOG_LEVEL: process.env.LOG_LEVEL,
   };
-  // Closed workflows of earlier runs stay in the dev server's SQLite file (320 MB after four bursts):
-  // every run starts on an empty Temporal database, so its figures do not depend on the runs before.
-  await discardTemporalData(config, (l) =>
-    progress(`bench stack: ${l}; its database is discarded`),
-  );
-  progress(`bench stack in ${config.stack.dir}: starting what is not running`);
-  // stackUp is idempotent; on a loaded machine its "does it answer" checks can time out, so try again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await stackUp(config, (l) => progress(l));
-      break;
-    } catch (err) {
-      if (attempt === 3) throw err;
-      progress(`stack not ready (${(err as Error).message.split('\n')[0]}); trying again`);
-      await sleep(3000);
-    }
-  }
-  await prepareInfrastructure(config, (l) => progress(l));
   const pool = createPool(config, 'migrator', { max: 4, applicationName: 'bench' });
   const nc = await connectNats(config, 'admin', 'bench-setup');
   await ensureOutboxTopology(config, nc, pool);
@@ -716,14 +675,6 @@ async function main(argv: string[]): Promise<void> {
   const resultsDir = path.join(projectRoot, 'bench', 'results');
   const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
   mkdirSync(resultsDir, { recursive: true });
-  const machine = () => ({
-    cores: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    loadAverageAtStart: loadAtStart,
-    loadAverageNow: os.loadavg(),
-  });
   if (plan.focus) {
     const focused: Record<string, unknown> = {};
     const file = path.join(resultsDir, `${stamp}-${plan.focus.kind}.json`);
@@ -769,13 +720,6 @@ async function main(argv: string[]): Promise<void> {
   progress(
     `figures: ${path.relative(process.cwd(), jsonFile)}; chart: ${path.relative(process.cwd(), svgFile)}; process logs: ${logDir}`,
   );
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`must be a whole number of at least 1, got "${v}"`);
-  return n;
 }
 
 main(process.argv).then(

@@ -70,13 +70,17 @@ export function temporalArgs(
  * the dev server's re-read of them on every request that carries one (its default, for people who add
  * them while testing) is switched off; one task-queue partition, because one server and a few workers
  * gain nothing from four but forwarded polls; activities scheduled by a workflow task go back to the
- * worker in the task's own answer (eager dispatch) instead of through a poll.
+ * worker in the task's own answer (eager dispatch) instead of through a poll. The transfer queue (which
+ * hands each new workflow task to the matching service) may be read 200 times a second instead of 20:
+ * at 20, with the dev server's one history shard, every workflow task waited about 40 ms before a
+ * worker could pick it up — six times an order (docs/benchmarks.md, "The engine's ceiling").
  */
 export const TEMPORAL_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
   'system.forceSearchAttributesCacheRefreshOnRead': false,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
   'system.enableActivityEagerExecution': true,
+  'history.transferProcessorMaxPollRPS': 200,
 };
 
 /** True once the frontend answers and the namespace exists. */

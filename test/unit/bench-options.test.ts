@@ -5,21 +5,16 @@ import { promisify } from 'node:util';
 import { distDir } from '../../src/paths';
 
 const run = promisify(execFile);
-const bench = path.join(distDir, 'bench', 'main.js');
 
-/** The benchmark refuses a mistaken command line before it starts anything, naming the mistake. */
-describe('npm run bench: options', () => {
-  for (const [args, message] of [
-    [['--steady', '3', '--burst-only'], /--steady and --burst-only: choose one/],
-    [
-      ['--designs', 'shipshape,nope'],
-      /--designs: unknown design nope; choose from shipshape, sync, outbox/,
-    ],
-    [['--burst', '0'], /must be a whole number of at least 1, got "0"/],
-  ] as const) {
+/** Each case: the command line, and what the one-line refusal must say. */
+type Refusal = readonly [readonly string[], RegExp];
+
+/** A benchmark refuses a mistaken command line before it starts anything, naming the mistake. */
+function refusesMistakes(script: string, cases: readonly Refusal[]): void {
+  for (const [args, message] of cases) {
     it(`refuses ${args.join(' ')}`, async () => {
       await assert.rejects(
-        run(process.execPath, [bench, ...args]),
+        run(process.execPath, [script, ...args]),
         (err: { code: number; stderr: string }) => {
           assert.equal(err.code, 2, err.stderr);
           assert.match(err.stderr, message);
@@ -29,4 +24,25 @@ describe('npm run bench: options', () => {
       );
     });
   }
+}
+
+describe('npm run bench: options', () => {
+  refusesMistakes(path.join(distDir, 'bench', 'main.js'), [
+    [['--steady', '3', '--burst-only'], /--steady and --burst-only: choose one/],
+    [
+      ['--designs', 'shipshape,nope'],
+      /--designs: unknown design nope; choose from shipshape, sync, outbox/,
+    ],
+    [['--burst', '0'], /must be a whole number of at least 1, got "0"/],
+  ]);
+});
+
+describe('npm run bench:engine: options', () => {
+  refusesMistakes(path.join(distDir, 'bench', 'engine-floor', 'main.js'), [
+    [
+      ['--shapes', 'order-shaped,nope'],
+      /--shapes: unknown shape nope; choose from start-and-complete, order-shaped/,
+    ],
+    [['--concurrency', '0'], /must be a whole number of at least 1, got "0"/],
+  ]);
 });

@@ -6,6 +6,7 @@ import { KNOWN_VARIABLES, loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/paths';
 import { APP_PROCESSES } from '../../src/runtime/supervisor';
 import { PROCESS_IDENTITIES } from '../../src/security/local-secrets';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../../src/stack/temporal';
 
 interface ComposeService {
   image?: string;
@@ -266,6 +267,12 @@ describe('docker-compose.yml, checked against the code', () => {
       dynamic,
       /system\.enableActivityEagerExecution:\n\s+- value: true/,
       'eager activity dispatch is on, as on the local dev server',
+    );
+    const settings = parse(dynamic) as Record<string, { value: unknown }[]>;
+    assert.equal(
+      settings['history.transferProcessorMaxPollRPS']?.[0]?.value,
+      TEMPORAL_DYNAMIC_CONFIG['history.transferProcessorMaxPollRPS'],
+      'workflow tasks are handed to the matching service as promptly as on the local dev server',
     );
     const ns = services['temporal-namespace']!.environment!;
     assert.equal(ns.TEMPORAL_NAMESPACE, apiEnv.TEMPORAL_NAMESPACE);

@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import { projectRoot } from '../src/paths';
+
+const loadAtStart = os.loadavg();
+
+/** The machine a run measured, for its results file: a shared machine's load is part of the figures. */
+export function machine() {
+  return {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverageAtStart: loadAtStart,
+    loadAverageNow: os.loadavg(),
+  };
+}
+
+/** The commit measured, `+dirty` when the checkout had changes. */
+export function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${sha}+dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** A command-line option's parser for counts. */
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`must be a whole number of at least 1, got "${v}"`);
+  return n;
+}
