@@ -8,7 +8,7 @@ import { connectNats } from '../src/messaging/connection';
 import { projectRoot } from '../src/paths';
 import { setStock } from '../src/services/inventory';
 import { benchStackUp } from './bench-stack';
-import { gitCommit, machine, positiveInt } from './run-info';
+import { began, gitCommit, machine, positiveInt, progress, textTable } from './run-info';
 import { renderChart } from './chart';
 import type { Panel } from './chart';
 import { DESIGN_TITLES, DESIGNS, profileProcessesInto, startDesign } from './designs';
@@ -51,14 +51,6 @@ const COLOURS: Record<DesignName, string> = {
   sync: '#d62728',
   outbox: '#2ca02c',
 };
-
-const began = Date.now();
-function progress(line: string): void {
-  const s = Math.round((Date.now() - began) / 1000);
-  process.stderr.write(
-    `[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`,
-  );
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
@@ -113,6 +105,12 @@ function backlogDrainedAt(orders: Tracked[]): number | undefined {
   if (done.length <= allowed) return done.length ? Math.min(...done) : undefined;
   const at = done[done.length - 1 - allowed]!;
   return Number.isFinite(at) ? at : undefined;
+}
+
+/** How long after the phase began its last order was answered. */
+function acceptedWithinSeconds(r: PhaseResult): number | null {
+  const lastAccept = Math.max(...r.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
+  return round1((lastAccept - r.startedAt) / 1000);
 }
 
 class DesignRun {
@@ -331,14 +329,13 @@ async function runDesign(
       timeline: true,
     });
     const burstLat = latencies(b.orders);
-    const lastAccept = Math.max(...b.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
     const drainSeconds = b.drainedAt !== undefined ? (b.drainedAt - b.startedAt) / 1000 : null;
     const workerRss = b.timeline.map((p) => p.workerRssMb ?? 0);
     const burst = {
       orders: plan.burst,
       clients: plan.clients,
       ...burstLat,
-      acceptSeconds: round1((lastAccept - b.startedAt) / 1000),
+      acceptSeconds: acceptedWithinSeconds(b),
       drainSeconds: drainSeconds !== null ? round1(drainSeconds) : null,
       completionsPerSec: drainSeconds ? round1(burstLat.accepted / drainSeconds) : null,
       maxBacklog: Math.max(0, ...b.timeline.map((p) => p.backlog)),
@@ -466,8 +463,7 @@ async function runFocused(
       .sort((a, b) => b.cpuMs - a.cpuMs);
     const cpuMs = perProcess.reduce((s, p) => s + p.cpuMs, 0);
     const drainMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
-    const lastAccept = Math.max(...r.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
-    const acceptSeconds = round1((lastAccept - r.startedAt) / 1000);
+    const acceptSeconds = acceptedWithinSeconds(r);
     say(
       `${l.accepted}/${l.posted} accepted` +
         (focus.kind === 'burst' ? ` in ${acceptSeconds} s` : '') +
@@ -517,12 +513,10 @@ function table(results: Partial<Record<DesignName, DesignResult>>): string {
     ],
     ['slow providers: e2e p99 (ms)', (r) => (r.slowProviders ? r.slowProviders.e2eP99Ms : '-')],
   ];
-  const header = ['', ...names.map((n) => n)];
-  const body = rows.map(([label, f]) => [label, ...names.map((n) => String(f(results[n]!)))]);
-  const widths = header.map((_, i) => Math.max(...[header, ...body].map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  return textTable(
+    ['', ...names],
+    rows.map(([label, f]) => [label, ...names.map((n) => String(f(results[n]!)))]),
+  );
 }
 
 function chart(results: Partial<Record<DesignName, DesignResult>>, plan: Plan): string {

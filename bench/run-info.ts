@@ -4,6 +4,24 @@ import { InvalidArgumentError } from 'commander';
 import { projectRoot } from '../src/paths';
 
 const loadAtStart = os.loadavg();
+/** When this run began: progress lines count from it. */
+export const began = Date.now();
+
+/** A progress line on stderr, stamped with the minutes and seconds since the run began. */
+export function progress(line: string): void {
+  const s = Math.round((Date.now() - began) / 1000);
+  process.stderr.write(
+    `[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`,
+  );
+}
+
+/** A plain-text table: labels left-aligned in the first column, figures right-aligned after it. */
+export function textTable(header: string[], body: string[][]): string {
+  const widths = header.map((_, i) => Math.max(...[header, ...body].map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
 
 /** The machine a run measured, for its results file: a shared machine's load is part of the figures. */
 export function machine() {

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { connectTemporalClient } from '../src/temporal/client';
 import { workflowIdFor } from '../workflows/definitions';
@@ -10,6 +11,27 @@ export interface WorkflowFigures {
   workflowTasks: number;
   signals: number;
   localActivityMarkers: number;
+}
+
+/** One workflow's figures, read from the server: its state transitions and its history. */
+export async function historyFigures(
+  client: Client,
+  namespace: string,
+  workflowId: string,
+): Promise<Omit<WorkflowFigures, 'sampled'>> {
+  const d = await client.workflowService.describeWorkflowExecution({
+    namespace,
+    execution: { workflowId },
+  });
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const count = (pred: (e: (typeof events)[number]) => boolean) => events.filter(pred).length;
+  return {
+    stateTransitions: Number(d.workflowExecutionInfo?.stateTransitionCount ?? 0),
+    historyEvents: events.length,
+    workflowTasks: count((e) => Boolean(e.workflowTaskCompletedEventAttributes)),
+    signals: count((e) => Boolean(e.workflowExecutionSignaledEventAttributes)),
+    localActivityMarkers: count((e) => Boolean(e.markerRecordedEventAttributes)),
+  };
 }
 
 /**
@@ -26,21 +48,7 @@ export async function workflowFigures(
   try {
     const rows: Omit<WorkflowFigures, 'sampled'>[] = [];
     for (const orderId of orderIds) {
-      const workflowId = workflowIdFor(orderId);
-      const d = await client.workflowService.describeWorkflowExecution({
-        namespace: config.temporal.namespace,
-        execution: { workflowId },
-      });
-      const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      const events = history.events ?? [];
-      const count = (pred: (e: (typeof events)[number]) => boolean) => events.filter(pred).length;
-      rows.push({
-        stateTransitions: Number(d.workflowExecutionInfo?.stateTransitionCount ?? 0),
-        historyEvents: events.length,
-        workflowTasks: count((e) => Boolean(e.workflowTaskCompletedEventAttributes)),
-        signals: count((e) => Boolean(e.workflowExecutionSignaledEventAttributes)),
-        localActivityMarkers: count((e) => Boolean(e.markerRecordedEventAttributes)),
-      });
+      rows.push(await historyFigures(client, config.temporal.namespace, workflowIdFor(orderId)));
     }
     const median = (k: keyof Omit<WorkflowFigures, 'sampled'>) => {
       const s = rows.map((r) => r[k]).sort((a, b) => a - b);

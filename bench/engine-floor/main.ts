@@ -10,7 +10,8 @@ import { benchStackUp } from '../bench-stack';
 import { forkReady, stopChildren } from '../designs';
 import { percentile } from '../load';
 import { ProcessSampler } from '../procfs';
-import { gitCommit, machine, positiveInt } from '../run-info';
+import { gitCommit, machine, positiveInt, progress, textTable } from '../run-info';
+import { historyFigures } from '../temporal-figures';
 import { FLOOR_TASK_QUEUE } from './worker';
 
 /**
@@ -47,11 +48,8 @@ interface ShapeResult {
   stateTransitions: number;
   historyEvents: number;
   workflowTasks: number;
-}
-
-const began = Date.now();
-function progress(line: string): void {
-  process.stderr.write(`[${Math.round((Date.now() - began) / 1000)} s] ${line}\n`);
+  signals: number;
+  localActivityMarkers: number;
 }
 
 /**
@@ -84,19 +82,6 @@ function phase(latencies: number[], elapsedMs: number): Phase {
     perSec: Math.round((latencies.length / elapsedMs) * 10000) / 10,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
-  };
-}
-
-async function describeOne(client: Client, config: Config, workflowId: string) {
-  const d = await client.workflowService.describeWorkflowExecution({
-    namespace: config.temporal.namespace,
-    execution: { workflowId },
-  });
-  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return {
-    stateTransitions: Number(d.workflowExecutionInfo?.stateTransitionCount ?? 0),
-    historyEvents: events.length,
-    workflowTasks: events.filter((e) => Boolean(e.workflowTaskCompletedEventAttributes)).length,
   };
 }
 
@@ -148,7 +133,7 @@ async function measureShape(
       ),
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, f.peakRssMb])),
     },
-    ...(await describeOne(client, config, workflowId(2_000_000))),
+    ...(await historyFigures(client, config.temporal.namespace, workflowId(2_000_000))),
   };
   progress(
     `${shape}: ${result.saturated.perSec}/s at ${plan.concurrency} in flight; one at a time p50 ${result.unloaded.latencyP50Ms} ms`,
@@ -182,9 +167,10 @@ function table(results: Partial<Record<Shape, ShapeResult>>, plan: Plan): string
     '',
     ...shapes.map((s) => (s === 'order-shaped' ? `order-shaped (${plan.steps} steps)` : s)),
   ];
-  const body = rows.map(([label, f]) => [label, ...shapes.map((s) => String(f(results[s]!)))]);
-  const widths = head.map((_, i) => Math.max(...[head, ...body].map((r) => r[i]!.length)));
-  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+  return textTable(
+    head,
+    rows.map(([label, f]) => [label, ...shapes.map((s) => String(f(results[s]!)))]),
+  );
 }
 
 function planFrom(o: {

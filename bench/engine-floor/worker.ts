@@ -1,5 +1,6 @@
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
+import { bundleWorkflows } from '../../src/temporal/bundle';
 import { temporalConnectionOptions, temporalDataConverter } from '../../src/temporal/connection';
 import { floorActivities } from './activities';
 
@@ -11,12 +12,7 @@ export const FLOOR_TASK_QUEUE = 'engine-floor';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    // The same failure converter as the data converter's (payload encryption), as in Shipshape's bundle.
-    failureConverterPath: require.resolve('../../src/temporal/failure-converter'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
+  const code = await bundleWorkflows(require.resolve('./workflows'));
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,

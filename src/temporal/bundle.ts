@@ -14,6 +14,23 @@ function newestMtime(dir: string): number {
 }
 
 /**
+ * Workflow code bundled for a worker that uses `temporalDataConverter`: failure messages and stack
+ * traces made inside workflows are encoded too (see failure-converter.ts). Quiet but for errors.
+ */
+export async function bundleWorkflows(
+  workflowsPath: string,
+  workflowInterceptorModules: string[] = [],
+): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: require.resolve('./failure-converter'),
+    workflowInterceptorModules,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  return code;
+}
+
+/**
  * The workflow code bundled once per build and kept beside it, so each worker start (and each test)
  * skips the several seconds bundling takes. `traced`: with OpenTelemetry's workflow interceptors, for a
  * worker whose spans go somewhere; without them a workflow task does no tracing work at all.
@@ -27,16 +44,13 @@ export async function workflowBundlePath(traced = true): Promise<string> {
     statSync(require.resolve('./failure-converter')).mtimeMs,
   );
   if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= sources) return bundleFile;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(path.join(workflowsDir, 'index.js')),
+  const code = await bundleWorkflows(
+    require.resolve(path.join(workflowsDir, 'index.js')),
     // Tracing inside workflows; its spans leave through the worker's `exporter` sink.
-    // Failure messages and stack traces made inside workflows are encoded too (see failure-converter.ts).
-    failureConverterPath: require.resolve('./failure-converter'),
-    workflowInterceptorModules: traced
+    traced
       ? [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')]
       : [],
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
+  );
   const tmp = `${bundleFile}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, bundleFile);
