@@ -12,6 +12,7 @@ import { percentile } from '../load';
 import { ProcessSampler } from '../procfs';
 import { gitCommit, machine, positiveInt, progress, textTable } from '../run-info';
 import { historyFigures } from '../temporal-figures';
+import type { WorkflowFigures } from '../temporal-figures';
 import { FLOOR_TASK_QUEUE } from './worker';
 
 /**
@@ -38,19 +39,15 @@ interface Phase {
   latencyP99Ms: number;
 }
 
-interface ShapeResult {
+/** A shape's two phases, and the figures of one of its workflows (`historyFigures`). */
+type ShapeResult = Omit<WorkflowFigures, 'sampled'> & {
   unloaded: Phase;
   saturated: Phase & {
     concurrency: number;
     cpuMsPerWorkflow: Record<string, number>;
     peakRssMb: Record<string, number>;
   };
-  stateTransitions: number;
-  historyEvents: number;
-  workflowTasks: number;
-  signals: number;
-  localActivityMarkers: number;
-}
+};
 
 /**
  * `concurrency` callers each running one workflow after another until `ms` is up. Returns the
