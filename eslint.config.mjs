@@ -38,10 +38,13 @@ export default tseslint.config(
                 '@temporalio/client',
                 '@temporalio/worker',
                 '../src/*/**',
+                // Pure domain code (types and rules without I/O) is deterministic.
+                '!../src/domain/*',
                 '../activities/*',
               ],
               allowTypeImports: true,
-              message: 'Workflows import only types from activities and infrastructure.',
+              message:
+                'Workflows import only types from activities and infrastructure, and pure code from src/domain.',
             },
           ],
         },

@@ -15,7 +15,7 @@ import { publishJson } from '../src/messaging/publish';
 import type { PublishResult } from '../src/messaging/publish';
 import { commandSubject } from '../src/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
-import { totalCentsOf } from '../src/orders/start-workflow';
+import { orderTotalCents } from '../src/domain/orders';
 import { crashPoint } from '../src/chaos/crash-points';
 
 export interface ActivityDeps {
@@ -91,20 +91,6 @@ export function createActivities({ js, pool }: ActivityDeps) {
       throw new CompleteAsyncError(); // the reply bridge completes this activity
     },
     /**
-     * Runs started before workflow revision 2: publishes once per attempt; the activity's retry policy
-     * backs off and tries again. The workflow passes the command id itself, or a fresh variant where a
-     * re-send must get through.
-     */
-    publishCommand({
-      command,
-      msgId,
-    }: {
-      command: CommandEnvelope;
-      msgId: string;
-    }): Promise<PublishResult> {
-      return publishCommandOnce(js, command, msgId);
-    },
-    /**
      * Reconcile: reads the owning service's record of a command. The reply it stored in its outbox, if
      * the effect was made; null if the service has not handled the command. Works without the broker
      * and the reply bridge, so a lost or stuck reply cannot hold an order.
@@ -129,7 +115,7 @@ export function createActivities({ js, pool }: ActivityDeps) {
      * (the client library) get their row here; for API orders the row exists and this does nothing.
      */
     async recordOrderAccepted(order: OrderRequest, workflowId: string): Promise<void> {
-      await insertAcceptedOrder(pool, order, workflowId, totalCentsOf(order), undefined);
+      await insertAcceptedOrder(pool, order, workflowId, orderTotalCents(order), undefined);
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */
     async recordOrderOutcome(view: OrderView): Promise<void> {

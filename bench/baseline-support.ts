@@ -12,7 +12,7 @@ import type {
   ReplyEnvelope,
   StepName,
 } from '../src/domain/types';
-import { totalCentsOf } from '../src/orders/start-workflow';
+import { orderTotalCents } from '../src/domain/orders';
 
 /**
  * What both baselines share. They run as child processes of the benchmark (so their CPU and memory
@@ -53,14 +53,14 @@ export const FORWARD_STEPS: Step[] = [
     type: 'payment.charge',
     payload: (o) => ({
       customerId: o.customerId,
-      amountCents: totalCentsOf(o),
+      amountCents: orderTotalCents(o),
       currency: o.currency,
     }),
   },
   {
     step: 'loyalty',
     type: 'loyalty.award',
-    payload: (o) => ({ customerId: o.customerId, orderTotalCents: totalCentsOf(o) }),
+    payload: (o) => ({ customerId: o.customerId, orderTotalCents: orderTotalCents(o) }),
   },
   {
     step: 'shipping',
@@ -114,7 +114,7 @@ export function compensationFor(
     case 'payment.charge':
       return make('payment.refund', {
         chargeCommandId: done.commandId,
-        amountCents: totalCentsOf(order),
+        amountCents: orderTotalCents(order),
       });
     case 'loyalty.award':
       return make('loyalty.reverse', {
@@ -151,7 +151,7 @@ export function finalView(
     workflowId: `${prefix}-${order.orderId}`,
     customerId: order.customerId,
     status,
-    totalCents: totalCentsOf(order),
+    totalCents: orderTotalCents(order),
     currency: order.currency,
     steps: finalSteps(status),
     ...(failureReason ? { failureReason } : {}),

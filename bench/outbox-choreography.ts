@@ -18,7 +18,7 @@ import { createLogger } from '../src/logger';
 import { connectNats } from '../src/messaging/connection';
 import { consumeByOrder, redeliveryDelayMs } from '../src/messaging/keyed-consumer';
 import { insertAcceptedOrder, loadOrderRequest } from '../src/orders/order-store';
-import { totalCentsOf } from '../src/orders/start-workflow';
+import { orderTotalCents } from '../src/domain/orders';
 import { serviceDefinition } from '../src/runtime/components';
 import { processCommand } from '../src/services/command-processor';
 import {
@@ -236,7 +236,7 @@ async function serve(role: string): Promise<() => Promise<void>> {
           tx as unknown as Pool,
           order,
           `${PREFIX}-${order.orderId}`,
-          totalCentsOf(order),
+          orderTotalCents(order),
           undefined,
         );
         const evt: Accepted = {

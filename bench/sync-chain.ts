@@ -9,7 +9,7 @@ import type {
   ServiceName,
 } from '../src/domain/types';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
-import { totalCentsOf } from '../src/orders/start-workflow';
+import { orderTotalCents } from '../src/domain/orders';
 import { serviceDefinition } from '../src/runtime/components';
 import { markPublished, processCommand } from '../src/services/command-processor';
 import { isTransient } from '../src/services/errors';
@@ -96,7 +96,7 @@ async function serve(role: string): Promise<() => Promise<void>> {
         pool,
         order,
         `${PREFIX}-${order.orderId}`,
-        totalCentsOf(order),
+        orderTotalCents(order),
         undefined,
       );
       const done: ReplyEnvelope[] = [];

@@ -43,13 +43,4 @@ export const OrderProgressAtKey = defineSearchAttributeKey(
 
 export const ORDER_WORKFLOW_TYPE = 'orderFulfillment';
 
-/**
- * The behaviour a new order workflow is started with, passed in its input (so it is in the history and
- * replays the same). 2: a reply completes the activity that sent its command, and search attributes are
- * written once an order is slow. 3: a send that stops waiting (a reconcile, a cancel) leaves its
- * activity open, so an answer already on its way still counts. Runs started without one behave as
- * before (1). A revision in the input instead of \`patched()\`: each patch writes a marker and a search
- * attribute in every run.
- */
-export const ORDER_WORKFLOW_REVISION = 3;
 export const workflowIdFor = (orderId: string): string => `order-${orderId}`;

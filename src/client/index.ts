@@ -13,7 +13,7 @@ import {
   resolveSignal,
   workflowIdFor,
 } from '../../workflows/definitions';
-import type { OrderWorkflowSettings } from '../../workflows/order-fulfillment';
+import type { OrderWorkflowSettings } from '../../workflows/order-input';
 
 export type { OrderRequest, OrderView, OrderWorkflowSettings };
 

@@ -181,3 +181,15 @@ export interface OrderView {
   /** What the latest reconciles found (query only). */
   reconciled?: string[];
 }
+
+/**
+ * What workflow code receives in place of a payload that reached Temporal unencrypted (sent without
+ * the codec server, e.g. `temporal workflow signal --input '{}'`): its content, marked, so that the
+ * workflow decides what such an input may do instead of failing to read it.
+ */
+export interface UnencryptedPayload {
+  /** The payload's content: its JSON value, or null when it is not JSON. */
+  unencrypted: unknown;
+  /** The payload's own `encoding` metadata, e.g. `json/plain`. */
+  encoding: string;
+}

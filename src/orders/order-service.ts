@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { startOrderWorkflow, totalCentsOf } from './start-workflow';
+import { startOrderWorkflow } from './start-workflow';
+import { isTerminal, orderTotalCents } from '../domain/orders';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { temporalUiLink } from '../config';
 import type { OrderRequestBody } from '../domain/schemas';
-import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
 import {
   cancelUpdate,
@@ -49,8 +49,6 @@ export type ActionResult =
   | { kind: 'accepted'; order: OrderSummary }
   | { kind: 'not_found' }
   | { kind: 'conflict'; reason: string; status: OrderStatus };
-
-const isTerminal = (s: OrderStatus) => TERMINAL_STATUSES.includes(s);
 
 /**
  * Places, reads, cancels and reconciles orders straight through Temporal and the orders table.
@@ -126,7 +124,7 @@ export class OrderService {
       ...(body.paymentMethod ? { paymentMethod: body.paymentMethod } : {}),
     };
     const workflowId = workflowIdFor(order.orderId);
-    const totalCents = totalCentsOf(order);
+    const totalCents = orderTotalCents(order);
     const inserted = await this.inserts.insert({
       order,
       workflowId,

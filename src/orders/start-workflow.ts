@@ -1,20 +1,17 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { orderTotalCents } from '../domain/orders';
 import type { OrderRequest } from '../domain/types';
 import {
   CustomerIdKey,
-  ORDER_WORKFLOW_REVISION,
   ORDER_WORKFLOW_TYPE,
   OrderProgressAtKey,
   OrderStatusKey,
   OrderTotalCentsKey,
   workflowIdFor,
 } from '../../workflows/definitions';
-import type { OrderWorkflowSettings } from '../../workflows/order-fulfillment';
-
-export const totalCentsOf = (order: Pick<OrderRequest, 'items'>): number =>
-  order.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0);
+import type { OrderWorkflowSettings } from '../../workflows/order-input';
 
 /**
  * Starts `order-<orderId>`, one run per order ever: a second start is refused even after the first run
@@ -28,14 +25,12 @@ export async function startOrderWorkflow(
   /** True when the caller has written the order's row already, so the workflow need not. */
   recorded = false,
 ): Promise<boolean> {
-  const totalCents = totalCentsOf(order);
+  const totalCents = orderTotalCents(order);
   try {
     await temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: workflowIdFor(order.orderId),
-      args: [
-        { order, settings, revision: ORDER_WORKFLOW_REVISION, ...(recorded ? { recorded } : {}) },
-      ],
+      args: [{ order, settings, ...(recorded ? { recorded } : {}) }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       // Kept in clear by Temporal (indexed, never through the payload codec), as is the workflow id:

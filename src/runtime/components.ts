@@ -158,7 +158,7 @@ export async function startService(
 let runtimeInstalled = false;
 
 /** Sends the SDK's own log lines through our logger, at our level (once per process). */
-function installRuntime(log: Logger, level: string): void {
+export function installRuntime(log: Logger, level: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdkLevel: LogLevel =

@@ -129,7 +129,8 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
 
   const handle =
     (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
-      const namespace = req.headers['x-namespace'];
+      // The Temporal CLI sends the header empty when it encodes a signal's input: no namespace named.
+      const namespace = req.headers['x-namespace'] || undefined;
       if (namespace !== undefined && namespace !== deps.namespace) {
         return reply.code(400).send({
           error: 'unknown_namespace',

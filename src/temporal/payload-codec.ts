@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import type { UnencryptedPayload } from '../domain/types';
 import { PAYLOAD_KEY_BYTES, PayloadKeyError } from './payload-keys';
 import type { PayloadKey } from './payload-keys';
 
@@ -22,14 +23,29 @@ export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** A payload that cannot be decoded: not encrypted, an unknown key, or failed authentication. */
+/** A payload that cannot be decoded: an unknown key, or failed authentication. */
 export class PayloadDecryptionError extends Error {
   override name = 'PayloadDecryptionError';
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
+const JSON_ENCODING = 'json/plain';
 const text = (b: Uint8Array | null | undefined) =>
   b ? Buffer.from(b).toString('utf8') : undefined;
+
+/** A clear payload as JSON `{ unencrypted: <its JSON value, or null>, encoding }`. */
+function markedUnencrypted(payload: Payload, encoding: string): Payload {
+  let value: unknown = null;
+  if (encoding === JSON_ENCODING) {
+    try {
+      value = JSON.parse(text(payload.data) ?? 'null');
+    } catch {
+      value = null;
+    }
+  }
+  const marked: UnencryptedPayload = { unencrypted: value, encoding };
+  return { metadata: { encoding: utf8(JSON_ENCODING) }, data: utf8(JSON.stringify(marked)) };
+}
 
 /**
  * AES-256-GCM over the serialized payload, with a fresh random 12-byte IV per payload. The stored
@@ -81,19 +97,17 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   /*
-   * A payload that is not encrypted is refused, not passed through. Everything Shipshape writes is
-   * encrypted, so a clear payload can only come from someone with write access to the namespace
-   * but without the key (e.g. a signal sent with the Temporal CLI); decoding it would let them feed
-   * the workflow data that no key holder produced. Search attributes, which must stay readable by
-   * the server, never pass through a codec.
+   * A payload that is not encrypted is not decrypted, nor passed through as if it were: it is handed
+   * over marked, as `{ unencrypted, encoding }` (UnencryptedPayload). Everything Shipshape writes is
+   * encrypted, so a clear payload comes from someone who can write to the namespace without going
+   * through a key: an operator signalling with the Temporal CLI without the codec server, say. The
+   * workflow decides what such an input may do (a reconcile: yes; a reply, a resolve or a cancel: no).
+   * Refusing it here instead would fail every workflow task of that order, and stop the order where it
+   * stands. Search attributes, which must stay readable by the server, never pass through a codec.
    */
   private decrypt(payload: Payload): Payload {
     const encoding = text(payload.metadata?.encoding);
-    if (encoding !== ENCRYPTED_ENCODING) {
-      throw new PayloadDecryptionError(
-        `refusing a payload that is not encrypted (encoding "${encoding ?? '(none)'}"): every Shipshape payload is encrypted with a payload key`,
-      );
-    }
+    if (encoding !== ENCRYPTED_ENCODING) return markedUnencrypted(payload, encoding ?? '(none)');
     const keyId = text(payload.metadata?.[KEY_ID_METADATA]);
     if (!keyId) throw new PayloadDecryptionError(`encrypted payload without "${KEY_ID_METADATA}"`);
     const key = this.byId.get(keyId);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { insertAcceptedOrder } from '../../src/orders/order-store';
-import { totalCentsOf } from '../../src/orders/start-workflow';
+import { orderTotalCents } from '../../src/domain/orders';
 import type { OrderRequest } from '../../src/domain/types';
 import { workflowIdFor } from '../../workflows/definitions';
 import { uniqueId } from '../support/env';
@@ -47,7 +47,7 @@ describe('accepted before started: the API starts workflows after it answers', f
       h.pool,
       body,
       workflowIdFor(body.orderId),
-      totalCentsOf(body),
+      orderTotalCents(body),
       undefined,
       true,
     );

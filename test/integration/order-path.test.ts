@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type { OrderDetails, OrderSummary } from '../../src/orders/order-service';
-import { ORDER_WORKFLOW_TYPE } from '../../workflows/definitions';
 import { uniqueId } from '../support/env';
 import {
   authHeaders,
@@ -94,33 +93,6 @@ describe('the order path, end to end (real Temporal, JetStream, PostgreSQL)', fu
       count((e) => e.timerStartedEventAttributes),
       0,
     );
-  });
-
-  it('completes a run started before workflow revisions the way it ran then: a reply signal per step', async () => {
-    const sku = uniqueId('sku');
-    const customerId = uniqueId('cust');
-    const orderId = uniqueId('ord');
-    await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
-    const order = {
-      ...orderBody({ orderId, customerId, sku, quantity: 2, unitPriceCents: 1_000 }),
-      orderId,
-    };
-    // The input an older starter gave: no revision, and the workflow records the order itself.
-    await h.temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
-      taskQueue: h.config.temporal.taskQueue,
-      workflowId: `order-${orderId}`,
-      args: [{ order, settings: h.config.workflow }],
-    });
-    const done = await waitForOrder(h, orderId);
-    assert.equal(done.status, 'COMPLETED', JSON.stringify(done));
-    assert.equal(chargesFor(orderId).length, 1);
-    assert.equal(shipmentsFor(orderId).length, 1);
-    assert.deepEqual(await stock(sku), { sku, available: 8, reserved: 0 });
-    const history = await h.temporal.workflow.getHandle(`order-${orderId}`).fetchHistory();
-    const signals = (history.events ?? []).filter(
-      (e) => e.workflowExecutionSignaledEventAttributes,
-    );
-    assert.equal(signals.length, 5); // reserve, charge, award, ship, commit
   });
 
   it('answers the same orderId posted again with the same order, before and after completion, and charges once', async () => {

@@ -5,6 +5,10 @@ import { promisify } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../../src/logger';
+import { readLocalSecrets } from '../../src/security/local-secrets';
+import { temporalBinary } from '../../src/stack/binaries';
+import { startCodecServer } from '../../src/temporal/codec-server';
+import { ENCRYPTED_ENCODING } from '../../src/temporal/payload-codec';
 import { connectNats } from '../../src/messaging/connection';
 import type { OrderDetails } from '../../src/orders/order-service';
 import { OrderService } from '../../src/orders/order-service';
@@ -108,6 +112,68 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
     // Reconciling a finished order changes nothing.
     assert.equal((await http(h, 'POST', `/orders/${orderId}/reconcile`)).status, 202);
     assert.equal(charges(orderId).length, 1);
+  });
+
+  it("takes reconcile signals from Temporal's own CLI, through the codec server and without it", async () => {
+    // What an operator does: `temporal workflow signal --name reconcile`, once with the codec flags
+    // (the input is encrypted through the codec server) and once without (the input goes in clear).
+    const temporalCli = await temporalBinary(h.config.stack.binCacheDir, () => undefined);
+    const codec = await startCodecServer(
+      { ...h.config, codecServer: { port: 0 } },
+      createLogger('codec-test', 'fatal'),
+    );
+    const operatorKey = readLocalSecrets(h.config.stack.dir)!.apiKeys.operator;
+    const signal = (workflowId: string, withCodec: boolean) =>
+      run(temporalCli, [
+        'workflow',
+        'signal',
+        '--address',
+        h.config.temporal.address,
+        '--namespace',
+        h.config.temporal.namespace,
+        '--workflow-id',
+        workflowId,
+        '--name',
+        'reconcile',
+        '--input',
+        '{"reason":"checked by hand"}',
+        ...(withCodec
+          ? [
+              '--codec-endpoint',
+              `http://127.0.0.1:${codec.port}/codec`,
+              '--codec-auth',
+              `Bearer ${operatorKey}`,
+            ]
+          : []),
+      ]);
+    try {
+      await h.stopBridge(); // every reply now sits unread: only reconciles move the order
+      const { orderId } = await placeOrder();
+      const workflowId = `order-${orderId}`;
+      let signals = 0;
+      const done = await waitFor(
+        'the order to complete by CLI reconciles alone',
+        async () => {
+          await signal(workflowId, signals++ % 2 === 0);
+          const o = (await http<OrderDetails>(h, 'GET', `/orders/${orderId}`)).body;
+          return o.status === 'COMPLETED' ? o : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 300 },
+      );
+      assert.equal(done.status, 'COMPLETED');
+      assert.equal(charges(orderId).length, 1);
+      const events = (await h.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const encodings = new Set(
+        events
+          .map((e) => e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0])
+          .filter((p) => p !== undefined)
+          .map((p) => Buffer.from(p.metadata?.encoding ?? []).toString()),
+      );
+      assert.deepEqual([...encodings].sort(), [ENCRYPTED_ENCODING, 'json/plain']);
+      assert.equal(events.filter((e) => e.workflowTaskFailedEventAttributes).length, 0);
+    } finally {
+      await codec.stop();
+    }
   });
 
   it('counts the answer already on its way when a reconcile sends the command again', async () => {

@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { projectRoot } from '../../src/paths';
+import { prepareInfrastructure } from '../../src/runtime/infrastructure';
+import { stackDown, stackStatus, stackUp } from '../../src/stack/stack';
+import { testConfig } from '../support/env';
+import { startHarness } from '../support/harness';
+import type { Harness } from '../support/harness';
+import { FIXTURE_PAYLOAD_KEYS, HISTORIES_DIR } from './fixtures';
+import { SCENARIOS } from './scenarios';
+
+const USAGE = `Usage: npm run histories:record [-- <scenario> …]
+
+Plays each path of an order on the real stack (the test stack: its own ports and data folder,
+started here and stopped after unless it was already running) and writes the order's workflow history
+to test/replay/histories/<scenario>.json, encrypted with the fixtures' payload key. The replay test
+(npm test) replays every one of them against the current workflow code.
+
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+Without names, every scenario is recorded.`;
+
+const TIMINGS: Record<'short' | 'reconcile', NodeJS.ProcessEnv> = {
+  // Failures play out in seconds.
+  short: {
+    SHIPSHAPE_STEP_TIMEOUT_MS: '1500',
+    SHIPSHAPE_STEP_MAX_SENDS: '3',
+    SHIPSHAPE_MAX_DELIVER: '3',
+    SHIPSHAPE_COMPENSATION_ROUNDS: '1',
+    SHIPSHAPE_LOYALTY_RETRY_MS: '300',
+  },
+  // Nothing re-sends by itself: only reconciles move these orders.
+  reconcile: { SHIPSHAPE_STEP_TIMEOUT_MS: '60000', SHIPSHAPE_STEP_MAX_SENDS: '3' },
+};
+
+async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const unknown = args.filter((a) => !SCENARIOS.some((s) => s.name === a));
+  if (unknown.length) {
+    process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const chosen = SCENARIOS.filter((s) => !args.length || args.includes(s.name));
+  const config = testConfig();
+  const startedHere = (await stackStatus(config)).every((s) => !s.managed || !s.running);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  await stackUp(config, (line) => say(`[stack] ${line}`));
+  await prepareInfrastructure(config);
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const started = Date.now();
+  try {
+    for (const timing of ['short', 'reconcile'] as const) {
+      const group = chosen.filter((s) => s.timing === timing);
+      if (!group.length) continue;
+      const h: Harness = await startHarness({
+        ...TIMINGS[timing],
+        SHIPSHAPE_PAYLOAD_KEYS: FIXTURE_PAYLOAD_KEYS,
+      });
+      try {
+        for (const [i, scenario] of group.entries()) {
+          const t0 = Date.now();
+          const orderId = await scenario.play(h);
+          const handle = h.temporal.workflow.getHandle(`order-${orderId}`);
+          await handle.result(); // the whole run, to its last event
+          const history = await handle.fetchHistory();
+          const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
+          writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+          say(
+            `[${i + 1}/${group.length} ${timing}] ${scenario.name}: ${history.events?.length ?? 0} events, ${((Date.now() - t0) / 1000).toFixed(1)} s → ${path.relative(projectRoot, file)}`,
+          );
+          await h.payment.app.inject({ method: 'POST', url: '/_control/reset' });
+          await h.carrier.app.inject({ method: 'POST', url: '/_control/reset' });
+        }
+      } finally {
+        await h.stop();
+      }
+    }
+  } finally {
+    if (startedHere) await stackDown(config);
+  }
+  say(`recorded ${chosen.length} histories in ${Math.round((Date.now() - started) / 1000)} s`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`recording failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,136 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { OrderRequest, ReplyEnvelope, UnencryptedPayload } from '../src/domain/types';
+
+/**
+ * What an order workflow is started with, and what it makes of the inputs its signals and updates
+ * bring. Anyone with write access to the namespace can send those — the reply bridge, the API, and an
+ * operator with Temporal's CLI or UI, with or without the codec server — so each is checked here
+ * before it touches the order, and a bad one is ignored or refused: it must never fail a workflow
+ * task, which would stop the order where it stands.
+ */
+
+export interface OrderWorkflowSettings {
+  /** How long a step waits for its reply before the command is sent again. */
+  stepTimeoutMs: number;
+  /** How many times one command is sent before the step gives up. */
+  stepMaxSends: number;
+  /** JetStream's duplicate window: a re-send after it needs a fresh Nats-Msg-Id to be stored at all. */
+  duplicateWindowMs: number;
+  /** Rounds of sends a compensation gets before the order asks for attention. */
+  compensationRounds: number;
+  /** Pause between background retries of the loyalty points of a completed order. */
+  loyaltyRetryMs: number;
+}
+
+export interface OrderWorkflowInput {
+  order: OrderRequest;
+  settings: OrderWorkflowSettings;
+  /** True when the starter already wrote the order's row (the API does): the workflow skips that write. */
+  recorded?: boolean;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A payload that reached Temporal unencrypted, as the payload codec hands it over (see payload-codec.ts). */
+export const isUnencrypted = (v: unknown): v is UnencryptedPayload =>
+  isObject(v) && 'unencrypted' in v && typeof v.encoding === 'string';
+
+const SETTINGS: readonly (keyof OrderWorkflowSettings)[] = [
+  'stepTimeoutMs',
+  'stepMaxSends',
+  'duplicateWindowMs',
+  'compensationRounds',
+  'loyaltyRetryMs',
+];
+
+/** What is wrong with a start input, or undefined. The starters validate orders fully; this guards the shape. */
+function inputProblem(input: unknown): string | undefined {
+  if (isUnencrypted(input))
+    return 'it reached Temporal unencrypted: start orders through the API or the client library, which encrypt it';
+  if (!isObject(input)) return 'it must be an object { order, settings }';
+  const { order, settings } = input;
+  if (!isObject(order)) return '"order" must be an object';
+  for (const field of ['orderId', 'customerId', 'currency'] as const)
+    if (typeof order[field] !== 'string') return `"order.${field}" must be a string`;
+  const items = order.items;
+  if (!Array.isArray(items) || items.length === 0) return '"order.items" must be a non-empty list';
+  for (const [i, item] of items.entries()) {
+    if (
+      !isObject(item) ||
+      typeof item.sku !== 'string' ||
+      !Number.isInteger(item.quantity) ||
+      !Number.isInteger(item.unitPriceCents)
+    )
+      return `"order.items.${i}" must be { sku, quantity, unitPriceCents }`;
+  }
+  if (!isObject(settings)) return '"settings" must be an object';
+  for (const s of SETTINGS) {
+    const value = settings[s];
+    if (typeof value !== 'number' || !(value > 0))
+      return `"settings.${s}" must be a positive number`;
+  }
+  return undefined;
+}
+
+/** The start input, checked: a bad one fails the run at once, with the reason, instead of its tasks. */
+export function checkedInput(input: unknown): OrderWorkflowInput {
+  const problem = inputProblem(input);
+  if (problem)
+    throw ApplicationFailure.create({
+      type: 'InvalidWorkflowInput',
+      message: `the order workflow's input is not valid: ${problem}`,
+      nonRetryable: true,
+    });
+  return input as OrderWorkflowInput;
+}
+
+const reasonOf = (v: unknown): string | undefined =>
+  isObject(v) && typeof v.reason === 'string' ? v.reason.slice(0, 500) : undefined;
+
+/**
+ * A reconcile's reason. A reconcile only makes the order re-check its step, so any input will do,
+ * an unencrypted one too (the Temporal CLI without the codec server sends its input in clear).
+ */
+export const reconcileReason = (input: unknown): string | undefined =>
+  reasonOf(isUnencrypted(input) ? input.unencrypted : input);
+
+/** An operator's resolve action; undefined for anything else, and for an unencrypted one. */
+export function resolveAction(input: unknown): 'retry' | 'give-up' | undefined {
+  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  return input.action === 'retry' || input.action === 'give-up' ? input.action : undefined;
+}
+
+/**
+ * Why a cancel is refused before it reaches the order, or undefined. A cancel undoes what the order
+ * did, so only an encrypted one counts: one sent through the API, the CLI, the client library or the
+ * codec server.
+ */
+export function cancelInputProblem(input: unknown): string | undefined {
+  if (isUnencrypted(input))
+    return 'the cancel reached Temporal unencrypted: cancel through the API, the shipshape CLI or the codec server';
+  if (input !== undefined && !isObject(input)) return 'the cancel input must be { reason? }';
+  return undefined;
+}
+
+export const cancelReason = (input: unknown): string | undefined => reasonOf(input);
+
+/**
+ * A service's reply, as the reply bridge sends it. Anything else (an unencrypted or hand-made reply)
+ * is not a reply: the step goes on waiting, and re-sends on its timeout as usual.
+ */
+export function asReply(input: unknown): ReplyEnvelope | undefined {
+  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  const { replyId, commandId, outcome } = input;
+  if (typeof replyId !== 'string' || typeof commandId !== 'string') return undefined;
+  if (outcome !== 'succeeded' && outcome !== 'rejected') return undefined;
+  return input as unknown as ReplyEnvelope;
+}
+
+/** A dead letter's notice, as the dead-letter watcher sends it; anything else is ignored. */
+export function asDeadLetter(input: unknown): { commandId: string; reason: string } | undefined {
+  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  const { commandId, reason } = input;
+  if (typeof commandId !== 'string') return undefined;
+  return { commandId, reason: typeof reason === 'string' ? reason : 'dead-lettered' };
+}

@@ -1,0 +1,127 @@
+import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { isTerminal, orderTotalCents } from '../src/domain/orders';
+import type {
+  OrderRequest,
+  OrderStatus,
+  OrderView,
+  StepName,
+  StepState,
+  StepView,
+} from '../src/domain/types';
+import { OrderProgressAtKey, OrderStatusKey, orderStateQuery } from './definitions';
+
+/**
+ * The order as people see it: its status, each step's state, why it failed or waits — answered by the
+ * `orderState` query and written to the orders table when it ends — and the search attributes that
+ * let them find it in the Temporal UI.
+ */
+export class OrderProgress {
+  readonly view: OrderView;
+  private readonly marks: SearchAttributeMarks;
+  /** What the latest reconciles found, newest last: shown by the query, not stored. */
+  private readonly reconciled: string[] = [];
+
+  constructor(order: OrderRequest, stepTimeoutMs: number) {
+    this.view = {
+      orderId: order.orderId,
+      workflowId: workflowInfo().workflowId,
+      customerId: order.customerId,
+      status: 'PENDING',
+      totalCents: orderTotalCents(order),
+      currency: order.currency,
+      steps: {
+        inventory: { state: 'PENDING' },
+        payment: { state: 'PENDING' },
+        loyalty: { state: 'PENDING' },
+        shipping: { state: 'PENDING' },
+      },
+    };
+    this.marks = new SearchAttributeMarks(stepTimeoutMs);
+    setHandler(orderStateQuery, () => ({
+      ...this.view,
+      ...(this.reconciled.length ? { reconciled: this.reconciled.slice(-10) } : {}),
+    }));
+  }
+
+  get status(): OrderStatus {
+    return this.view.status;
+  }
+
+  get ended(): boolean {
+    return isTerminal(this.view.status);
+  }
+
+  step(step: StepName): StepView {
+    return this.view.steps[step];
+  }
+
+  setStatus(status: OrderStatus): void {
+    this.view.status = status;
+    this.marks.statusChanged(status);
+  }
+
+  setStep(step: StepName, state: StepState, extra: Partial<StepView> = {}): void {
+    this.view.steps[step] = { ...this.view.steps[step], state, ...extra };
+  }
+
+  /** A command of `step` went out; `again` when it is a re-send (no answer in time, or a later round). */
+  commandSent(again: boolean, step?: StepName): void {
+    this.marks.commandSent(again, this.view.status);
+    if (step)
+      this.setStep(step, this.step(step).state, { sends: (this.step(step).sends ?? 0) + 1 });
+  }
+
+  /** Steps the order never reached, once it ends. */
+  skipUnreachedSteps(): void {
+    for (const s of ['inventory', 'payment', 'loyalty', 'shipping'] as const)
+      if (this.step(s).state === 'PENDING') this.setStep(s, 'SKIPPED');
+  }
+
+  noteReconcile(finding: string): void {
+    this.reconciled.push(finding);
+    if (this.reconciled.length > 50) this.reconciled.splice(0, this.reconciled.length - 10);
+  }
+}
+
+/**
+ * When the search attributes are written: once an order is worth finding, not at every step. Each
+ * write is a history event and a visibility write, the largest share of the server's work per order
+ * after the steps themselves. An order that moves along keeps the PENDING it started with; from the
+ * moment it has to send a command again, has run longer than a step timeout, compensates or waits for
+ * an operator, every status change is written with the time of its progress. So `OrderProgressAt` is
+ * never older than two step timeouts for an order that moves, which the reconciler's threshold
+ * (larger) relies on to tell a stuck order.
+ */
+class SearchAttributeMarks {
+  private slow = false;
+  private markedAt = Date.now();
+
+  constructor(private readonly stepTimeoutMs: number) {}
+
+  statusChanged(status: OrderStatus): void {
+    if (
+      this.becomesSlow(
+        isTerminal(status) || status === 'COMPENSATING' || status === 'NEEDS_ATTENTION',
+      )
+    )
+      this.mark(status);
+  }
+
+  commandSent(again: boolean, status: OrderStatus): void {
+    // The status change just before a first send has marked it already.
+    if (this.becomesSlow(again) && (again || Date.now() - this.markedAt >= 1000)) this.mark(status);
+  }
+
+  /** An order is slow from its first reason to be found, or once it has run a step timeout. */
+  private becomesSlow(reason: boolean): boolean {
+    return (this.slow ||= reason || Date.now() - this.markedAt >= this.stepTimeoutMs);
+  }
+
+  private mark(status: OrderStatus): void {
+    this.markedAt = Date.now();
+    upsertSearchAttributes([
+      { key: OrderStatusKey, value: status },
+      { key: OrderProgressAtKey, value: new Date() },
+    ]);
+  }
+}
