@@ -7,6 +7,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY test ./test
+COPY tooling ./tooling
 COPY bin ./bin
 RUN npm ci && npm prune --omit=dev
 

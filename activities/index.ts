@@ -11,12 +11,12 @@ import type {
   ReplyEnvelope,
   ServiceName,
 } from '../src/domain/types';
-import { publishJson } from '../src/messaging/publish';
-import type { PublishResult } from '../src/messaging/publish';
-import { commandSubject } from '../src/messaging/subjects';
+import { publishJson } from '../src/platform/messaging/publish';
+import type { PublishResult } from '../src/platform/messaging/publish';
+import { commandSubject } from '../src/platform/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
 import { orderTotalCents } from '../src/domain/orders';
-import { crashPoint } from '../src/chaos/crash-points';
+import { crashPoint } from '../src/platform/crash-points';
 
 export interface ActivityDeps {
   js: JetStreamClient;

@@ -1,5 +1,5 @@
-import { prepareInfrastructure } from '../src/runtime/infrastructure';
-import { stackDown, stackStatus, stackUp } from '../src/stack/stack';
+import { prepareInfrastructure } from '../src/processes/setup';
+import { stackDown, stackStatus, stackUp } from '../tooling/stack/stack';
 import { testConfig } from './support/env';
 
 let startedHere = false;

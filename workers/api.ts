@@ -1,4 +1,4 @@
-import { startApi } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startApi } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('api', startApi);

@@ -1,4 +1,4 @@
-import { startService } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startService } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('inventory', (config, log) => startService(config, 'inventory', log));

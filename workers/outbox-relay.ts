@@ -1,4 +1,4 @@
-import { startRelay } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startRelay } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('outbox-relay', startRelay);

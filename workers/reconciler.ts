@@ -1,4 +1,4 @@
-import { startReconcilerComponent } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startReconcilerComponent } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('reconciler', startReconcilerComponent);

@@ -1,4 +1,4 @@
-import { startBridge } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startBridge } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('reply-bridge', startBridge);

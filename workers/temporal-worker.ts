@@ -1,4 +1,4 @@
-import { startTemporalWorker } from '../src/runtime/components';
-import { runMain } from '../src/runtime/main';
+import { startTemporalWorker } from '../src/processes/components';
+import { runMain } from '../src/processes/run-process';
 
 runMain('temporal-worker', startTemporalWorker);

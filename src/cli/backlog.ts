@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { Config } from '../config';
-import { consumerBacklog, taskQueueBacklog } from '../metrics/backlog';
-import { connectNats } from '../messaging/connection';
-import { connectTemporalClient } from '../temporal/client';
+import type { Config } from '../platform/config';
+import { consumerBacklog, taskQueueBacklog } from '../platform/metrics/backlog';
+import { connectNats } from '../platform/messaging/connection';
+import { connectTemporalClient } from '../platform/temporal/client';
 import { table } from './output';
 
 export interface BacklogReport {

@@ -1,11 +1,11 @@
-import type { Config } from '../config';
+import type { Config } from '../platform/config';
 import type { OrderDetails } from '../orders/order-service';
 import type { OrderRequestBody } from '../domain/schemas';
 import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderStatus, StepName } from '../domain/types';
-import { waitFor } from '../wait';
-import { callerApiKey } from '../api/credentials';
-import { ApiClient } from './api-client';
+import { waitFor } from '../platform/wait';
+import { callerApiKey } from '../orders/api/credentials';
+import { ApiClient } from '../client/api-client';
 import { colourStatus, dim, progress, table } from './output';
 
 export interface DemoOptions {

@@ -1,7 +1,7 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Connection } from '@temporalio/client';
-import { loadConfig } from '../config';
-import { connectTemporal, temporalDataConverter } from '../temporal/connection';
+import { loadConfig } from '../platform/config';
+import { connectTemporal, temporalDataConverter } from '../platform/temporal/connection';
 import { describeIssues, orderRequestSchema } from '../domain/schemas';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderView } from '../domain/types';

@@ -4,8 +4,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { startOrderWorkflow } from './start-workflow';
 import { isTerminal, orderTotalCents } from '../domain/orders';
 import type { Pool } from 'pg';
-import type { Config } from '../config';
-import { temporalUiLink } from '../config';
+import type { Config } from '../platform/config';
+import { temporalUiLink } from '../platform/config';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
 import {
@@ -24,7 +24,7 @@ import {
 import type { OrderRow } from './order-store';
 import { WorkflowStarter } from './workflow-starter';
 import { BatchedOrderInserts } from './batched-order-inserts';
-import type { Logger } from '../logger';
+import type { Logger } from '../platform/logger';
 
 export interface OrderSummary {
   orderId: string;

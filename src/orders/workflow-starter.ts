@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { Pool } from 'pg';
-import type { Logger } from '../logger';
+import type { Logger } from '../platform/logger';
 import type { OrderRequest } from '../domain/types';
 import { markWorkflowsStarted, unstartedOrders } from './order-store';
 

@@ -3,10 +3,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { CommandEnvelope, CommandPayloads, CommandType } from '../domain/types';
-import type { Logger } from '../logger';
-import { publishJson } from '../messaging/publish';
-import { runPeriodically } from '../periodic';
-import { commandSubject } from '../messaging/subjects';
+import type { Logger } from '../platform/logger';
+import { publishJson } from '../platform/messaging/publish';
+import { runPeriodically } from '../platform/periodic';
+import { commandSubject } from '../platform/messaging/subjects';
 import type { OrderService } from '../orders/order-service';
 import { ORDER_WORKFLOW_TYPE, reconcileSignal, workflowIdFor } from '../../workflows/definitions';
 

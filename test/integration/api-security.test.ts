@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createLogger } from '../../src/logger';
-import { startApi } from '../../src/runtime/components';
-import type { Component } from '../../src/runtime/components';
-import { waitFor } from '../../src/wait';
+import { createLogger } from '../../src/platform/logger';
+import { startApi } from '../../src/processes/components';
+import type { Component } from '../../src/processes/components';
+import { waitFor } from '../../src/platform/wait';
 import { uniqueId } from '../support/env';
 import { authHeaders, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';

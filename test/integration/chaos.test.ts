@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { projectRoot } from '../../src/paths';
+import { projectRoot } from '../../src/platform/paths';
 import { TEST_ENV } from '../support/env';
 
 /**
@@ -21,7 +21,7 @@ describe('chaos campaign (quick)', function () {
     };
     const child = spawn(
       process.execPath,
-      [path.join(projectRoot, 'dist/src/chaos/main.js'), '--quick', '--seed', '7', '--json'],
+      [path.join(projectRoot, 'dist/tooling/chaos/main.js'), '--quick', '--seed', '7', '--json'],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

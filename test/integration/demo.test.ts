@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../src/paths';
+import { projectRoot } from '../../src/platform/paths';
 import type { DemoResult } from '../../src/cli/demo';
 import { TEST_ENV } from '../support/env';
 

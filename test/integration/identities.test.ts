@@ -9,16 +9,20 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { createPool } from '../../src/db/pool';
-import { connectNats } from '../../src/messaging/connection';
-import { COMMAND_STREAM, REPLY_STREAM, serviceConsumerName } from '../../src/messaging/subjects';
-import { checkInfrastructure } from '../../src/runtime/infrastructure';
-import { natsOptionsFor } from '../../src/security/identity';
-import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../../src/security/local-secrets';
-import { natsBinary } from '../../src/stack/binaries';
-import { natsAccountsConfig } from '../../src/stack/nats';
-import type { ProcessIdentity } from '../../src/security/local-secrets';
-import { waitFor } from '../../src/wait';
+import { createPool } from '../../src/platform/db/pool';
+import { connectNats } from '../../src/platform/messaging/connection';
+import {
+  COMMAND_STREAM,
+  REPLY_STREAM,
+  serviceConsumerName,
+} from '../../src/platform/messaging/subjects';
+import { checkInfrastructure } from '../../src/processes/setup';
+import { natsOptionsFor } from '../../src/platform/security/identity';
+import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { natsBinary } from '../../tooling/stack/binaries';
+import { natsAccountsConfig } from '../../tooling/stack/nats';
+import type { ProcessIdentity } from '../../src/platform/security/local-secrets';
+import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
 
 const PERMISSION_DENIED = /Permissions Violation/;

@@ -3,17 +3,21 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { createPool } from '../../src/db/pool';
+import { createPool } from '../../src/platform/db/pool';
 import type { CommandEnvelope } from '../../src/domain/types';
-import { createLogger } from '../../src/logger';
-import { connectNats } from '../../src/messaging/connection';
-import { publishJson } from '../../src/messaging/publish';
-import { COMMAND_STREAM, commandSubject, serviceConsumerName } from '../../src/messaging/subjects';
-import type { Component } from '../../src/runtime/components';
-import { startService } from '../../src/runtime/components';
-import { processCommand } from '../../src/services/command-processor';
-import { inventoryService, getStock, setStock } from '../../src/services/inventory';
-import { waitFor } from '../../src/wait';
+import { createLogger } from '../../src/platform/logger';
+import { connectNats } from '../../src/platform/messaging/connection';
+import { publishJson } from '../../src/platform/messaging/publish';
+import {
+  COMMAND_STREAM,
+  commandSubject,
+  serviceConsumerName,
+} from '../../src/platform/messaging/subjects';
+import type { Component } from '../../src/processes/components';
+import { startService } from '../../src/processes/components';
+import { processCommand } from '../../src/services/core/command-processor';
+import { inventoryService, getStock, setStock } from '../../src/services/inventory/service';
+import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
 
 const METRICS_PORT = testConfig().stack.ports.metricsBase + 90;

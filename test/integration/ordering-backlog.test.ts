@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import type { BacklogReport } from '../../src/cli/backlog';
 import { SERVICES } from '../../src/domain/types';
 import type { OrderSummary } from '../../src/orders/order-service';
-import { projectRoot } from '../../src/paths';
-import { waitFor } from '../../src/wait';
+import { projectRoot } from '../../src/platform/paths';
+import { waitFor } from '../../src/platform/wait';
 import { TEST_ENV, uniqueId } from '../support/env';
 import {
   authHeaders,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { projectRoot } from '../../src/paths';
-import { isAlive, portAnswers } from '../../src/stack/process';
-import type { ServerStatus } from '../../src/stack/stack';
+import { projectRoot } from '../../src/platform/paths';
+import { isAlive, portAnswers } from '../../tooling/stack/process';
+import type { ServerStatus } from '../../tooling/stack/stack';
 
 const run = promisify(execFile);
 const cli = path.join(projectRoot, 'bin', 'shipshape.js');

@@ -7,9 +7,9 @@ import { uniqueId } from '../support/env';
 import { CHROMIUM_ARGS, ensureChromium } from '../support/chromium';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { createLogger } from '../../src/logger';
-import { readLocalSecrets } from '../../src/security/local-secrets';
-import { startCodecServer } from '../../src/temporal/codec-server';
+import { createLogger } from '../../src/platform/logger';
+import { readLocalSecrets } from '../../src/platform/security/local-secrets';
+import { startCodecServer } from '../../src/platform/temporal/codec-server';
 
 describe('the Temporal UI, in a real browser', function () {
   this.timeout(420_000);

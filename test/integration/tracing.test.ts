@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { waitFor } from '../../src/wait';
+import { waitFor } from '../../src/platform/wait';
 import { uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';

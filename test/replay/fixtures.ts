@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { projectRoot } from '../../src/paths';
+import { projectRoot } from '../../src/platform/paths';
 
 /** Where the recorded histories are kept: one `<scenario>.json` per path of an order. */
 export const HISTORIES_DIR = path.join(projectRoot, 'test', 'replay', 'histories');

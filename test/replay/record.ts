@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { projectRoot } from '../../src/paths';
-import { prepareInfrastructure } from '../../src/runtime/infrastructure';
-import { stackDown, stackStatus, stackUp } from '../../src/stack/stack';
+import { projectRoot } from '../../src/platform/paths';
+import { prepareInfrastructure } from '../../src/processes/setup';
+import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
 import { testConfig } from '../support/env';
 import { startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';

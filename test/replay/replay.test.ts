@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { workflowBundlePath } from '../../src/temporal/bundle';
-import { EncryptionCodec } from '../../src/temporal/payload-codec';
-import { parsePayloadKeys } from '../../src/temporal/payload-keys';
+import { workflowBundlePath } from '../../src/platform/temporal/bundle';
+import { EncryptionCodec } from '../../src/platform/temporal/payload-codec';
+import { parsePayloadKeys } from '../../src/platform/temporal/payload-keys';
 import { FIXTURE_PAYLOAD_KEYS, HISTORIES_DIR } from './fixtures';
 import { SCENARIOS } from './scenarios';
 
@@ -42,7 +42,7 @@ describe('recorded order histories replay on the current workflow code', functio
         workflowBundle: { codePath: await workflowBundlePath(false) },
         dataConverter: {
           payloadCodecs: [new EncryptionCodec(parsePayloadKeys(FIXTURE_PAYLOAD_KEYS))],
-          failureConverterPath: require.resolve('../../src/temporal/failure-converter'),
+          failureConverterPath: require.resolve('../../src/platform/temporal/failure-converter'),
         },
         replayName: 'recorded-order-histories',
       },

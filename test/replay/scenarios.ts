@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import type { OrderDetails } from '../../src/orders/order-service';
-import { waitFor } from '../../src/wait';
+import { waitFor } from '../../src/platform/wait';
 import { uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../src/config';
-import type { Config } from '../../src/config';
+import { loadConfig } from '../../src/platform/config';
+import type { Config } from '../../src/platform/config';
 
 /**
  * The test stack: its own data folder and ports (offset 100), so tests never meet a demo stack

@@ -1,29 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { initTracing } from '../../src/telemetry/tracing';
+import { initTracing } from '../../src/platform/telemetry/tracing';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import type { Config } from '../../src/config';
-import { createPool } from '../../src/db/pool';
-import { createLogger } from '../../src/logger';
+import type { Config } from '../../src/platform/config';
+import { createPool } from '../../src/platform/db/pool';
+import { createLogger } from '../../src/platform/logger';
 import type { OrderDetails } from '../../src/orders/order-service';
-import { createFakeCarrier } from '../../src/providers/fake-carrier';
-import { createFakePaymentProvider } from '../../src/providers/fake-payment';
-import type { Component } from '../../src/runtime/components';
+import { createFakeCarrier } from '../../src/services/shipping/fake-carrier';
+import { createFakePaymentProvider } from '../../src/services/payment/fake-payment';
+import type { Component } from '../../src/processes/components';
 import {
   startApi,
   startBridge,
   startRelay,
   startService,
   startTemporalWorker,
-} from '../../src/runtime/components';
-import { connectTemporalClient } from '../../src/temporal/client';
+} from '../../src/processes/components';
+import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
-import { waitFor } from '../../src/wait';
+import { waitFor } from '../../src/platform/wait';
 import { TEST_ADDRESS, testConfig, uniqueId } from './env';
-import { callerApiKey } from '../../src/api/credentials';
-import { readLocalSecrets } from '../../src/security/local-secrets';
+import { callerApiKey } from '../../src/orders/api/credentials';
+import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 
 export interface Harness {
   config: Config;

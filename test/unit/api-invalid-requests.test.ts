@@ -4,13 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import type { Pool } from 'pg';
 import { Registry } from 'prom-client';
-import { buildApi, MAX_BODY_BYTES } from '../../src/api/server';
-import type { ApiDeps } from '../../src/api/server';
+import { buildApi, MAX_BODY_BYTES } from '../../src/orders/api/server';
+import type { ApiDeps } from '../../src/orders/api/server';
 import { MAX_ITEMS, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
 import { bearer, invalidRequests, json, validOrder } from '../support/invalid-requests';
 import type { Req } from '../support/invalid-requests';
-import { createLogger } from '../../src/logger';
-import { parseApiKeys } from '../../src/security/api-keys';
+import { createLogger } from '../../src/platform/logger';
+import { parseApiKeys } from '../../src/platform/security/api-keys';
 
 const CLIENT = 'client-secret-0123456789-abcdefgh';
 const OPERATOR = 'operator-secret-0123456789-abcdefgh';

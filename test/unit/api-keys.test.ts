@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callerApiKey, serverApiKeys } from '../../src/api/credentials';
-import { ConfigError, loadConfig } from '../../src/config';
+import { callerApiKey, serverApiKeys } from '../../src/orders/api/credentials';
+import { ConfigError, loadConfig } from '../../src/platform/config';
 import {
   ApiKeyError,
   findApiKey,
@@ -11,8 +11,8 @@ import {
   localApiKeys,
   parseApiKeys,
   SCOPES,
-} from '../../src/security/api-keys';
-import { ensureLocalSecrets } from '../../src/security/local-secrets';
+} from '../../src/platform/security/api-keys';
+import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 
 const SECRET_A = 'a'.repeat(24) + '-client';
 const SECRET_B = 'b'.repeat(30);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { distDir } from '../../src/paths';
+import { distDir } from '../../src/platform/paths';
 
 const run = promisify(execFile);
 
@@ -27,7 +27,7 @@ function refusesMistakes(script: string, cases: readonly Refusal[]): void {
 }
 
 describe('npm run bench: options', () => {
-  refusesMistakes(path.join(distDir, 'bench', 'main.js'), [
+  refusesMistakes(path.join(distDir, 'tooling', 'bench', 'main.js'), [
     [['--steady', '3', '--burst-only'], /--steady and --burst-only: choose one/],
     [
       ['--designs', 'shipshape,nope'],
@@ -38,7 +38,7 @@ describe('npm run bench: options', () => {
 });
 
 describe('npm run bench:engine: options', () => {
-  refusesMistakes(path.join(distDir, 'bench', 'engine-floor', 'main.js'), [
+  refusesMistakes(path.join(distDir, 'tooling', 'bench', 'engine-floor', 'main.js'), [
     [
       ['--shapes', 'order-shaped,nope'],
       /--shapes: unknown shape nope; choose from start-and-complete, order-shaped/,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, temporalUiLink } from '../../src/config';
+import { ConfigError, loadConfig, temporalUiLink } from '../../src/platform/config';
 
 describe('configuration', () => {
   it('points at the local stack when nothing is set', () => {

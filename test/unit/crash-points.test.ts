@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
-import { formatCrashPoints, parseCrashPoints } from '../../src/chaos/crash-point-spec';
-import { crashPoint, setCrashPointsForTest } from '../../src/chaos/crash-points';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import { formatCrashPoints, parseCrashPoints } from '../../src/platform/crash-point-spec';
+import { crashPoint, setCrashPointsForTest } from '../../src/platform/crash-points';
 
 describe('crash points', () => {
   afterEach(() => setCrashPointsForTest([]));
@@ -67,7 +67,7 @@ describe('crash points', () => {
   it('kills its own process with SIGKILL on the n-th hit in its scope', () => {
     // A child process counts hits and reports each before the next: the third payment hit is its last.
     const script = `
-      const { crashPoint } = require(${JSON.stringify(path.join(__dirname, '../../src/chaos/crash-points.js'))});
+      const { crashPoint } = require(${JSON.stringify(path.join(__dirname, '../../src/platform/crash-points.js'))});
       for (let i = 1; i <= 5; i++) {
         crashPoint('service.before-commit', 'inventory');
         crashPoint('service.before-commit', 'payment');

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { KNOWN_VARIABLES, loadConfig } from '../../src/config';
-import { projectRoot } from '../../src/paths';
-import { APP_PROCESSES } from '../../src/runtime/supervisor';
-import { PROCESS_IDENTITIES } from '../../src/security/local-secrets';
-import { TEMPORAL_DYNAMIC_CONFIG } from '../../src/stack/temporal';
+import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
+import { projectRoot } from '../../src/platform/paths';
+import { APP_PROCESSES } from '../../src/processes/supervisor';
+import { PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 
 interface ComposeService {
   image?: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createFakePaymentProvider } from '../../src/providers/fake-payment';
-import { PaymentProviderClient } from '../../src/providers/payment-client';
-import { TransientError } from '../../src/services/errors';
+import { createFakePaymentProvider } from '../../src/services/payment/fake-payment';
+import { PaymentProviderClient } from '../../src/services/payment/payment-client';
+import { TransientError } from '../../src/services/core/errors';
 
 describe('the fake payment provider and its client', () => {
   const provider = createFakePaymentProvider();

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
-import { databaseUrlFor, natsOptionsFor } from '../../src/security/identity';
-import { ensureLocalSecrets } from '../../src/security/local-secrets';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import { databaseUrlFor, natsOptionsFor } from '../../src/platform/security/identity';
+import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 
 describe('how each identity connects', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'shipshape-identity-'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { KeyedLanes } from '../../src/messaging/lanes';
+import { KeyedLanes } from '../../src/platform/messaging/lanes';
 
 describe('KeyedLanes', () => {
   it("runs one key's tasks in order and different keys in parallel", async () => {

@@ -5,22 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ConfigError, loadConfig } from '../../src/config';
-import { failureConverter } from '../../src/temporal/failure-converter';
-import { temporalConnectionOptions, temporalTls } from '../../src/temporal/connection';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import { failureConverter } from '../../src/platform/temporal/failure-converter';
+import { temporalConnectionOptions, temporalTls } from '../../src/platform/temporal/connection';
 import {
   ENCRYPTED_ENCODING,
   EncryptionCodec,
   KEY_ID_METADATA,
   PayloadDecryptionError,
-} from '../../src/temporal/payload-codec';
+} from '../../src/platform/temporal/payload-codec';
 import {
   formatPayloadKeys,
   parsePayloadKeys,
   PayloadKeyError,
   payloadKeysFor,
-} from '../../src/temporal/payload-keys';
-import type { PayloadKey } from '../../src/temporal/payload-keys';
+} from '../../src/platform/temporal/payload-keys';
+import type { PayloadKey } from '../../src/platform/temporal/payload-keys';
 
 const newKey = (id: string): PayloadKey => ({ id, key: crypto.randomBytes(32) });
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');

@@ -7,7 +7,7 @@ import {
   parseCommand,
   resolveBodySchema,
 } from '../../src/domain/schemas';
-import { pointsFor } from '../../src/services/loyalty';
+import { pointsFor } from '../../src/services/loyalty/service';
 
 describe('order and command schemas', () => {
   const good = {

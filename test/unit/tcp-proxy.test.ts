@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { TcpProxy } from '../../src/chaos/tcp-proxy';
-import { waitFor } from '../../src/wait';
+import { TcpProxy } from '../../tooling/chaos/tcp-proxy';
+import { waitFor } from '../../src/platform/wait';
 
 /** An echo server that also counts the bytes it received, so a test can tell a request arrived. */
 async function echoServer() {

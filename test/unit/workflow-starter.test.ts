@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 import type { OrderRequest } from '../../src/domain/types';
 import { WorkflowStarter } from '../../src/orders/workflow-starter';
-import { waitFor } from '../../src/wait';
+import { waitFor } from '../../src/platform/wait';
 
 const order = (orderId: string) => ({ orderId }) as OrderRequest;
 

@@ -6,13 +6,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { CommandType, OrderView, ReplyEnvelope } from '../../src/domain/types';
-import { createLogger } from '../../src/logger';
-import { installRuntime } from '../../src/runtime/components';
-import { temporalBinary } from '../../src/stack/binaries';
-import { TEMPORAL_DYNAMIC_CONFIG } from '../../src/stack/temporal';
-import { workflowBundlePath } from '../../src/temporal/bundle';
-import { EncryptionCodec } from '../../src/temporal/payload-codec';
-import { waitFor } from '../../src/wait';
+import { createLogger } from '../../src/platform/logger';
+import { installRuntime } from '../../src/processes/components';
+import { temporalBinary } from '../../tooling/stack/binaries';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
+import { workflowBundlePath } from '../../src/platform/temporal/bundle';
+import { EncryptionCodec } from '../../src/platform/temporal/payload-codec';
+import { waitFor } from '../../src/platform/wait';
 import {
   cancelUpdate,
   CustomerIdKey,
@@ -74,7 +74,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
       process.stderr.write(`[workflow tests] ${l}\n`),
     );
     const codec = new EncryptionCodec([{ id: 'test', key: crypto.randomBytes(32) }]);
-    const failureConverterPath = require.resolve('../../src/temporal/failure-converter');
+    const failureConverterPath = require.resolve('../../src/platform/temporal/failure-converter');
     const dataConverter = { payloadCodecs: [codec], failureConverterPath };
     env = await TestWorkflowEnvironment.createLocal({
       server: {

@@ -1,0 +1,431 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { projectRoot } from './paths';
+import { parseCrashPoints } from './crash-point-spec';
+import type { CrashPointRule } from './crash-point-spec';
+import { ApiKeyError, parseApiKeys } from './security/api-keys';
+import type { ApiKey } from './security/api-keys';
+import { parsePayloadKeys, PayloadKeyError } from './temporal/payload-keys';
+import type { PayloadKey } from './temporal/payload-keys';
+
+/**
+ * Every setting Shipshape reads, parsed once. This module is the only reader of `process.env`.
+ * With nothing set, the addresses point at the local stack that `shipshape stack up` starts.
+ */
+
+const intFromEnv = (name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an integer from ${min} to ${max}, got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const urlFromEnv = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      try {
+        const u = new URL(v);
+        return u.toString().replace(/\/$/, '');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a URL, got "${v}"` });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  SHIPSHAPE_STACK_DIR: z.string().optional(),
+  SHIPSHAPE_BIN_CACHE: z.string().optional(),
+  XDG_CACHE_HOME: z.string().optional(),
+  SHIPSHAPE_PORT_OFFSET: intFromEnv('SHIPSHAPE_PORT_OFFSET', 0, 0, 20000),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('shipshape-orders'),
+  TEMPORAL_UI_URL: urlFromEnv('TEMPORAL_UI_URL'),
+  NATS_SERVERS: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  PAYMENT_PROVIDER_URL: urlFromEnv('PAYMENT_PROVIDER_URL'),
+  CARRIER_URL: urlFromEnv('CARRIER_URL'),
+  PORT: intFromEnv('PORT', -1, 1, 65535).optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: intFromEnv('METRICS_PORT', 0, 0, 65535),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  SHIPSHAPE_LANES: intFromEnv('SHIPSHAPE_LANES', 8, 1, 1024),
+  SHIPSHAPE_ACTIVITY_SLOTS: intFromEnv('SHIPSHAPE_ACTIVITY_SLOTS', 100, 1, 10000),
+  SHIPSHAPE_WORKFLOW_TASK_SLOTS: intFromEnv('SHIPSHAPE_WORKFLOW_TASK_SLOTS', 40, 2, 10000),
+  SHIPSHAPE_PAYMENT_RATE_PER_SEC: intFromEnv('SHIPSHAPE_PAYMENT_RATE_PER_SEC', 0, 0, 100000),
+  SHIPSHAPE_CARRIER_RATE_PER_SEC: intFromEnv('SHIPSHAPE_CARRIER_RATE_PER_SEC', 0, 0, 100000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHIPSHAPE_STEP_TIMEOUT_MS: intFromEnv('SHIPSHAPE_STEP_TIMEOUT_MS', 30_000, 100),
+  SHIPSHAPE_STEP_MAX_SENDS: intFromEnv('SHIPSHAPE_STEP_MAX_SENDS', 5, 1, 1000),
+  SHIPSHAPE_COMPENSATION_ROUNDS: intFromEnv('SHIPSHAPE_COMPENSATION_ROUNDS', 3, 1, 1000),
+  SHIPSHAPE_LOYALTY_RETRY_MS: intFromEnv('SHIPSHAPE_LOYALTY_RETRY_MS', 60_000, 100),
+  SHIPSHAPE_PROVIDER_TIMEOUT_MS: intFromEnv('SHIPSHAPE_PROVIDER_TIMEOUT_MS', 5_000, 50),
+  SHIPSHAPE_MAX_DELIVER: intFromEnv('SHIPSHAPE_MAX_DELIVER', 20, 1, 10000),
+  SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
+  SHIPSHAPE_DUPLICATE_WINDOW_MS: intFromEnv('SHIPSHAPE_DUPLICATE_WINDOW_MS', 120_000, 1000),
+  SHIPSHAPE_STREAM_REPLICAS: intFromEnv('SHIPSHAPE_STREAM_REPLICAS', 1, 1, 5),
+  SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
+  SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
+  SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
+  SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
+  SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
+  SHIPSHAPE_CRASH_POINTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseCrashPoints(v);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `SHIPSHAPE_CRASH_POINTS: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    }),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_PASSWORD_FILE: z.string().optional(),
+  NATS_CREDS_FILE: z.string().optional(),
+  NATS_TLS_CA: z.string().optional(),
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  DATABASE_PASSWORD_FILE: z.string().optional(),
+  MIGRATION_DATABASE_URL: z.string().optional(),
+  DATABASE_STATEMENT_TIMEOUT_MS: intFromEnv('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0),
+  DATABASE_IDLE_TX_TIMEOUT_MS: intFromEnv('DATABASE_IDLE_TX_TIMEOUT_MS', 60_000, 0),
+  SHIPSHAPE_API_KEYS: z.string().optional(),
+  SHIPSHAPE_API_KEYS_FILE: z.string().optional(),
+  SHIPSHAPE_API_KEY: z.string().optional(),
+  SHIPSHAPE_API_RATE_PER_MIN: intFromEnv('SHIPSHAPE_API_RATE_PER_MIN', 6000, 0, 10_000_000),
+  SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
+  SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  CODEC_PORT: intFromEnv('CODEC_PORT', -1, 1, 65535).optional(),
+});
+
+/** Every environment variable Shipshape reads (a deployment's settings are checked against it). */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/** Ports of the local stack, shifted together by SHIPSHAPE_PORT_OFFSET so two stacks can coexist. */
+export interface StackPorts {
+  temporal: number;
+  temporalUi: number;
+  temporalHttp: number;
+  temporalMetrics: number;
+  nats: number;
+  natsMonitor: number;
+  postgres: number;
+  api: number;
+  fakePayment: number;
+  fakeCarrier: number;
+  /** The codec server the Temporal UI decodes payloads through. */
+  codecServer: number;
+  /** `shipshape run` gives each worker process its own metrics port from here up. */
+  metricsBase: number;
+}
+
+export function stackPorts(offset: number): StackPorts {
+  return {
+    temporal: 17233 + offset,
+    temporalUi: 18233 + offset,
+    temporalHttp: 17243 + offset,
+    temporalMetrics: 17253 + offset,
+    nats: 14222 + offset,
+    natsMonitor: 18222 + offset,
+    postgres: 15432 + offset,
+    api: 13000 + offset,
+    fakePayment: 18081 + offset,
+    fakeCarrier: 18082 + offset,
+    codecServer: 18234 + offset,
+    metricsBase: 19100 + offset,
+  };
+}
+
+export interface Config {
+  stack: {
+    dir: string;
+    ports: StackPorts;
+    managesPostgres: boolean;
+    /** Where built Temporal CLI and nats-server binaries are kept, outside the repo so clones reuse them. */
+    binCacheDir: string;
+  };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    /** PEM files for TLS to a remote Temporal (read when connecting: src/temporal/connection.ts); unset, plain. */
+    tls: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string } | undefined;
+    /** Temporal Cloud API key (sent as a bearer token, over TLS). */
+    apiKey: string | undefined;
+  };
+  /**
+   * Payload encryption keys: SHIPSHAPE_PAYLOAD_KEYS parsed (the first encrypts), or the file
+   * SHIPSHAPE_PAYLOAD_KEYS_FILE names (read when connecting: src/temporal/payload-keys.ts). Neither
+   * set: the local stack's key.
+   */
+  payloadEncryption: { keys: PayloadKey[] | undefined; keysFile: string | undefined };
+  /** The codec server (decodes payloads for the Temporal UI); listens on `api.host`. */
+  codecServer: { port: number };
+  nats: {
+    servers: string[];
+    /** This process's NATS user and password (or a password file, or a .creds file); unset, the local stack's per-process users. */
+    user: string | undefined;
+    password: string | undefined;
+    passwordFile: string | undefined;
+    credsFile: string | undefined;
+    /** PEM files: the CA to trust, and a client certificate and key for mutual TLS. */
+    tls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
+  };
+  database: {
+    url: string;
+    /** Read when connecting, used when `url` carries no password. */
+    passwordFile: string | undefined;
+    /** The migration role's URL for `shipshape setup`; unset, `url` (or the local stack's migrator). */
+    migrationUrl: string | undefined;
+    /** Every pooled session's statement_timeout and idle_in_transaction_session_timeout; 0 is none. */
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+  };
+  providers: {
+    paymentUrl: string;
+    carrierUrl: string;
+    /** True when the URLs point at the fake providers that `shipshape run` starts itself. */
+    useFakes: boolean;
+    timeoutMs: number;
+    /** Calls per second to each provider; 0 is unlimited. */
+    paymentRatePerSec: number;
+    carrierRatePerSec: number;
+  };
+  api: {
+    port: number;
+    host: string;
+    /**
+     * Keys the API accepts: SHIPSHAPE_API_KEYS parsed, plus the file SHIPSHAPE_API_KEYS_FILE names
+     * (read when the API starts: src/api/credentials.ts). Neither set: the local stack's keys.
+     */
+    keys: ApiKey[] | undefined;
+    keysFile: string | undefined;
+    /** The key the CLI and the demo send (SHIPSHAPE_API_KEY); unset, the local stack's operator key. */
+    callerKey: string | undefined;
+    /** Requests per minute per key; 0 is unlimited. */
+    ratePerMin: number;
+  };
+  /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
+  metricsPort: number;
+  /** Where traces go (OTLP over HTTP); unset, tracing is off. */
+  otlpEndpoint: string | undefined;
+  /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
+  lanes: number;
+  /** The Temporal worker's concurrent activities and workflow tasks. */
+  worker: { activitySlots: number; workflowTaskSlots: number };
+  logLevel: string;
+  /** Passed to each order's workflow when it starts (workflows read no environment). */
+  workflow: {
+    stepTimeoutMs: number;
+    stepMaxSends: number;
+    duplicateWindowMs: number;
+    compensationRounds: number;
+    loyaltyRetryMs: number;
+  };
+  messaging: {
+    maxDeliver: number;
+    ackWaitMs: number;
+    duplicateWindowMs: number;
+    /** Copies of each stream (consumers follow their stream): 1 on one server, 3 on a three-node cluster. */
+    replicas: number;
+  };
+  relay: { intervalMs: number; graceMs: number };
+  /** The reconciler: how often it looks, how long without progress counts as stuck, how many per round. */
+  reconciler: { periodMs: number; thresholdMs: number; maxPerRound: number };
+  /** Named points where this process kills itself, for the chaos campaign; empty in normal use. */
+  crashPoints: CrashPointRule[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function inlineApiKeys(spec: string | undefined): ApiKey[] | undefined {
+  if (spec === undefined || spec.trim() === '') return undefined;
+  try {
+    return parseApiKeys(spec, 'SHIPSHAPE_API_KEYS');
+  } catch (err) {
+    if (err instanceof ApiKeyError) throw new ConfigError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+}
+
+function inlinePayloadKeys(
+  spec: string | undefined,
+  file: string | undefined,
+): PayloadKey[] | undefined {
+  if (spec === undefined || spec.trim() === '') return undefined;
+  if (file)
+    throw new ConfigError(
+      'invalid configuration: set SHIPSHAPE_PAYLOAD_KEYS or SHIPSHAPE_PAYLOAD_KEYS_FILE, not both (the first key listed encrypts)',
+    );
+  try {
+    return parsePayloadKeys(spec, 'SHIPSHAPE_PAYLOAD_KEYS');
+  } catch (err) {
+    if (err instanceof PayloadKeyError)
+      throw new ConfigError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Remote Temporal over TLS: a client certificate needs its key (and the other way round). */
+function temporalTlsSettings(e: {
+  TEMPORAL_TLS_CERT?: string;
+  TEMPORAL_TLS_KEY?: string;
+  TEMPORAL_TLS_CA?: string;
+  TEMPORAL_TLS_SERVER_NAME?: string;
+}): Config['temporal']['tls'] {
+  const certFile = e.TEMPORAL_TLS_CERT || undefined;
+  const keyFile = e.TEMPORAL_TLS_KEY || undefined;
+  const caFile = e.TEMPORAL_TLS_CA || undefined;
+  const serverName = e.TEMPORAL_TLS_SERVER_NAME || undefined;
+  if (certFile && !keyFile)
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY (mTLS needs both)',
+    );
+  if (keyFile && !certFile)
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS_KEY is set without TEMPORAL_TLS_CERT (mTLS needs both)',
+    );
+  if (!certFile && !caFile && !serverName) return undefined;
+  return {
+    ...(certFile ? { certFile, keyFile } : {}),
+    ...(caFile ? { caFile } : {}),
+    ...(serverName ? { serverName } : {}),
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const ports = stackPorts(e.SHIPSHAPE_PORT_OFFSET);
+  const dir = path.resolve(projectRoot, e.SHIPSHAPE_STACK_DIR ?? '.shipshape');
+  const paymentUrl = e.PAYMENT_PROVIDER_URL ?? `http://127.0.0.1:${ports.fakePayment}`;
+  const carrierUrl = e.CARRIER_URL ?? `http://127.0.0.1:${ports.fakeCarrier}`;
+  const apiPort = e.PORT !== undefined && e.PORT !== -1 ? e.PORT : ports.api;
+  return {
+    stack: {
+      dir,
+      ports,
+      managesPostgres: !e.DATABASE_URL,
+      binCacheDir:
+        e.SHIPSHAPE_BIN_CACHE ??
+        path.join(e.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape', 'bin'),
+    },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${ports.temporal}`,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${ports.temporalUi}`,
+      tls: temporalTlsSettings(e),
+      apiKey: e.TEMPORAL_API_KEY || undefined,
+    },
+    payloadEncryption: {
+      keys: inlinePayloadKeys(e.SHIPSHAPE_PAYLOAD_KEYS, e.SHIPSHAPE_PAYLOAD_KEYS_FILE),
+      keysFile: e.SHIPSHAPE_PAYLOAD_KEYS_FILE || undefined,
+    },
+    codecServer: {
+      port: e.CODEC_PORT !== undefined && e.CODEC_PORT !== -1 ? e.CODEC_PORT : ports.codecServer,
+    },
+    nats: {
+      servers: (e.NATS_SERVERS ?? `nats://127.0.0.1:${ports.nats}`)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      user: e.NATS_USER || undefined,
+      password: e.NATS_PASSWORD || undefined,
+      passwordFile: e.NATS_PASSWORD_FILE || undefined,
+      credsFile: e.NATS_CREDS_FILE || undefined,
+      tls: {
+        ca: e.NATS_TLS_CA || undefined,
+        cert: e.NATS_TLS_CERT || undefined,
+        key: e.NATS_TLS_KEY || undefined,
+      },
+    },
+    database: {
+      url: e.DATABASE_URL ?? `postgres://shipshape@127.0.0.1:${ports.postgres}/shipshape`,
+      passwordFile: e.DATABASE_PASSWORD_FILE || undefined,
+      migrationUrl: e.MIGRATION_DATABASE_URL || undefined,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_TX_TIMEOUT_MS,
+    },
+    providers: {
+      paymentUrl,
+      carrierUrl,
+      useFakes: !e.PAYMENT_PROVIDER_URL || !e.CARRIER_URL,
+      timeoutMs: e.SHIPSHAPE_PROVIDER_TIMEOUT_MS,
+      paymentRatePerSec: e.SHIPSHAPE_PAYMENT_RATE_PER_SEC,
+      carrierRatePerSec: e.SHIPSHAPE_CARRIER_RATE_PER_SEC,
+    },
+    api: {
+      port: apiPort,
+      host: e.HOST,
+      keys: inlineApiKeys(e.SHIPSHAPE_API_KEYS),
+      keysFile: e.SHIPSHAPE_API_KEYS_FILE || undefined,
+      callerKey: e.SHIPSHAPE_API_KEY || undefined,
+      ratePerMin: e.SHIPSHAPE_API_RATE_PER_MIN,
+    },
+    metricsPort: e.METRICS_PORT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    lanes: e.SHIPSHAPE_LANES,
+    worker: {
+      activitySlots: e.SHIPSHAPE_ACTIVITY_SLOTS,
+      workflowTaskSlots: e.SHIPSHAPE_WORKFLOW_TASK_SLOTS,
+    },
+    logLevel: e.LOG_LEVEL,
+    workflow: {
+      stepTimeoutMs: e.SHIPSHAPE_STEP_TIMEOUT_MS,
+      stepMaxSends: e.SHIPSHAPE_STEP_MAX_SENDS,
+      duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
+      compensationRounds: e.SHIPSHAPE_COMPENSATION_ROUNDS,
+      loyaltyRetryMs: e.SHIPSHAPE_LOYALTY_RETRY_MS,
+    },
+    messaging: {
+      maxDeliver: e.SHIPSHAPE_MAX_DELIVER,
+      ackWaitMs: e.SHIPSHAPE_ACK_WAIT_MS,
+      duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
+      replicas: e.SHIPSHAPE_STREAM_REPLICAS,
+    },
+    relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
+    reconciler: {
+      periodMs: e.SHIPSHAPE_RECONCILE_PERIOD_MS,
+      thresholdMs: e.SHIPSHAPE_RECONCILE_THRESHOLD_MS,
+      maxPerRound: e.SHIPSHAPE_RECONCILE_MAX,
+    },
+    crashPoints: e.SHIPSHAPE_CRASH_POINTS,
+  };
+}
+
+/** Temporal UI link of one order's run. */
+export function temporalUiLink(config: Config, workflowId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,233 @@
+import crypto from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { z } from 'zod';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Component } from '../../processes/components';
+import { authenticate } from '../../orders/api/auth';
+import { serverApiKeys } from '../../orders/api/credentials';
+import { findApiKey, hasScope } from '../security/api-keys';
+import type { ApiKey } from '../security/api-keys';
+import { EncryptionCodec, PayloadDecryptionError } from './payload-codec';
+import { payloadKeysFor } from './payload-keys';
+
+/**
+ * The codec server: lets the Temporal UI (and `temporal --codec-endpoint`) show decoded payloads to
+ * those allowed, without the UI ever holding a key. `POST /codec/decode` and `/codec/encode` take and
+ * answer Temporal's JSON shape `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Every call
+ * needs an API key with the `codec` scope; CORS admits only the UI's origin.
+ */
+
+/** Large enough for a page of history events' payloads (Temporal caps one payload at 2 MiB). */
+export const CODEC_MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_PAYLOADS = 10_000;
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
+const jsonPayloadSchema = z
+  .object({
+    metadata: z.record(z.string(), base64).optional(),
+    data: base64.optional(),
+  })
+  .strict();
+const codecBodySchema = z
+  .object({ payloads: z.array(jsonPayloadSchema).max(MAX_PAYLOADS) })
+  .strict();
+type JsonPayload = z.infer<typeof jsonPayloadSchema>;
+
+const fromJson = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
+  data: Buffer.from(p.data ?? '', 'base64'),
+});
+
+const toJson = (p: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+  ),
+  data: Buffer.from(p.data ?? []).toString('base64'),
+});
+
+const SESSION_COOKIE = 'shipshape_codec';
+const SESSION_SECONDS = 8 * 3600;
+const SESSION_FORM = `<!doctype html><title>Shipshape codec server</title>
+<form method="post" action="/codec/session">
+<p>An API key with the <code>codec</code> scope lets the Temporal UI in this browser show decoded payloads.</p>
+<input type="password" name="key" autocomplete="off" size="60" autofocus> <button>Sign in</button>
+</form>`;
+
+/** The session token a browser's cookie carries, if any. */
+function sessionTokenOf(cookieHeader: string | undefined): string | undefined {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === SESSION_COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
+/**
+ * Signed-in browsers: an opaque random token per sign-in, mapped here to the key it was made with.
+ * The cookie never carries the key itself, so a leaked cookie dies with its session (or a restart).
+ */
+class CodecSessions {
+  private readonly sessions = new Map<string, { key: ApiKey; expiresAt: number }>();
+  open(key: ApiKey): string {
+    const now = Date.now();
+    for (const [t, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(t);
+    const token = crypto.randomBytes(32).toString('base64url');
+    this.sessions.set(token, { key, expiresAt: now + SESSION_SECONDS * 1000 });
+    return token;
+  }
+  keyOf(token: string | undefined): ApiKey | undefined {
+    const s = token === undefined ? undefined : this.sessions.get(token);
+    return s && s.expiresAt > Date.now() ? s.key : undefined;
+  }
+}
+
+/** The origin (scheme, host, port) of a URL: what a browser sends in `Origin`. */
+export const originOf = (url: string): string => new URL(url).origin;
+
+export interface CodecServerDeps {
+  codec: PayloadCodec;
+  keys: ApiKey[];
+  /** The namespace whose payloads this server holds keys for. */
+  namespace: string;
+  /** The Temporal UI's origin: the only one CORS admits. */
+  uiOrigin: string;
+  log: Logger;
+}
+
+export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: CODEC_MAX_BODY_BYTES });
+  const sessions = new CodecSessions();
+  await app.register(cors, {
+    origin: [deps.uiOrigin],
+    credentials: true,
+    methods: ['POST'],
+    allowedHeaders: ['Authorization', 'X-Api-Key', 'X-Namespace', 'Content-Type'],
+    maxAge: 600,
+  });
+
+  // Framework errors (bad JSON, too large, wrong media type) in our words: theirs may quote the body.
+  app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
+    const status =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) deps.log.error({ code: err.code }, 'codec server error');
+    void reply.code(status).send({
+      error: status === 413 ? 'payload_too_large' : status === 500 ? 'internal' : 'bad_request',
+      message:
+        status === 413
+          ? `the body must be at most ${CODEC_MAX_BODY_BYTES} bytes`
+          : status === 500
+            ? 'the codec server failed; see its log'
+            : 'the body must be JSON: { "payloads": [{ "metadata": { key: base64 }, "data": base64 }] }',
+    });
+  });
+
+  const handle =
+    (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
+      // The Temporal CLI sends the header empty when it encodes a signal's input: no namespace named.
+      const namespace = req.headers['x-namespace'] || undefined;
+      if (namespace !== undefined && namespace !== deps.namespace) {
+        return reply.code(400).send({
+          error: 'unknown_namespace',
+          message: `this codec server holds the keys of namespace "${deps.namespace}" only`,
+        });
+      }
+      const parsed = codecBodySchema.safeParse(req.body);
+      if (!parsed.success) {
+        return reply.code(400).send({
+          error: 'bad_request',
+          message:
+            'the body must be { "payloads": [{ "metadata": { key: base64 }, "data": base64 }] }',
+          issues: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+        });
+      }
+      const payloads = parsed.data.payloads.map(fromJson);
+      try {
+        const out =
+          direction === 'decode'
+            ? await deps.codec.decode(payloads)
+            : await deps.codec.encode(payloads);
+        return { payloads: out.map(toJson) };
+      } catch (err) {
+        if (err instanceof PayloadDecryptionError) {
+          return reply.code(422).send({ error: 'undecodable_payload', message: err.message });
+        }
+        throw err;
+      }
+    };
+
+  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
+    // cross-origin credentials"); a key in a header wins.
+    if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
+      const fromCookie = sessions.keyOf(sessionTokenOf(req.headers.cookie));
+      if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
+    }
+    if (!authenticate(req, reply, deps.keys, 'codec')) return reply;
+  };
+  app.post('/codec/decode', { onRequest }, handle('decode'));
+  app.post('/codec/encode', { onRequest }, handle('encode'));
+
+  // Signing a browser in: the Temporal UI sends no key of its own, but it can send cookies.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 4096 },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+  app.get('/codec/session', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(SESSION_FORM),
+  );
+  app.post('/codec/session', async (req, reply) => {
+    const presented = (req.body as { key?: unknown } | undefined)?.key;
+    const key = findApiKey(deps.keys, typeof presented === 'string' ? presented : undefined);
+    if (!key) return reply.code(401).type('text/plain').send('unknown API key');
+    if (!hasScope(key, 'codec'))
+      return reply
+        .code(403)
+        .type('text/plain')
+        .send(`the key "${key.name}" lacks the scope "codec"`);
+    // HttpOnly: page scripts never read it. SameSite=Strict: no other site's page makes the browser send it.
+    void reply.header(
+      'set-cookie',
+      `${SESSION_COOKIE}=${sessions.open(key)}; Path=/codec; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SECONDS}`,
+    );
+    return reply
+      .type('text/plain')
+      .send(
+        `signed in as "${key.name}" for ${SESSION_SECONDS / 3600} hours; in the Temporal UI's codec settings, turn on "include cross-origin credentials"`,
+      );
+  });
+  app.get('/healthz', async () => ({ ok: true }));
+  return app;
+}
+
+/** The codec server of this deployment: its payload keys, its API keys, on `codecServer.port`. */
+export async function startCodecServer(
+  config: Config,
+  log: Logger,
+): Promise<Component & { port: number; url: string }> {
+  const app = await buildCodecServer({
+    codec: new EncryptionCodec(payloadKeysFor(config)),
+    keys: serverApiKeys(config),
+    namespace: config.temporal.namespace,
+    uiOrigin: originOf(config.temporal.uiUrl),
+    log,
+  });
+  await app.listen({ port: config.codecServer.port, host: config.api.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.codecServer.port;
+  const url = `http://${config.api.host}:${port}/codec`;
+  log.info({ url, uiOrigin: originOf(config.temporal.uiUrl) }, 'codec server listening');
+  return {
+    port,
+    url,
+    async stop() {
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Config } from '../platform/config';
+import { createPool } from '../platform/db/pool';
+import { assertMigrated, migrate, SchemaNotReadyError } from '../platform/db/migrate';
+import { connectNats } from '../platform/messaging/connection';
+import { consumersPulledBy } from '../platform/messaging/subjects';
+import { ensureTopology } from '../platform/messaging/topology';
+import type { ProcessIdentity } from '../platform/security/local-secrets';
+import { ensureLocalRoles } from '../../tooling/stack/postgres';
+import { ensureSearchAttributes } from '../platform/temporal/search-attributes';
+
+/** How to make what a process found missing. */
+export const SETUP_HINT =
+  'run `shipshape setup` (or the deployment\'s one-shot "setup" service) first';
+
+/**
+ * The setup step, run once before the processes start (`shipshape run`, `shipshape setup`, the test
+ * hooks, the deployment's `setup` service): the local stack's roles, database migrations as the
+ * migrator, search attributes, and streams and consumers as the NATS admin user. Idempotent.
+ */
+export async function prepareInfrastructure(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  if (config.stack.managesPostgres)
+    await ensureLocalRoles(config.stack.dir, config.stack.ports.postgres);
+  const pool = createPool(config, 'migrator', { max: 1, applicationName: 'shipshape-setup' });
+  try {
+    await migrate(pool, log);
+  } finally {
+    await pool.end();
+  }
+  const added = await ensureSearchAttributes(config);
+  if (added.length) log(`registered search attributes ${added.join(', ')}`);
+  const nc = await connectNats(config, 'admin', 'shipshape-setup');
+  try {
+    await ensureTopology(nc, config.messaging);
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * What a process started on its own checks instead of setting up: the database is migrated (read
+ * with its own role) and the consumers it pulls from exist. Fails naming what is missing.
+ */
+export async function checkInfrastructure(
+  config: Config,
+  identity: ProcessIdentity,
+): Promise<void> {
+  const pool = createPool(config, identity, { max: 1 });
+  try {
+    await assertMigrated(pool, SETUP_HINT);
+  } finally {
+    await pool.end();
+  }
+  const consumers = consumersPulledBy(identity);
+  if (!consumers.length) return;
+  const nc = await connectNats(config, identity);
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const [stream, consumer] of consumers) {
+      try {
+        await jsm.consumers.info(stream, consumer);
+      } catch (err) {
+        if (/not found/i.test((err as Error).message))
+          throw new SchemaNotReadyError(
+            `JetStream has no consumer "${consumer}" on stream "${stream}": ${SETUP_HINT}`,
+          );
+        throw err;
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,156 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../platform/config';
+import { distDir } from '../platform/paths';
+
+/** Every process of the app, by the name of its entry point under workers/. */
+export const APP_PROCESSES = [
+  'api',
+  'temporal-worker',
+  'inventory',
+  'payment',
+  'loyalty',
+  'shipping',
+  'reply-bridge',
+  'outbox-relay',
+  'reconciler',
+  'codec-server',
+] as const;
+export type ProcessName = (typeof APP_PROCESSES)[number] | 'fake-providers';
+
+interface Supervised {
+  name: ProcessName;
+  child: ChildProcess;
+  restarts: number;
+}
+
+export interface SupervisorOptions {
+  config: Config;
+  env?: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  /** Restart a process that exits unexpectedly (the default). */
+  restart?: boolean;
+  readyTimeoutMs?: number;
+  /** Extra Node options for every process (the benchmark's CPU profiles). */
+  execArgv?: string[];
+  /** Run only these (e.g. a second replica set of the workers); default: every process of the app. */
+  names?: ProcessName[];
+  /** Where the logs go; default `<stack dir>/logs`. A second supervisor of the same stack needs its own. */
+  logDir?: string;
+}
+
+/**
+ * Starts the app's processes as children, each logging to its own file, restarts any that dies,
+ * and stops them all together.
+ */
+export class Supervisor {
+  private readonly procs = new Map<ProcessName, Supervised>();
+  private stopping = false;
+  readonly logDir: string;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.logDir = opts.logDir ?? path.join(opts.config.stack.dir, 'logs');
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  names(): ProcessName[] {
+    if (this.opts.names) return this.opts.names;
+    return [
+      ...(this.opts.config.providers.useFakes ? (['fake-providers'] as const) : []),
+      ...APP_PROCESSES,
+    ];
+  }
+
+  /** Each worker's GET /metrics address (the API serves its own on the API port). */
+  metricsUrls(): Record<string, string> {
+    const base = this.opts.config.stack.ports.metricsBase;
+    return Object.fromEntries(
+      this.names().map((n, i) => [n, `http://127.0.0.1:${base + i}/metrics`]),
+    );
+  }
+
+  pidOf(name: ProcessName): number | undefined {
+    return this.procs.get(name)?.child.pid;
+  }
+
+  async startAll(): Promise<void> {
+    const names = this.names();
+    if (names[0] === 'fake-providers') await this.start('fake-providers');
+    await Promise.all(names.filter((n) => n !== 'fake-providers').map((n) => this.start(n)));
+  }
+
+  /** Starts one process and resolves once it says it is ready. */
+  start(name: ProcessName, restarts = 0): Promise<void> {
+    const logFile = path.join(this.logDir, `${name}.log`);
+    const out = createWriteStream(logFile, { flags: 'a' });
+    const metricsPort = this.opts.config.stack.ports.metricsBase + this.names().indexOf(name);
+    const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
+      env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      ...(this.opts.execArgv ? { execArgv: [...process.execArgv, ...this.opts.execArgv] } : {}),
+    });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    this.procs.set(name, { name, child, restarts });
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${name} was not ready within ${this.opts.readyTimeoutMs ?? 120_000} ms; see ${logFile}`,
+            ),
+          ),
+        this.opts.readyTimeoutMs ?? 120_000,
+      );
+      child.on('message', (m: { ready?: string }) => {
+        if (m?.ready) {
+          clearTimeout(timer);
+          this.opts.log(`${name} ready (pid ${child.pid})`);
+          resolve();
+        }
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (this.stopping) return;
+        this.opts.log(`${name} exited (${signal ?? `code ${code}`}); see ${logFile}`);
+        if (this.opts.restart === false) {
+          reject(new Error(`${name} exited (${signal ?? `code ${code}`})`));
+          return;
+        }
+        // Back off a little so a process that cannot start does not spin.
+        const wait = Math.min(10_000, 500 * 2 ** Math.min(restarts, 5));
+        setTimeout(() => {
+          if (this.stopping) return;
+          this.opts.log(`restarting ${name}`);
+          this.start(name, restarts + 1).then(resolve, reject);
+        }, wait).unref();
+      });
+    });
+  }
+
+  /** SIGTERM to all, SIGKILL to any still there after the grace period. */
+  async stopAll(graceMs = 15_000): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.procs.values()].map(({ child }) => stopChild(child, graceMs)));
+    this.procs.clear();
+  }
+}
+
+/**
+ * SIGTERM a child (SIGCONT first, in case it is paused) and wait for it to exit; SIGKILL it if it is
+ * still there after the grace period.
+ */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+  });
+}

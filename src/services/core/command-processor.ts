@@ -1,0 +1,151 @@
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../../platform/db/pool';
+import type { CommandEnvelope, ReplyEnvelope } from '../../domain/types';
+import { replySubject } from '../../platform/messaging/subjects';
+import { PoisonMessageError } from './errors';
+import { rejected } from './handler';
+import { crashPoint } from '../../platform/crash-points';
+import type { ReplyBody, ServiceDefinition } from './handler';
+
+export interface ProcessResult {
+  reply: ReplyEnvelope;
+  subject: string;
+  /** False when the command had been handled before and the stored reply is returned again. */
+  firstTime: boolean;
+}
+
+export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
+
+async function storedReply(
+  db: Pool | PoolClient,
+  schema: string,
+  commandId: string,
+): Promise<ProcessResult | undefined> {
+  const { rows } = await db.query<{ subject: string; payload: ReplyEnvelope }>(
+    `SELECT subject, payload FROM ${schema}.outbox WHERE command_id = $1`,
+    [commandId],
+  );
+  const row = rows[0];
+  return row ? { reply: row.payload, subject: row.subject, firstTime: false } : undefined;
+}
+
+/**
+ * Handles one command exactly once and in its order's sequence. In ONE transaction, holding a lock on
+ * the order (so replicas of a service never work on one order at once): a command seen before gets its
+ * stored reply back; a command older than one already applied for the order is recorded as stale and
+ * not applied; otherwise the effect is made. The command id goes into the consumed-messages table and
+ * the reply into the outbox in the same transaction.
+ */
+export async function processCommand(
+  pool: Pool,
+  service: ServiceDefinition,
+  cmd: CommandEnvelope,
+): Promise<ProcessResult> {
+  const schema = service.name;
+  const handler = service.handlers[cmd.type];
+  if (!handler) throw new PoisonMessageError(`service ${service.name} does not handle ${cmd.type}`);
+
+  const before = await storedReply(pool, schema, cmd.commandId);
+  if (before) return before;
+
+  return inTransaction(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `${schema}:${cmd.orderId}`,
+    ]);
+    const raced = await storedReply(tx, schema, cmd.commandId);
+    if (raced) return raced;
+
+    const { rows } = await tx.query<{ newest: number | null }>(
+      `SELECT max(seq) AS newest FROM ${schema}.consumed_messages WHERE order_id = $1`,
+      [cmd.orderId],
+    );
+    const newest = rows[0]?.newest ?? null;
+    let body: ReplyBody;
+    let outcome: 'applied' | 'rejected' | 'stale';
+    if (newest !== null && newest > cmd.seq) {
+      body = rejected(
+        'stale',
+        `command ${cmd.seq} of this order arrived after command ${newest}; not applied`,
+      );
+      outcome = 'stale';
+    } else {
+      body = await handler(tx, cmd);
+      outcome = body.outcome === 'succeeded' ? 'applied' : 'rejected';
+    }
+
+    const replyId = replyIdFor(cmd.commandId);
+    const subject = replySubject(cmd.type);
+    const reply: ReplyEnvelope = {
+      replyId,
+      commandId: cmd.commandId,
+      type: cmd.type,
+      orderId: cmd.orderId,
+      workflowId: cmd.workflowId,
+      ...body,
+      ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}),
+    };
+    await tx.query(
+      `INSERT INTO ${schema}.consumed_messages (command_id, command_type, order_id, seq, outcome, reply_id)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [cmd.commandId, cmd.type, cmd.orderId, cmd.seq, outcome, replyId],
+    );
+    await tx.query(
+      `INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`,
+      [replyId, cmd.commandId, subject, JSON.stringify(reply)],
+    );
+    crashPoint('service.before-commit', service.name);
+    return { reply, subject, firstTime: true };
+  });
+}
+
+export async function markPublished(pool: Pool, schema: string, replyId: string): Promise<void> {
+  await pool.query(
+    `UPDATE ${schema}.outbox SET published_at = now() WHERE reply_id = $1 AND published_at IS NULL`,
+    [replyId],
+  );
+}
+
+/**
+ * Marks replies published in batches: one UPDATE for every reply published while the previous one
+ * ran, instead of a commit per reply in the lane's path. A mark that is lost (a crash, a failed
+ * UPDATE) only makes the outbox relay publish the reply again, which JetStream drops as a duplicate
+ * and the workflow ignores.
+ */
+export class PublishedMarks {
+  private pending: string[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  add(replyId: string): void {
+    this.pending.push(replyId);
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const ids = this.pending;
+        this.pending = [];
+        await this.pool
+          .query(
+            `UPDATE ${this.schema}.outbox SET published_at = now()
+             WHERE reply_id = ANY($1::text[]) AND published_at IS NULL`,
+            [ids],
+          )
+          .catch(this.onError);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Resolves once every mark added so far is written (or has failed). */
+  async settled(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+}

@@ -1,0 +1,93 @@
+import type { Pool, PoolClient } from 'pg';
+import type {
+  CommandEnvelope,
+  CommitCommand,
+  ReleaseCommand,
+  ReserveCommand,
+} from '../../domain/types';
+import { rejected, succeeded } from '../core/handler';
+import type { ServiceDefinition } from '../core/handler';
+
+export interface Stock {
+  sku: string;
+  available: number;
+  reserved: number;
+}
+
+/** Sums repeated SKUs and sorts them, so concurrent reservations lock rows in one order (no deadlocks). */
+function mergeItems(items: { sku: string; quantity: number }[]): [string, number][] {
+  const m = new Map<string, number>();
+  for (const i of items) m.set(i.sku, (m.get(i.sku) ?? 0) + i.quantity);
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function reserve(tx: PoolClient, cmd: CommandEnvelope) {
+  const { items } = cmd.payload as ReserveCommand;
+  await tx.query('SAVEPOINT reserve_all');
+  for (const [sku, quantity] of mergeItems(items)) {
+    const { rowCount } = await tx.query(
+      `UPDATE inventory.stock SET available = available - $2, reserved = reserved + $2, updated_at = now()
+       WHERE sku = $1 AND available >= $2`,
+      [sku, quantity],
+    );
+    if (!rowCount) {
+      // All or none: undo what this command reserved so far, keep the consumed record and the reply.
+      await tx.query('ROLLBACK TO SAVEPOINT reserve_all');
+      return rejected('out_of_stock', `not enough stock for ${sku} (wanted ${quantity})`);
+    }
+    await tx.query(
+      `INSERT INTO inventory.reservations (order_id, sku, quantity, state) VALUES ($1, $2, $3, 'reserved')`,
+      [cmd.orderId, sku, quantity],
+    );
+  }
+  await tx.query('RELEASE SAVEPOINT reserve_all');
+  return succeeded({ reserved: items.length });
+}
+
+/** Moves an order's reservation out of stock for good (commit) or back to available (release). */
+async function settle(tx: PoolClient, cmd: CommandEnvelope, to: 'committed' | 'released') {
+  void (cmd.payload as CommitCommand | ReleaseCommand);
+  const { rows } = await tx.query<{ sku: string; quantity: number }>(
+    `UPDATE inventory.reservations SET state = $2, updated_at = now()
+     WHERE order_id = $1 AND state = 'reserved' RETURNING sku, quantity`,
+    [cmd.orderId, to],
+  );
+  rows.sort((a, b) => (a.sku < b.sku ? -1 : 1));
+  for (const r of rows) {
+    await tx.query(
+      to === 'committed'
+        ? `UPDATE inventory.stock SET reserved = reserved - $2, updated_at = now() WHERE sku = $1`
+        : `UPDATE inventory.stock SET reserved = reserved - $2, available = available + $2, updated_at = now() WHERE sku = $1`,
+      [r.sku, r.quantity],
+    );
+  }
+  return succeeded({ [to]: rows.reduce((n, r) => n + r.quantity, 0) });
+}
+
+export const inventoryService: ServiceDefinition = {
+  name: 'inventory',
+  handlers: {
+    'inventory.reserve': reserve,
+    'inventory.commit': (tx, cmd) => settle(tx, cmd, 'committed'),
+    'inventory.release': (tx, cmd) => settle(tx, cmd, 'released'),
+  },
+};
+
+export async function getStock(pool: Pool, sku: string): Promise<Stock | undefined> {
+  const { rows } = await pool.query<Stock>(
+    'SELECT sku, available, reserved FROM inventory.stock WHERE sku = $1',
+    [sku],
+  );
+  return rows[0];
+}
+
+/** Sets the available count (creating the SKU if new); what is reserved is left alone. */
+export async function setStock(pool: Pool, sku: string, available: number): Promise<Stock> {
+  const { rows } = await pool.query<Stock>(
+    `INSERT INTO inventory.stock (sku, available) VALUES ($1, $2)
+     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, updated_at = now()
+     RETURNING sku, available, reserved`,
+    [sku, available],
+  );
+  return rows[0]!;
+}

@@ -1,0 +1,269 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../../src/platform/config';
+import { projectRoot } from '../../../src/platform/paths';
+import { stackStatus } from '../../stack/stack';
+import { connectTemporalClient } from '../../../src/platform/temporal/client';
+import { benchStackUp } from '../bench-stack';
+import { forkReady, stopChildren } from '../designs';
+import { percentile } from '../load';
+import { ProcessSampler } from '../procfs';
+import { gitCommit, machine, positiveInt, progress, textTable } from '../run-info';
+import { historyFigures } from '../temporal-figures';
+import type { WorkflowFigures } from '../temporal-figures';
+import { FLOOR_TASK_QUEUE } from './worker';
+
+/**
+ * `npm run bench:engine`: how many workflows per second the Temporal dev server and one worker finish on
+ * this machine when the workflows do nothing but Temporal's part of an order — its ceiling for any
+ * design built on one workflow per order, and the latency an order cannot go below.
+ */
+
+const SHAPES = ['start-and-complete', 'order-shaped'] as const;
+type Shape = (typeof SHAPES)[number];
+
+interface Plan {
+  steps: number;
+  concurrency: number;
+  seconds: number;
+  unloadedSeconds: number;
+  shapes: Shape[];
+}
+
+interface Phase {
+  workflows: number;
+  perSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+/** A shape's two phases, and the figures of one of its workflows (`historyFigures`). */
+type ShapeResult = Omit<WorkflowFigures, 'sampled'> & {
+  unloaded: Phase;
+  saturated: Phase & {
+    concurrency: number;
+    cpuMsPerWorkflow: Record<string, number>;
+    peakRssMb: Record<string, number>;
+  };
+};
+
+/**
+ * `concurrency` callers each running one workflow after another until `ms` is up. Returns the
+ * workflows that finished inside the window and their start-to-result latencies.
+ */
+async function closedLoop(
+  run: (n: number) => Promise<void>,
+  concurrency: number,
+  ms: number,
+): Promise<{ latencies: number[]; elapsedMs: number }> {
+  const latencies: number[] = [];
+  const start = Date.now();
+  const end = start + ms;
+  let n = 0;
+  const caller = async () => {
+    while (Date.now() < end) {
+      const t0 = Date.now();
+      await run(n++);
+      if (Date.now() <= end) latencies.push(Date.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  return { latencies, elapsedMs: ms };
+}
+
+function phase(latencies: number[], elapsedMs: number): Phase {
+  return {
+    workflows: latencies.length,
+    perSec: Math.round((latencies.length / elapsedMs) * 10000) / 10,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+  };
+}
+
+async function measureShape(
+  shape: Shape,
+  plan: Plan,
+  config: Config,
+  client: Client,
+  workerPid: number,
+): Promise<ShapeResult> {
+  const runId = Date.now().toString(36);
+  const workflowId = (n: number) => `floor-${shape}-${runId}-${n}`;
+  const [type, args]: [string, unknown[]] =
+    shape === 'order-shaped' ? ['orderShaped', [plan.steps]] : ['startAndComplete', []];
+  let offset = 0;
+  const run = (n: number) =>
+    client.workflow.execute(type, {
+      taskQueue: FLOOR_TASK_QUEUE,
+      workflowId: workflowId(offset + n),
+      args,
+    });
+
+  progress(`${shape}: one at a time for ${plan.unloadedSeconds} s (the latency floor)`);
+  const one = await closedLoop(run, 1, plan.unloadedSeconds * 1000);
+  offset = 1_000_000;
+  progress(`${shape}: ${plan.concurrency} at a time, ${Math.min(5, plan.seconds)} s warm-up`);
+  await closedLoop(run, plan.concurrency, Math.min(5, plan.seconds) * 1000);
+  offset = 2_000_000;
+
+  const temporal = (await stackStatus(config)).find((s) => s.name === 'temporal')?.pid;
+  const sampler = new ProcessSampler(() => ({
+    temporal: temporal ? { pid: temporal } : undefined,
+    worker: { pid: workerPid },
+    load: { pid: process.pid },
+  }));
+  progress(`${shape}: ${plan.concurrency} at a time for ${plan.seconds} s`);
+  sampler.start();
+  const saturated = await closedLoop(run, plan.concurrency, plan.seconds * 1000);
+  sampler.stop();
+  const figures = sampler.figures();
+  const done = saturated.latencies.length;
+  const result: ShapeResult = {
+    unloaded: phase(one.latencies, one.elapsedMs),
+    saturated: {
+      ...phase(saturated.latencies, saturated.elapsedMs),
+      concurrency: plan.concurrency,
+      cpuMsPerWorkflow: Object.fromEntries(
+        Object.entries(figures).map(([k, f]) => [k, Math.round((f.cpuMs / done) * 10) / 10]),
+      ),
+      peakRssMb: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, f.peakRssMb])),
+    },
+    ...(await historyFigures(client, config.temporal.namespace, workflowId(2_000_000))),
+  };
+  progress(
+    `${shape}: ${result.saturated.perSec}/s at ${plan.concurrency} in flight; one at a time p50 ${result.unloaded.latencyP50Ms} ms`,
+  );
+  return result;
+}
+
+function table(results: Partial<Record<Shape, ShapeResult>>, plan: Plan): string {
+  const rows: [string, (r: ShapeResult) => string | number][] = [
+    ['workflows/s, saturated', (r) => `${r.saturated.perSec} (${plan.concurrency} in flight)`],
+    [
+      'CPU ms per workflow: server / worker / load',
+      (r) =>
+        `${r.saturated.cpuMsPerWorkflow.temporal} / ${r.saturated.cpuMsPerWorkflow.worker} / ${r.saturated.cpuMsPerWorkflow.load}`,
+    ],
+    [
+      'latency p50 / p99, one at a time (ms)',
+      (r) => `${r.unloaded.latencyP50Ms} / ${r.unloaded.latencyP99Ms}`,
+    ],
+    [
+      'latency p50 / p99, saturated (ms)',
+      (r) => `${r.saturated.latencyP50Ms} / ${r.saturated.latencyP99Ms}`,
+    ],
+    [
+      'state transitions / events / workflow tasks',
+      (r) => `${r.stateTransitions} / ${r.historyEvents} / ${r.workflowTasks}`,
+    ],
+  ];
+  const shapes = plan.shapes.filter((s) => results[s]);
+  const head = [
+    '',
+    ...shapes.map((s) => (s === 'order-shaped' ? `order-shaped (${plan.steps} steps)` : s)),
+  ];
+  return textTable(
+    head,
+    rows.map(([label, f]) => [label, ...shapes.map((s) => String(f(results[s]!)))]),
+  );
+}
+
+function planFrom(o: {
+  steps: number;
+  concurrency: number;
+  seconds: number;
+  shapes: string;
+  quick?: boolean;
+}): Plan {
+  const shapes = o.shapes.split(',').map((s) => s.trim());
+  for (const s of shapes) {
+    if (!(SHAPES as readonly string[]).includes(s))
+      throw new Error(`--shapes: unknown shape ${s}; choose from ${SHAPES.join(', ')}`);
+  }
+  return {
+    steps: o.steps,
+    concurrency: o.concurrency,
+    seconds: o.quick ? 5 : o.seconds,
+    unloadedSeconds: o.quick ? 3 : 10,
+    shapes: shapes as Shape[],
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('bench:engine')
+    .description(
+      "Measures the Temporal dev server's ceiling on this machine: workflows that do nothing but Temporal's part of " +
+        "an order, run by one worker with Shipshape's settings on the bench stack. Prints a table and writes " +
+        'tooling/bench/results/<timestamp>-engine.json.',
+    )
+    .addOption(
+      new Option(
+        '--shapes <list>',
+        `comma-separated workflow shapes: ${SHAPES.join(', ')}`,
+      ).default(SHAPES.join(',')),
+    )
+    .addOption(
+      new Option('--steps <n>', "activities in an order-shaped workflow (Shipshape's: 5)")
+        .argParser(positiveInt)
+        .default(5),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'workflows in flight while saturated')
+        .argParser(positiveInt)
+        .default(100),
+    )
+    .addOption(
+      new Option('--seconds <n>', 'how long each shape runs saturated')
+        .argParser(positiveInt)
+        .default(30),
+    )
+    .option('--quick', 'five seconds per shape: a check that it works, not figures to quote')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  program.parse(argv);
+  let plan: Plan;
+  try {
+    plan = planFrom(program.opts());
+  } catch (err) {
+    return program.error(`bench:engine: ${(err as Error).message}`, { exitCode: 2 });
+  }
+
+  const config = await benchStackUp(progress);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(projectRoot, 'tooling', 'bench', 'results');
+  const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
+  mkdirSync(resultsDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  const file = path.join(resultsDir, `${stamp}-engine.json`);
+  const worker = await forkReady(
+    require.resolve('./worker'),
+    [],
+    { SHIPSHAPE_STACK_DIR: config.stack.dir },
+    path.join(logDir, 'engine-floor-worker.log'),
+    'the engine-floor worker',
+  );
+  const client = await connectTemporalClient(config);
+  const results: Partial<Record<Shape, ShapeResult>> = {};
+  try {
+    for (const shape of plan.shapes) {
+      results[shape] = await measureShape(shape, plan, config, client, worker.pid!);
+      const out = { shapes: results, machine: machine(), commit: gitCommit(), plan };
+      writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+    }
+  } finally {
+    await client.connection.close();
+    await stopChildren([worker]);
+  }
+  process.stdout.write(table(results, plan) + '\n');
+  progress(`figures: ${path.relative(process.cwd(), file)}`);
+}
+
+main(process.argv).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:engine: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,189 @@
+import http from 'node:http';
+import type { Pool } from '../../src/platform/db/pool';
+
+/**
+ * The load generator and what it measures. Every order is POSTed with its own id; the answer's time is
+ * the accept latency. When an order reached its final state is read from the database (app.orders'
+ * updated_at for a final status, written by whatever finished the order), not by asking the API.
+ */
+
+export interface Tracked {
+  orderId: string;
+  postedAt: number;
+  acceptMs?: number;
+  /** HTTP status, or 0 for a network error. */
+  httpStatus?: number;
+  doneAt?: number;
+  status?: string;
+}
+
+export interface Target {
+  url: string;
+  headers: Record<string, string>;
+}
+
+const SKUS = 50;
+export const benchSku = (i: number) => `bench-sku-${i}`;
+export const BENCH_SKUS = Array.from({ length: SKUS }, (_, i) => benchSku(i));
+
+export function orderBody(orderId: string, n: number) {
+  return {
+    orderId,
+    customerId: `bench-customer-${n % 500}`,
+    items: [
+      { sku: benchSku(n % SKUS), quantity: 1, unitPriceCents: 1999 },
+      { sku: benchSku((n * 7 + 3) % SKUS), quantity: 2, unitPriceCents: 450 },
+    ],
+    currency: 'EUR',
+    shippingAddress: { name: 'Bench', line1: '1 Load Street', city: 'Testville', country: 'DE' },
+  };
+}
+
+export class Orders {
+  readonly byId = new Map<string, Tracked>();
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  private seq = 0;
+  inFlight = 0;
+
+  constructor(
+    private readonly target: Target,
+    private readonly prefix: string,
+  ) {}
+
+  /** POSTs one order and records when it was accepted. */
+  post(): Promise<void> {
+    const n = this.seq++;
+    const orderId = `${this.prefix}-${n}`;
+    const body = JSON.stringify(orderBody(orderId, n));
+    const t: Tracked = { orderId, postedAt: Date.now() };
+    this.byId.set(orderId, t);
+    const started = performance.now();
+    this.inFlight++;
+    return new Promise<void>((resolve) => {
+      const u = new URL(this.target.url);
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            ...this.target.headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            t.acceptMs = performance.now() - started;
+            t.httpStatus = res.statusCode ?? 0;
+            this.inFlight--;
+            resolve();
+          });
+        },
+      );
+      // A target that stops answering must not hang the run: after two minutes the order counts as refused.
+      req.setTimeout(120_000, () => req.destroy(new Error('no answer in 120 s')));
+      req.on('error', () => {
+        t.acceptMs = performance.now() - started;
+        t.httpStatus = 0;
+        this.inFlight--;
+        resolve();
+      });
+      req.end(body);
+    });
+  }
+
+  /** Open loop: one order every 1/rate s for `durationMs`, whatever the answers do (capped at `maxInFlight`). */
+  async openLoop(rate: number, durationMs: number, maxInFlight = 3000): Promise<void> {
+    const start = performance.now();
+    const total = Math.round((rate * durationMs) / 1000);
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      if (this.inFlight >= maxInFlight) continue; // the target has stopped answering: drop, do not queue
+      pending.push(this.post());
+    }
+    await Promise.all(pending);
+  }
+
+  /** A burst: `count` orders from `clients` concurrent clients, each posting its next as soon as one is answered. */
+  async burst(count: number, clients: number): Promise<void> {
+    let left = count;
+    const client = async () => {
+      while (left > 0) {
+        left--;
+        await this.post();
+      }
+    };
+    await Promise.all(Array.from({ length: clients }, client));
+  }
+
+  accepted(): Tracked[] {
+    return [...this.byId.values()].filter((t) => t.httpStatus && t.httpStatus < 300);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Reads final states from app.orders for this run's orders, newest first, on an interval. */
+export class CompletionWatcher {
+  private since = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly orders: Orders,
+    private readonly prefix: string,
+  ) {}
+
+  start(intervalMs = 200): void {
+    this.timer = setInterval(() => void this.poll(), intervalMs);
+  }
+
+  async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const { rows } = await this.pool.query<{ order_id: string; status: string; done: number }>(
+        `SELECT order_id, status, (extract(epoch FROM updated_at) * 1000)::float8 AS done
+         FROM app.orders WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')
+           AND updated_at >= to_timestamp($1 / 1000.0) AND order_id LIKE $2`,
+        [this.since, `${this.prefix}-%`],
+      );
+      let newest = this.since;
+      for (const r of rows) {
+        const t = this.orders.byId.get(r.order_id);
+        if (t && t.doneAt === undefined) {
+          t.doneAt = r.done;
+          t.status = r.status;
+        }
+        newest = Math.max(newest, r.done);
+      }
+      // Transactions commit a little after their now(): look back a few seconds each time.
+      this.since = Math.max(0, newest - 5000);
+    } catch {
+      // the next poll tries again
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.poll();
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
