@@ -1,4 +1,4 @@
-import { startApi } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startApi } from '../src/processes/api';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('api', startApi);
+runProcess('api', startApi);

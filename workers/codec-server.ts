@@ -1,5 +1,4 @@
-import { runMain } from '../src/processes/run-process';
-import { startCodecServer } from '../src/platform/temporal/codec-server';
+import { startCodecServer } from '../src/processes/codec-server';
+import { runProcess } from '../src/processes/run-process';
 
-// Decodes payloads for the Temporal UI; needs no streams or tables.
-runMain('codec-server', startCodecServer, { infrastructure: false });
+runProcess('codec-server', startCodecServer);

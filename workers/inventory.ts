@@ -1,4 +1,4 @@
-import { startService } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startService } from '../src/processes/service';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('inventory', (config, log) => startService(config, 'inventory', log));
+runProcess('inventory', (config, log) => startService(config, 'inventory', log));

@@ -1,4 +1,4 @@
-import { startRelay } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startRelay } from '../src/processes/outbox-relay';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('outbox-relay', startRelay);
+runProcess('outbox-relay', startRelay);

@@ -1,4 +1,4 @@
-import { startService } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startService } from '../src/processes/service';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('payment', (config, log) => startService(config, 'payment', log));
+runProcess('payment', (config, log) => startService(config, 'payment', log));

@@ -1,4 +1,4 @@
-import { startReconcilerComponent } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startReconcilerProcess } from '../src/processes/reconciler';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('reconciler', startReconcilerComponent);
+runProcess('reconciler', startReconcilerProcess);

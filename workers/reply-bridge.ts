@@ -1,4 +1,4 @@
-import { startBridge } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startBridge } from '../src/processes/reply-bridge';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('reply-bridge', startBridge);
+runProcess('reply-bridge', startBridge);

@@ -1,4 +1,4 @@
-import { startTemporalWorker } from '../src/processes/components';
-import { runMain } from '../src/processes/run-process';
+import { startTemporalWorker } from '../src/processes/temporal-worker';
+import { runProcess } from '../src/processes/run-process';
 
-runMain('temporal-worker', startTemporalWorker);
+runProcess('temporal-worker', startTemporalWorker);

@@ -4,7 +4,7 @@ import type { OrderRequestBody } from '../domain/schemas';
 import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderStatus, StepName } from '../domain/types';
 import { waitFor } from '../platform/wait';
-import { callerApiKey } from '../orders/api/credentials';
+import { callerApiKey } from '../platform/security/credentials';
 import { ApiClient } from '../client/api-client';
 import { colourStatus, dim, progress, table } from './output';
 

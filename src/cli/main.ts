@@ -18,7 +18,7 @@ import { Supervisor } from '../processes/supervisor';
 import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
 import type { ServerStatus } from '../../tooling/stack/stack';
 import { ApiClient, ApiError } from '../client/api-client';
-import { callerApiKey } from '../orders/api/credentials';
+import { callerApiKey } from '../platform/security/credentials';
 import { demoTable, runDemoBatch } from './demo';
 import { backlogTable, openBacklog } from './backlog';
 import { colourStatus, dim, green, red, table } from './output';

@@ -2,21 +2,21 @@ import { ConfigError, loadConfig } from '../platform/config';
 import type { Config } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import type { Logger } from '../platform/logger';
-import type { Component } from './components';
+import type { Component } from './resources';
 import { checkInfrastructure } from './setup';
-import { PROCESS_IDENTITIES } from '../platform/security/local-secrets';
-import type { ProcessIdentity } from '../platform/security/local-secrets';
 import { initTracing } from '../platform/telemetry/tracing';
+import { isProcessIdentity } from './table';
+import type { ProcessName } from './table';
 
 /**
- * The shape of every process entry point: load config, check that setup was done (migrations, streams), start,
- * stop cleanly on SIGINT/SIGTERM, and exit non-zero on any failure.
- * Tells a parent started with an IPC channel (`shipshape run`) when it is ready.
+ * The shape of every process entry point (workers/<name>.ts): load config, check that setup was done
+ * (migrations, streams) where the process has an identity of its own, start, stop cleanly on
+ * SIGINT/SIGTERM, and exit non-zero on any failure. Tells a parent started with an IPC channel
+ * (`shipshape run`) when it is ready.
  */
-export function runMain(
-  name: string,
+export function runProcess(
+  name: ProcessName,
   start: (config: Config, log: Logger) => Promise<Component>,
-  opts: { infrastructure?: boolean } = {},
 ): void {
   let config: Config;
   try {
@@ -49,9 +49,9 @@ export function runMain(
   process.on('disconnect', () => void stop('parent gone'));
 
   (async () => {
-    // Setup (migrations, streams) is a step of its own, with admin rights; a process only checks it was done.
-    if (opts.infrastructure !== false && PROCESS_IDENTITIES.includes(name as ProcessIdentity))
-      await checkInfrastructure(config, name as ProcessIdentity);
+    // Setup (migrations, streams) is a step of its own, with admin rights; a process only checks it was
+    // done. The codec server and the fake providers use none of our streams or tables.
+    if (isProcessIdentity(name)) await checkInfrastructure(config, name);
     component = await start(config, log);
     process.send?.({ ready: name });
     log.info('ready');

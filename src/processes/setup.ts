@@ -3,11 +3,10 @@ import type { Config } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { assertMigrated, migrate, SchemaNotReadyError } from '../platform/db/migrate';
 import { connectNats } from '../platform/messaging/connection';
-import { consumersPulledBy } from '../platform/messaging/subjects';
+import { consumersPulledBy } from './table';
 import { ensureTopology } from '../platform/messaging/topology';
-import type { ProcessIdentity } from '../platform/security/local-secrets';
-import { ensureLocalRoles } from '../../tooling/stack/postgres';
 import { ensureSearchAttributes } from '../platform/temporal/search-attributes';
+import type { ProcessIdentity } from './table';
 
 /** How to make what a process found missing. */
 export const SETUP_HINT =
@@ -15,15 +14,12 @@ export const SETUP_HINT =
 
 /**
  * The setup step, run once before the processes start (`shipshape run`, `shipshape setup`, the test
- * hooks, the deployment's `setup` service): the local stack's roles, database migrations as the
- * migrator, search attributes, and streams and consumers as the NATS admin user. Idempotent.
+ * hooks, the deployment's `setup` service): database migrations as the migrator, search attributes, and streams and consumers as the NATS admin user. Idempotent.
  */
 export async function prepareInfrastructure(
   config: Config,
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
-  if (config.stack.managesPostgres)
-    await ensureLocalRoles(config.stack.dir, config.stack.ports.postgres);
   const pool = createPool(config, 'migrator', { max: 1, applicationName: 'shipshape-setup' });
   try {
     await migrate(pool, log);

@@ -4,21 +4,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../platform/config';
 import { distDir } from '../platform/paths';
-
-/** Every process of the app, by the name of its entry point under workers/. */
-export const APP_PROCESSES = [
-  'api',
-  'temporal-worker',
-  'inventory',
-  'payment',
-  'loyalty',
-  'shipping',
-  'reply-bridge',
-  'outbox-relay',
-  'reconciler',
-  'codec-server',
-] as const;
-export type ProcessName = (typeof APP_PROCESSES)[number] | 'fake-providers';
+import { APP_PROCESSES } from './table';
+import type { ProcessName } from './table';
 
 interface Supervised {
   name: ProcessName;

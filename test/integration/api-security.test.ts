@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createLogger } from '../../src/platform/logger';
-import { startApi } from '../../src/processes/components';
-import type { Component } from '../../src/processes/components';
+import { startApi } from '../../src/processes/api';
+import type { Component } from '../../src/processes/resources';
 import { waitFor } from '../../src/platform/wait';
 import { uniqueId } from '../support/env';
 import { authHeaders, http, orderBody, startHarness, waitForOrder } from '../support/harness';

@@ -8,14 +8,15 @@ import { InvalidOrderError, ShipshapeClient } from '../../src/client';
 import type { OrderRow } from '../../src/orders/order-store';
 import type { OrderDetails, OrderSummary } from '../../src/orders/order-service';
 import { projectRoot } from '../../src/platform/paths';
-import { APP_PROCESSES } from '../../src/processes/supervisor';
 import { isAlive } from '../../tooling/stack/process';
 import { waitFor } from '../../src/platform/wait';
-import { callerApiKey } from '../../src/orders/api/credentials';
-import { formatPayloadKeys, payloadKeysFor } from '../../src/platform/temporal/payload-keys';
+import { callerApiKey } from '../../src/platform/security/credentials';
+import { payloadKeysFor } from '../../src/platform/temporal/configured-payload-keys';
+import { formatPayloadKeys } from '../../src/platform/temporal/payload-keys';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
+import { APP_PROCESSES } from '../../src/processes/table';
 
 const run = promisify(execFile);
 const bin = path.join(projectRoot, 'bin', 'shipshape.js');

@@ -18,12 +18,12 @@ import {
 } from '../../src/platform/messaging/subjects';
 import { checkInfrastructure } from '../../src/processes/setup';
 import { natsOptionsFor } from '../../src/platform/security/identity';
-import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 import { natsBinary } from '../../tooling/stack/binaries';
 import { natsAccountsConfig } from '../../tooling/stack/nats';
-import type { ProcessIdentity } from '../../src/platform/security/local-secrets';
 import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
+import { PROCESS_IDENTITIES } from '../../src/processes/table';
 
 const PERMISSION_DENIED = /Permissions Violation/;
 
@@ -331,8 +331,7 @@ describe('each process connects as itself, with only its own rights (real NATS a
 
   describe('setup and run', () => {
     it('lets every process check, with its own rights, that setup was done', async () => {
-      for (const identity of PROCESS_IDENTITIES as readonly ProcessIdentity[])
-        await checkInfrastructure(config, identity);
+      for (const identity of PROCESS_IDENTITIES) await checkInfrastructure(config, identity);
     });
 
     it('names the setup command when the database was never migrated', async () => {

@@ -13,8 +13,8 @@ import {
   commandSubject,
   serviceConsumerName,
 } from '../../src/platform/messaging/subjects';
-import type { Component } from '../../src/processes/components';
-import { startService } from '../../src/processes/components';
+import type { Component } from '../../src/processes/resources';
+import { startService } from '../../src/processes/service';
 import { processCommand } from '../../src/services/core/command-processor';
 import { inventoryService, getStock, setStock } from '../../src/services/inventory/service';
 import { waitFor } from '../../src/platform/wait';

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../../src/platform/logger';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { temporalBinary } from '../../tooling/stack/binaries';
-import { startCodecServer } from '../../src/platform/temporal/codec-server';
+import { startCodecServer } from '../../src/processes/codec-server';
 import { ENCRYPTED_ENCODING } from '../../src/platform/temporal/payload-codec';
 import { connectNats } from '../../src/platform/messaging/connection';
 import type { OrderDetails } from '../../src/orders/order-service';

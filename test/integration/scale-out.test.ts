@@ -12,7 +12,6 @@ import type { CarrierLedger } from '../../src/services/shipping/fake-carrier';
 import type { PaymentLedger } from '../../src/services/payment/fake-payment';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { Supervisor } from '../../src/processes/supervisor';
-import type { ProcessName } from '../../src/processes/supervisor';
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 import { startNatsCluster } from '../../tooling/stack/nats-cluster';
 import type { NatsCluster } from '../../tooling/stack/nats-cluster';
@@ -20,6 +19,7 @@ import { workflowBundlePath } from '../../src/platform/temporal/bundle';
 import { waitFor } from '../../src/platform/wait';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { http, orderBody } from '../support/harness';
+import type { ProcessName } from '../../src/processes/table';
 
 const ORDERS = 200;
 /**

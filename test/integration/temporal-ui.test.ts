@@ -9,7 +9,7 @@ import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../suppo
 import type { Harness } from '../support/harness';
 import { createLogger } from '../../src/platform/logger';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
-import { startCodecServer } from '../../src/platform/temporal/codec-server';
+import { startCodecServer } from '../../src/processes/codec-server';
 
 describe('the Temporal UI, in a real browser', function () {
   this.timeout(420_000);

@@ -9,20 +9,18 @@ import { createLogger } from '../../src/platform/logger';
 import type { OrderDetails } from '../../src/orders/order-service';
 import { createFakeCarrier } from '../../src/services/shipping/fake-carrier';
 import { createFakePaymentProvider } from '../../src/services/payment/fake-payment';
-import type { Component } from '../../src/processes/components';
-import {
-  startApi,
-  startBridge,
-  startRelay,
-  startService,
-  startTemporalWorker,
-} from '../../src/processes/components';
+import type { Component } from '../../src/processes/resources';
+import { startApi } from '../../src/processes/api';
+import { startRelay } from '../../src/processes/outbox-relay';
+import { startBridge } from '../../src/processes/reply-bridge';
+import { startService } from '../../src/processes/service';
+import { startTemporalWorker } from '../../src/processes/temporal-worker';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/platform/wait';
 import { TEST_ADDRESS, testConfig, uniqueId } from './env';
-import { callerApiKey } from '../../src/orders/api/credentials';
+import { callerApiKey } from '../../src/platform/security/credentials';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 
 export interface Harness {

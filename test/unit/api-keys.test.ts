@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callerApiKey, serverApiKeys } from '../../src/orders/api/credentials';
+import { callerApiKey, serverApiKeys } from '../../src/platform/security/credentials';
 import { ConfigError, loadConfig } from '../../src/platform/config';
 import {
   ApiKeyError,

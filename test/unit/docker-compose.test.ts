@@ -4,8 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
 import { projectRoot } from '../../src/platform/paths';
-import { APP_PROCESSES } from '../../src/processes/supervisor';
-import { PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { APP_PROCESSES, PROCESS_IDENTITIES } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 
 interface ComposeService {

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
-import { PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
 import {
   JETSTREAM_ADMIN_SUBJECTS,
   natsAccountsConfig,
   natsPermissions,
 } from '../../tooling/stack/nats';
+import { PROCESS_IDENTITIES } from '../../src/processes/table';
 
 describe('NATS users and permissions', () => {
   it('denies every app user the JetStream admin API, and lets each subscribe to its own inbox only', () => {

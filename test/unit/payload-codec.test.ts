@@ -18,8 +18,8 @@ import {
   formatPayloadKeys,
   parsePayloadKeys,
   PayloadKeyError,
-  payloadKeysFor,
 } from '../../src/platform/temporal/payload-keys';
+import { payloadKeysFor } from '../../src/platform/temporal/configured-payload-keys';
 import type { PayloadKey } from '../../src/platform/temporal/payload-keys';
 
 const newKey = (id: string): PayloadKey => ({ id, key: crypto.randomBytes(32) });

@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { CommandType, OrderView, ReplyEnvelope } from '../../src/domain/types';
 import { createLogger } from '../../src/platform/logger';
-import { installRuntime } from '../../src/processes/components';
+import { installRuntime } from '../../src/processes/temporal-worker';
 import { temporalBinary } from '../../tooling/stack/binaries';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { workflowBundlePath } from '../../src/platform/temporal/bundle';

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { callerApiKey } from '../../src/orders/api/credentials';
+import { callerApiKey } from '../../src/platform/security/credentials';
 import type { Config } from '../../src/platform/config';
 import { distDir } from '../../src/platform/paths';
 import { Supervisor } from '../../src/processes/supervisor';

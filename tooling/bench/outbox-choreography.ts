@@ -19,7 +19,7 @@ import { connectNats } from '../../src/platform/messaging/connection';
 import { consumeByOrder, redeliveryDelayMs } from '../../src/platform/messaging/keyed-consumer';
 import { insertAcceptedOrder, loadOrderRequest } from '../../src/orders/order-store';
 import { orderTotalCents } from '../../src/domain/orders';
-import { serviceDefinition } from '../../src/processes/components';
+import { serviceDefinition } from '../../src/processes/service';
 import { processCommand } from '../../src/services/core/command-processor';
 import {
   baselineConfig,

@@ -10,7 +10,7 @@ import type {
 } from '../../src/domain/types';
 import { insertAcceptedOrder, recordOrderOutcome } from '../../src/orders/order-store';
 import { orderTotalCents } from '../../src/domain/orders';
-import { serviceDefinition } from '../../src/processes/components';
+import { serviceDefinition } from '../../src/processes/service';
 import { markPublished, processCommand } from '../../src/services/core/command-processor';
 import { isTransient } from '../../src/services/core/errors';
 import {

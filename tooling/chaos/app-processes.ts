@@ -3,9 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { stopChild } from '../../src/processes/supervisor';
-import type { ProcessName } from '../../src/processes/supervisor';
 import { distDir } from '../../src/platform/paths';
 import { waitFor } from '../../src/platform/wait';
+import type { ProcessName } from '../../src/processes/table';
 
 /**
  * The app's processes for the campaign: like `shipshape run` (same entry points, one log file each),

@@ -10,8 +10,6 @@ import type { ServiceName } from '../../src/domain/types';
 import { connectNats } from '../../src/platform/messaging/connection';
 import { REPLY_STREAM } from '../../src/platform/messaging/subjects';
 import { prepareInfrastructure } from '../../src/processes/setup';
-import { APP_PROCESSES } from '../../src/processes/supervisor';
-import type { ProcessName } from '../../src/processes/supervisor';
 import { databaseUrlFor } from '../../src/platform/security/identity';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { stackDown, stackStatus, stackUp } from '../stack/stack';
@@ -27,6 +25,8 @@ import { Random } from './random';
 import { waitFor } from '../../src/platform/wait';
 import { workflowBundlePath } from '../../src/platform/temporal/bundle';
 import { TcpProxy } from './tcp-proxy';
+import { APP_PROCESSES } from '../../src/processes/table';
+import type { ProcessName } from '../../src/processes/table';
 
 export interface CampaignOptions {
   seed: number;

@@ -6,7 +6,6 @@ import type { Config } from '../../src/platform/config';
 import { SERVICES } from '../../src/domain/types';
 import type { ServiceName } from '../../src/domain/types';
 import { COMMAND_STREAM, HDR_ORDER_ID, REPLY_STREAM } from '../../src/platform/messaging/subjects';
-import type { ProcessName } from '../../src/processes/supervisor';
 import { stackStatus, stackUp } from '../stack/stack';
 import { stopPostgres } from '../stack/postgres';
 import { isAlive } from '../stack/process';
@@ -18,6 +17,7 @@ import type { OrderLoad } from './load';
 import type { Random } from './random';
 import type { ProxyMode, TcpProxy } from './tcp-proxy';
 import type { NatsCluster } from '../stack/nats-cluster';
+import type { ProcessName } from '../../src/processes/table';
 
 /** What a fault needs to reach: the stack, the app's processes, the proxies, the broker and the load. */
 export interface ChaosContext {

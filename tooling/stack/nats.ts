@@ -5,14 +5,15 @@ import type { ServiceName } from '../../src/domain/types';
 import {
   ADVISORY_STREAM,
   COMMAND_STREAM,
-  consumersPulledBy,
   REPLY_STREAM,
   serviceCommandFilter,
 } from '../../src/platform/messaging/subjects';
+import { consumersPulledBy } from '../../src/processes/table';
 import { inboxPrefixOf } from '../../src/platform/security/identity';
 import type { NatsIdentity } from '../../src/platform/security/identity';
-import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 import type { LocalSecrets } from '../../src/platform/security/local-secrets';
+import { PROCESS_IDENTITIES } from '../../src/processes/table';
 
 export interface NatsPaths {
   dir: string;

@@ -8,12 +8,14 @@ import { postgresBinDir } from './binaries';
 import { waitFor } from '../../src/platform/wait';
 import { isAlive, tailFile } from './process';
 import { groupRoleOf, loginRoleOf, MIGRATOR_ROLE } from '../../src/platform/db/roles';
-import { ensureLocalSecrets, PROCESS_IDENTITIES } from '../../src/platform/security/local-secrets';
+import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
+import { PROCESS_IDENTITIES } from '../../src/processes/table';
+import { PG_DATABASE } from '../../src/platform/db/roles';
 
 const run = promisify(execFile);
 
 export const PG_USER = 'shipshape';
-export const PG_DATABASE = 'shipshape';
+export { PG_DATABASE };
 
 export interface PostgresPaths {
   dataDir: string;

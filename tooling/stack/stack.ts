@@ -6,6 +6,7 @@ import { waitFor } from '../../src/platform/wait';
 import { natsBinary, temporalBinary } from './binaries';
 import { natsAnswers, natsPaths, writeNatsConfig } from './nats';
 import {
+  ensureLocalRoles,
   postgresAnswers,
   postgresPaths,
   postgresPid,
@@ -122,8 +123,11 @@ export async function stackUp(
 
   const startPg = async () => {
     if (!config.stack.managesPostgres) return;
-    if (postgresPid(config.stack.dir) !== undefined && (await postgresAnswers(ports.postgres)))
+    if (postgresPid(config.stack.dir) !== undefined && (await postgresAnswers(ports.postgres))) {
+      // Already running: its roles still get each process's password (a stack from an older build).
+      await ensureLocalRoles(config.stack.dir, ports.postgres);
       return;
+    }
     await ensurePortFree(ports.postgres, 'PostgreSQL');
     log(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`);
     await startPostgres(config.stack.dir, ports.postgres, log);

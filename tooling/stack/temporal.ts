@@ -1,14 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-
-/** Custom search attributes the workflow keeps current, so the UI can filter orders. */
-export const SEARCH_ATTRIBUTES = {
-  OrderStatus: 'Keyword',
-  CustomerId: 'Keyword',
-  OrderTotalCents: 'Int',
-  OrderProgressAt: 'Datetime',
-} as const;
+import { SEARCH_ATTRIBUTES } from '../../src/platform/temporal/search-attributes';
 
 export interface TemporalPaths {
   dir: string;

@@ -20,7 +20,7 @@ import type { ActionResult, OrderService } from '../order-service';
 import type { ApiKey, Scope } from '../../platform/security/api-keys';
 import { getStock, setStock } from '../../services/inventory/service';
 import { getPoints } from '../../services/loyalty/service';
-import { authenticate, requireScope } from './auth';
+import { authenticate, requireScope } from '../../platform/security/http-auth';
 import { httpMetrics } from './http-metrics';
 
 export interface ApiDeps {

@@ -1,4 +1,4 @@
-import type { ProcessIdentity } from '../security/local-secrets';
+import type { ProcessIdentity } from '../../processes/table';
 
 /**
  * PostgreSQL roles. Two kinds, so rights and logins are managed apart:
@@ -8,6 +8,9 @@ import type { ProcessIdentity } from '../security/local-secrets';
  *   holds the passwords: the local stack (tooling/stack/postgres.ts) or deploy/postgres-init.sql.
  * The `migrator` login role owns the schemas and runs the migrations; it is in no group.
  */
+
+/** The database the app's schemas live in, on the local stack's PostgreSQL. */
+export const PG_DATABASE = 'shipshape';
 
 export type DatabaseIdentity = ProcessIdentity | 'migrator';
 

@@ -1,4 +1,3 @@
-import { SERVICES } from '../../domain/types';
 import type { CommandType, ServiceName } from '../../domain/types';
 
 export const COMMAND_STREAM = 'COMMANDS';
@@ -24,24 +23,4 @@ export const deadLetterAdvisorySubjects = (streams: string[]): string[] =>
   ]);
 
 /** A durable consumer, as [stream, consumer]. */
-export type ConsumerRef = [stream: string, consumer: string];
-
-/**
- * The durable consumers each process pulls from: what setup makes, what a process checks before it
- * starts, what its NATS user may pull from, and what the backlog reports.
- */
-export function consumersPulledBy(process: string): ConsumerRef[] {
-  if ((SERVICES as readonly string[]).includes(process))
-    return [[COMMAND_STREAM, serviceConsumerName(process as ServiceName)]];
-  if (process === 'reply-bridge')
-    return [
-      [REPLY_STREAM, REPLY_BRIDGE_CONSUMER],
-      [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
-    ];
-  return [];
-}
-
-/** Every durable consumer of the app. */
-export const ALL_CONSUMERS: ConsumerRef[] = [...SERVICES, 'reply-bridge'].flatMap(
-  consumersPulledBy,
-);
+export type ConsumerRef = readonly [stream: string, consumer: string];

@@ -1,7 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ALL_CONSUMERS } from '../messaging/subjects';
+import { ALL_CONSUMERS } from '../../processes/table';
 
 export interface BacklogRow {
   kind: 'consumer' | 'task-queue';

@@ -4,11 +4,10 @@ import { credsAuthenticator } from '@nats-io/transport-node';
 import type { ConnectionOptions } from '@nats-io/transport-node';
 import type { Config } from '../config';
 import { ConfigError } from '../config';
-import { loginRoleOf } from '../db/roles';
-import { PG_DATABASE } from '../../../tooling/stack/postgres';
+import { loginRoleOf, PG_DATABASE } from '../db/roles';
 import type { DatabaseIdentity } from '../db/roles';
 import { localSecretsPath, readLocalSecrets } from './local-secrets';
-import type { ProcessIdentity } from './local-secrets';
+import type { ProcessIdentity } from '../../processes/table';
 
 /**
  * How a process connects as itself. A deployment names its credentials in configuration (NATS_USER,

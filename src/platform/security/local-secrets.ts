@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROCESS_IDENTITIES } from '../../processes/table';
+import type { ProcessIdentity } from '../../processes/table';
 
 /**
  * The credentials of the local stack, made once by `shipshape stack up` and kept in its data folder
@@ -8,21 +10,6 @@ import path from 'node:path';
  * user and PostgreSQL role, the API wants a key, payloads are encrypted. A deployment sets the same
  * things through configuration instead; nothing here is read when the configuration names them.
  */
-
-/** Every process that connects to NATS or PostgreSQL under an identity of its own. */
-export const PROCESS_IDENTITIES = [
-  'api',
-  'temporal-worker',
-  'inventory',
-  'payment',
-  'loyalty',
-  'shipping',
-  'reply-bridge',
-  'outbox-relay',
-  'reconciler',
-  'cli',
-] as const;
-export type ProcessIdentity = (typeof PROCESS_IDENTITIES)[number];
 
 export interface LocalSecrets {
   /** API keys by scope set: `client` places and reads orders; `operator` may do everything. */

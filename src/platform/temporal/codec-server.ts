@@ -4,15 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { Component } from '../../processes/components';
-import { authenticate } from '../../orders/api/auth';
-import { serverApiKeys } from '../../orders/api/credentials';
+import { authenticate } from '../security/http-auth';
 import { findApiKey, hasScope } from '../security/api-keys';
 import type { ApiKey } from '../security/api-keys';
-import { EncryptionCodec, PayloadDecryptionError } from './payload-codec';
-import { payloadKeysFor } from './payload-keys';
+import { PayloadDecryptionError } from './payload-codec';
 
 /**
  * The codec server: lets the Temporal UI (and `temporal --codec-endpoint`) show decoded payloads to
@@ -204,30 +200,4 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
   });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
-}
-
-/** The codec server of this deployment: its payload keys, its API keys, on `codecServer.port`. */
-export async function startCodecServer(
-  config: Config,
-  log: Logger,
-): Promise<Component & { port: number; url: string }> {
-  const app = await buildCodecServer({
-    codec: new EncryptionCodec(payloadKeysFor(config)),
-    keys: serverApiKeys(config),
-    namespace: config.temporal.namespace,
-    uiOrigin: originOf(config.temporal.uiUrl),
-    log,
-  });
-  await app.listen({ port: config.codecServer.port, host: config.api.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.codecServer.port;
-  const url = `http://${config.api.host}:${port}/codec`;
-  log.info({ url, uiOrigin: originOf(config.temporal.uiUrl) }, 'codec server listening');
-  return {
-    port,
-    url,
-    async stop() {
-      await app.close();
-    },
-  };
 }

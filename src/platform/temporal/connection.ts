@@ -5,7 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import { ConfigError } from '../config';
 import type { Config } from '../config';
 import { EncryptionCodec } from './payload-codec';
-import { payloadKeysFor } from './payload-keys';
+import { payloadKeysFor } from './configured-payload-keys';
 
 /**
  * The one place that says how Shipshape reaches Temporal: address, TLS (mTLS client certificates, a

@@ -1,7 +1,14 @@
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
-import { SEARCH_ATTRIBUTES } from '../../../tooling/stack/temporal';
 import { connectTemporal } from './connection';
+
+/** Custom search attributes the workflow keeps current, so the UI can filter orders. */
+export const SEARCH_ATTRIBUTES = {
+  OrderStatus: 'Keyword',
+  CustomerId: 'Keyword',
+  OrderTotalCents: 'Int',
+  OrderProgressAt: 'Datetime',
+} as const;
 
 const TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

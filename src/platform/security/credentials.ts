@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import { ConfigError } from '../../platform/config';
-import type { Config } from '../../platform/config';
-import { ApiKeyError, localApiKeys, parseApiKeys } from '../../platform/security/api-keys';
-import type { ApiKey } from '../../platform/security/api-keys';
-import { localSecretsPath, readLocalSecrets } from '../../platform/security/local-secrets';
+import { ConfigError } from '../config';
+import type { Config } from '../config';
+import { ApiKeyError, localApiKeys, parseApiKeys } from './api-keys';
+import type { ApiKey } from './api-keys';
+import { localSecretsPath, readLocalSecrets } from './local-secrets';
 
 /**
  * The keys the API accepts. Secure by default: the configured keys (SHIPSHAPE_API_KEYS and the file

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { findApiKey, hasScope } from '../../platform/security/api-keys';
-import type { ApiKey, Scope } from '../../platform/security/api-keys';
+import { findApiKey, hasScope } from './api-keys';
+import type { ApiKey, Scope } from './api-keys';
 
 declare module 'fastify' {
   interface FastifyRequest {

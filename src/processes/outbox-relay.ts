@@ -1,0 +1,27 @@
+import { jetstream } from '@nats-io/jetstream';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { createRegistry } from '../platform/metrics/registry';
+import { startOutboxRelay } from '../services/core/outbox-relay';
+import { Resources } from './resources';
+import type { Component } from './resources';
+
+/** The outbox relay: publishes the replies a crash left in a service's outbox. */
+export async function startRelay(config: Config, log: Logger): Promise<Component> {
+  return Resources.open(config, async (r) => {
+    const pool = r.pool('outbox-relay', { max: 2 });
+    const nc = await r.nats('outbox-relay');
+    await r.metrics(createRegistry('outbox-relay'));
+    r.add(
+      startOutboxRelay({
+        pool,
+        js: jetstream(nc),
+        log,
+        intervalMs: config.relay.intervalMs,
+        graceMs: config.relay.graceMs,
+      }),
+      (relay) => relay.stop(),
+    );
+    return {};
+  });
+}

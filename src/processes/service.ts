@@ -1,0 +1,71 @@
+import type { ServiceName } from '../domain/types';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { consumerMetrics, createRegistry, laneGauge } from '../platform/metrics/registry';
+import { startCommandConsumer } from '../services/core/command-consumer';
+import type { ServiceDefinition } from '../services/core/handler';
+import { RateLimiter } from '../services/core/rate-limiter';
+import { inventoryService } from '../services/inventory/service';
+import { loyaltyService } from '../services/loyalty/service';
+import { paymentService } from '../services/payment/service';
+import { PaymentProviderClient } from '../services/payment/payment-client';
+import { CarrierClient } from '../services/shipping/carrier-client';
+import { shippingService } from '../services/shipping/service';
+import { Resources } from './resources';
+import type { Component } from './resources';
+
+/** A service's handlers, with the provider client it calls (payment and shipping). */
+export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {
+  const { providers } = config;
+  switch (name) {
+    case 'inventory':
+      return inventoryService;
+    case 'loyalty':
+      return loyaltyService;
+    case 'payment':
+      return paymentService(
+        new PaymentProviderClient(
+          providers.paymentUrl,
+          providers.timeoutMs,
+          new RateLimiter(providers.paymentRatePerSec),
+        ),
+      );
+    case 'shipping':
+      return shippingService(
+        new CarrierClient(
+          providers.carrierUrl,
+          providers.timeoutMs,
+          new RateLimiter(providers.carrierRatePerSec),
+        ),
+      );
+  }
+}
+
+/** One service: consumes its commands and records each effect, exactly once, in its own tables. */
+export async function startService(
+  config: Config,
+  name: ServiceName,
+  log: Logger,
+): Promise<Component> {
+  return Resources.open(config, async (r) => {
+    const pool = r.pool(name, { max: config.lanes + 2 });
+    const nc = await r.nats(name);
+    const registry = createRegistry(name);
+    const consumer = r.add(
+      await startCommandConsumer({
+        nc,
+        pool,
+        service: serviceDefinition(config, name),
+        log,
+        lanes: config.lanes,
+        maxDeliver: config.messaging.maxDeliver,
+        metrics: consumerMetrics(registry),
+      }),
+      (c) => c.stop(),
+    );
+    laneGauge(registry, name, () => consumer.lanes);
+    await r.metrics(registry);
+    log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
+    return {};
+  });
+}

@@ -1,0 +1,92 @@
+import {
+  ADVISORY_STREAM,
+  COMMAND_STREAM,
+  DEAD_LETTER_CONSUMER,
+  REPLY_BRIDGE_CONSUMER,
+  REPLY_STREAM,
+  serviceConsumerName,
+} from '../platform/messaging/subjects';
+import type { ConsumerRef } from '../platform/messaging/subjects';
+
+/**
+ * Every process of Shipshape, in one table. From it come the processes `shipshape run` starts (and
+ * the chaos campaign's), the identities the local stack makes credentials for, each NATS user's
+ * right to pull, the consumers setup checks and the backlog reports. Each process that runs has its
+ * entry point at `workers/<name>.ts` (a deployment runs `node dist/workers/<name>.js`), which starts
+ * it with the start function named there; a test holds the two together.
+ */
+export interface ProcessRow {
+  readonly name: string;
+  /** Connects to NATS and PostgreSQL as itself: a NATS user and a PostgreSQL role of its own. */
+  readonly identity: boolean;
+  /** The durable JetStream consumers it pulls from. */
+  readonly consumes: readonly ConsumerRef[];
+  /**
+   * When it runs: `always` under `shipshape run` and in a deployment; `with-fake-providers` only where
+   * PAYMENT_PROVIDER_URL and CARRIER_URL are unset; `by-hand` is the operator's CLI.
+   */
+  readonly runs: 'always' | 'with-fake-providers' | 'by-hand';
+}
+
+const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(name: S) => ({
+  name,
+  identity: true as const,
+  consumes: [[COMMAND_STREAM, serviceConsumerName(name)] as ConsumerRef],
+  runs: 'always' as const,
+});
+
+export const PROCESS_TABLE = [
+  { name: 'api', identity: true, consumes: [], runs: 'always' },
+  { name: 'temporal-worker', identity: true, consumes: [], runs: 'always' },
+  service('inventory'),
+  service('payment'),
+  service('loyalty'),
+  service('shipping'),
+  {
+    name: 'reply-bridge',
+    identity: true,
+    consumes: [
+      [REPLY_STREAM, REPLY_BRIDGE_CONSUMER],
+      [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
+    ],
+    runs: 'always',
+  },
+  { name: 'outbox-relay', identity: true, consumes: [], runs: 'always' },
+  { name: 'reconciler', identity: true, consumes: [], runs: 'always' },
+  { name: 'codec-server', identity: false, consumes: [], runs: 'always' },
+  { name: 'fake-providers', identity: false, consumes: [], runs: 'with-fake-providers' },
+  { name: 'cli', identity: true, consumes: [], runs: 'by-hand' },
+] as const satisfies readonly ProcessRow[];
+
+type Row = (typeof PROCESS_TABLE)[number];
+
+/** A process with an entry point under workers/. */
+export type ProcessName = Exclude<Row, { runs: 'by-hand' }>['name'];
+/** A process that connects under an identity of its own. */
+export type ProcessIdentity = Extract<Row, { identity: true }>['name'];
+
+/** The processes `shipshape run` starts, in order (the fake providers first, when they run). */
+export const RUNNABLE_PROCESSES: readonly ProcessName[] = PROCESS_TABLE.filter(
+  (p): p is Exclude<Row, { runs: 'by-hand' }> => p.runs !== 'by-hand',
+).map((p) => p.name);
+
+/** The app's processes proper: the runnable ones but the fake providers. */
+export const APP_PROCESSES: readonly ProcessName[] = RUNNABLE_PROCESSES.filter(
+  (p) => p !== 'fake-providers',
+);
+
+export const PROCESS_IDENTITIES: readonly ProcessIdentity[] = PROCESS_TABLE.filter(
+  (p): p is Extract<Row, { identity: true }> => p.identity,
+).map((p) => p.name);
+
+export const isProcessIdentity = (name: string): name is ProcessIdentity =>
+  (PROCESS_IDENTITIES as readonly string[]).includes(name);
+
+/** The durable consumers a process pulls from (none for a name not in the table). */
+export const consumersPulledBy = (name: string): readonly ConsumerRef[] =>
+  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.consumes ?? [];
+
+/** Every durable consumer of the app. */
+export const ALL_CONSUMERS: readonly ConsumerRef[] = PROCESS_TABLE.flatMap(
+  (p): readonly ConsumerRef[] => p.consumes,
+);

@@ -1,0 +1,88 @@
+import { jetstream } from '@nats-io/jetstream';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { createRegistry } from '../platform/metrics/registry';
+import { initTracing } from '../platform/telemetry/tracing';
+import { workflowBundlePath } from '../platform/temporal/bundle';
+import { temporalConnectionOptions, temporalDataConverter } from '../platform/temporal/connection';
+import { Resources } from './resources';
+import type { Component } from './resources';
+
+let runtimeInstalled = false;
+
+/** Sends the SDK's own log lines through our logger, at our level (once per process). */
+export function installRuntime(log: Logger, level: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdkLevel: LogLevel =
+    ({ trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' } as const)[level as 'info'] ??
+    'ERROR';
+  Runtime.install({
+    // The process's own stop (runProcess) handles signals: the SDK's handler would start draining
+    // first, and our shutdown would then fail on a worker that is no longer running.
+    shutdownSignals: [],
+    logger: new DefaultLogger(sdkLevel, (entry) => {
+      const method =
+        entry.level === 'TRACE'
+          ? 'trace'
+          : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      log[method]({ sdk: entry.meta }, entry.message);
+    }),
+  });
+}
+
+/** The Temporal worker: runs the order workflow and its activities on the task queue. */
+export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
+  installRuntime(log, config.logLevel);
+  const tracing = initTracing('temporal-worker', { endpoint: config.otlpEndpoint });
+  return Resources.open(config, async (r) => {
+    const pool = r.pool('temporal-worker', { max: 10 });
+    const nc = await r.nats('temporal-worker');
+    // Made before connecting: without a payload key the worker refuses to start.
+    const dataConverter = temporalDataConverter(config);
+    const connection = r.add(
+      await NativeConnection.connect(temporalConnectionOptions(config)),
+      (c) => c.close(),
+    );
+    const worker = await Worker.create({
+      connection,
+      dataConverter,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      // With no span destination, workflows and activities carry no tracing code: it would be all cost.
+      workflowBundle: { codePath: await workflowBundlePath(tracing.enabled) },
+      ...(tracing.enabled
+        ? {
+            interceptors: {
+              activity: [
+                (ctx) => ({
+                  inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+                  outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+                }),
+              ],
+            },
+            sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
+          }
+        : {}),
+      maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
+      maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
+      activities: createActivities({ js: jetstream(nc), pool }),
+    });
+    const running = worker.run();
+    r.add(worker, async (w) => {
+      if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    });
+    await r.metrics(createRegistry('temporal-worker'));
+    log.info({ taskQueue: config.temporal.taskQueue }, 'Temporal worker polling');
+    return {};
+  });
+}
