@@ -12,11 +12,13 @@ import type {
   ServiceName,
 } from '../src/domain/types';
 import { publishJson } from '../src/platform/messaging/publish';
+import { storedReply } from '../src/services/core/outbox';
 import type { PublishResult } from '../src/platform/messaging/publish';
 import { commandSubject } from '../src/platform/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
 import { orderTotalCents } from '../src/domain/orders';
 import { crashPoint } from '../src/platform/crash-points';
+import { backoffMs } from '../src/platform/backoff';
 
 export interface ActivityDeps {
   js: JetStreamClient;
@@ -85,7 +87,7 @@ export function createActivities({ js, pool }: ActivityDeps) {
           ctx.log.warn('publish failed; trying again', { attempt, err: String(err) });
           ctx.heartbeat({ publishAttempts: attempt });
           // Cancellable: a timed-out or cancelled attempt stops trying.
-          await ctx.sleep(Math.min(10_000, 200 * 2 ** Math.min(attempt - 1, 6)));
+          await ctx.sleep(backoffMs(attempt, 200, 10_000));
         }
       }
       throw new CompleteAsyncError(); // the reply bridge completes this activity
@@ -104,11 +106,7 @@ export function createActivities({ js, pool }: ActivityDeps) {
     }): Promise<ReplyEnvelope | null> {
       const service = type.split('.')[0] as ServiceName;
       if (!SERVICES.includes(service)) return null;
-      const { rows } = await pool.query<{ payload: ReplyEnvelope }>(
-        `SELECT payload FROM ${service}.outbox WHERE command_id = $1`,
-        [commandId],
-      );
-      return rows[0]?.payload ?? null;
+      return (await storedReply(pool, service, commandId))?.reply ?? null;
     },
     /**
      * Records the order in the orders table if nobody did yet: orders placed straight through Temporal

@@ -7,6 +7,7 @@ import { waitFor } from '../platform/wait';
 import { callerApiKey } from '../platform/security/credentials';
 import { ApiClient } from '../client/api-client';
 import { colourStatus, dim, progress, table } from './output';
+import { sampleOrder } from '../client/order-body';
 
 export interface DemoOptions {
   orders: number;
@@ -36,24 +37,25 @@ export function demoBatch(
     const n = String(i).padStart(3, '0');
     const outOfStock = i === opts.orders;
     const declined = !outOfStock && i <= opts.declined;
-    orders.push({
-      orderId: `demo-${runId}-${n}`,
-      customerId: declined ? declinedCustomers[i - 1]! : `demo-customer-${(i % 5) + 1}`,
-      items: outOfStock
-        ? [{ sku: 'demo-rare-lamp', quantity: 5, unitPriceCents: 12_900 }]
-        : [
-            { sku: 'demo-widget', quantity: 1 + (i % 3), unitPriceCents: 1_250 },
-            { sku: 'demo-gadget', quantity: 1, unitPriceCents: 4_999 },
-          ],
-      currency: 'EUR',
-      shippingAddress: {
-        name: `Customer ${n}`,
-        line1: `${i} Harbour Street`,
-        city: 'Rotterdam',
-        postalCode: '3011',
-        country: 'NL',
-      },
-    });
+    orders.push(
+      sampleOrder({
+        orderId: `demo-${runId}-${n}`,
+        customerId: declined ? declinedCustomers[i - 1]! : `demo-customer-${(i % 5) + 1}`,
+        items: outOfStock
+          ? [{ sku: 'demo-rare-lamp', quantity: 5, unitPriceCents: 12_900 }]
+          : [
+              { sku: 'demo-widget', quantity: 1 + (i % 3), unitPriceCents: 1_250 },
+              { sku: 'demo-gadget', quantity: 1, unitPriceCents: 4_999 },
+            ],
+        shippingAddress: {
+          name: `Customer ${n}`,
+          line1: `${i} Harbour Street`,
+          city: 'Rotterdam',
+          postalCode: '3011',
+          country: 'NL',
+        },
+      }),
+    );
   }
   return { orders, declinedCustomers };
 }

@@ -1,4 +1,7 @@
-/** A small HTTP client of Shipshape's own API, for the CLI and the demo. */
+/**
+ * A small HTTP client of Shipshape's own API: the CLI, the demo, the chaos campaign and the tests call
+ * the API through it.
+ */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
@@ -17,21 +20,27 @@ export class ApiClient {
     private readonly apiKey?: string,
   ) {}
 
+  /**
+   * One request. A body is sent as JSON (a string as it is, for callers that send malformed JSON on
+   * purpose); headers that carry a credential of their own replace the client's key.
+   */
   async request<T>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    timeoutMs = 30_000,
   ): Promise<{ status: number; body: T }> {
+    const ownCredential = 'authorization' in headers || 'x-api-key' in headers;
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        ...(this.apiKey && !ownCredential ? { authorization: `Bearer ${this.apiKey}` } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();
     let parsed: unknown = text;

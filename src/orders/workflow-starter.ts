@@ -4,6 +4,8 @@ import type { Pool } from 'pg';
 import type { Logger } from '../platform/logger';
 import type { OrderRequest } from '../domain/types';
 import { markWorkflowsStarted, unstartedOrders } from './order-store';
+import { backoffMs } from '../platform/backoff';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface WorkflowStarterOptions {
   /** Starts the order's workflow; resolves false when it already exists. Idempotent. */
@@ -19,8 +21,6 @@ export interface WorkflowStarterOptions {
   /** An order younger than this is left to whoever accepted it. */
   sweepGraceMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the workflows of accepted orders outside the request that accepted them: the API answers once
@@ -135,12 +135,12 @@ export class WorkflowStarter {
         this.flushTimer ??= setTimeout(() => void this.flush(), 50);
         return;
       } catch (err) {
-        const waitMs = Math.min(10_000, 100 * 2 ** Math.min(attempt, 7));
+        const waitMs = backoffMs(attempt + 1, 100, 10_000);
         this.opts.log.warn(
           { err, orderId: order.orderId, attempt, retryInMs: waitMs },
           'could not start the order workflow; trying again',
         );
-        await sleep(waitMs);
+        await delay(waitMs);
       }
     }
   }

@@ -6,6 +6,7 @@ import type { Config } from '../platform/config';
 import { distDir } from '../platform/paths';
 import { APP_PROCESSES } from './table';
 import type { ProcessName } from './table';
+import { backoffMs } from '../platform/backoff';
 
 interface Supervised {
   name: ProcessName;
@@ -107,7 +108,7 @@ export class Supervisor {
           return;
         }
         // Back off a little so a process that cannot start does not spin.
-        const wait = Math.min(10_000, 500 * 2 ** Math.min(restarts, 5));
+        const wait = backoffMs(restarts + 1, 500, 10_000);
         setTimeout(() => {
           if (this.stopping) return;
           this.opts.log(`restarting ${name}`);

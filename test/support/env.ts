@@ -20,12 +20,3 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
-
-/** The shipping address of the tests' valid orders. */
-export const TEST_ADDRESS = {
-  name: 'Ada',
-  line1: '1 Quay',
-  city: 'Leith',
-  postalCode: 'EH6',
-  country: 'GB',
-};

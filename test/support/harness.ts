@@ -19,7 +19,9 @@ import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/platform/wait';
-import { TEST_ADDRESS, testConfig, uniqueId } from './env';
+import { testConfig, uniqueId } from './env';
+import { sampleOrder } from '../../src/client/order-body';
+import { ApiClient } from '../../src/client/api-client';
 import { callerApiKey } from '../../src/platform/security/credentials';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 
@@ -133,26 +135,14 @@ export function authHeaders(h: { apiKey?: string | undefined }): Record<string, 
 }
 
 /** Calls the API, with `h.apiKey` as a bearer token unless the headers bring their own credential. */
-export async function http<T = Record<string, unknown>>(
+export function http<T = Record<string, unknown>>(
   h: { apiUrl: string; apiKey?: string | undefined },
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${h.apiUrl}${path}`, {
-    method,
-    headers: {
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(h.apiKey && !headers.authorization && !headers['x-api-key']
-        ? { authorization: `Bearer ${h.apiKey}` }
-        : {}),
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  return new ApiClient(h.apiUrl, h.apiKey).request<T>(method, path, body, headers);
 }
 
 export async function waitForOrder(
@@ -173,6 +163,7 @@ export async function waitForOrder(
 
 export const hasStatus = (status: OrderStatus) => (o: OrderDetails) => o.status === status;
 
+/** A sample order of one item: `quantity` (2) × `unitPriceCents` (10.50 EUR) of `sku`. */
 export function orderBody(opts: {
   orderId?: string;
   customerId: string;
@@ -180,15 +171,13 @@ export function orderBody(opts: {
   quantity?: number;
   unitPriceCents?: number;
 }) {
-  return {
+  return sampleOrder({
     ...(opts.orderId ? { orderId: opts.orderId } : {}),
     customerId: opts.customerId,
     items: [
       { sku: opts.sku, quantity: opts.quantity ?? 2, unitPriceCents: opts.unitPriceCents ?? 1_050 },
     ],
-    currency: 'EUR',
-    shippingAddress: { ...TEST_ADDRESS },
-  };
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { TEST_ADDRESS } from './env';
+import { SAMPLE_ADDRESS } from '../../src/client/order-body';
 import { MAX_BODY_BYTES } from '../../src/orders/api/server';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
 
@@ -14,7 +14,7 @@ export const validOrder = (orderId = 'order-1', customerId = 'cust-1') => ({
   customerId,
   items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1050 }],
   currency: 'EUR',
-  shippingAddress: { ...TEST_ADDRESS },
+  shippingAddress: { ...SAMPLE_ADDRESS },
   paymentMethod: 'card',
 });
 

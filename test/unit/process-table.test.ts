@@ -23,7 +23,11 @@ describe('the table of processes', () => {
     assert.deepEqual(entries, [...RUNNABLE_PROCESSES].sort());
     for (const name of entries) {
       const source = readFileSync(path.join(workersDir, `${name}.ts`), 'utf8');
-      assert.match(source, new RegExp(`runProcess\\('${name}',`), `workers/${name}.ts runs ${name}`);
+      assert.match(
+        source,
+        new RegExp(`runProcess\\('${name}',`),
+        `workers/${name}.ts runs ${name}`,
+      );
     }
   });
 

@@ -2,8 +2,7 @@ import { loadConfig } from '../../src/platform/config';
 import type { Config } from '../../src/platform/config';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { discardTemporalData, stackUp } from '../stack/stack';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * The bench stack (SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 2150)
@@ -28,7 +27,7 @@ export async function benchStackUp(progress: (line: string) => void): Promise<Co
     } catch (err) {
       if (attempt === 3) throw err;
       progress(`stack not ready (${(err as Error).message.split('\n')[0]}); trying again`);
-      await sleep(3000);
+      await delay(3000);
     }
   }
   await prepareInfrastructure(config, (l) => progress(l));

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Pool } from '../../src/platform/db/pool';
+import { sampleOrder } from '../../src/client/order-body';
 
 /**
  * The load generator and what it measures. Every order is POSTed with its own id; the answer's time is
@@ -27,16 +28,14 @@ export const benchSku = (i: number) => `bench-sku-${i}`;
 export const BENCH_SKUS = Array.from({ length: SKUS }, (_, i) => benchSku(i));
 
 export function orderBody(orderId: string, n: number) {
-  return {
+  return sampleOrder({
     orderId,
     customerId: `bench-customer-${n % 500}`,
     items: [
       { sku: benchSku(n % SKUS), quantity: 1, unitPriceCents: 1999 },
       { sku: benchSku((n * 7 + 3) % SKUS), quantity: 2, unitPriceCents: 450 },
     ],
-    currency: 'EUR',
-    shippingAddress: { name: 'Bench', line1: '1 Load Street', city: 'Testville', country: 'DE' },
-  };
+  });
 }
 
 export class Orders {

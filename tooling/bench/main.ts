@@ -21,6 +21,7 @@ import { ProcessSampler } from './procfs';
 import type { ProcessFigures } from './procfs';
 import { workflowFigures } from './temporal-figures';
 import type { WorkflowFigures } from './temporal-figures';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * `npm run bench`: Shipshape, the synchronous chain and the outbox choreography, one after another on
@@ -52,7 +53,6 @@ const COLOURS: Record<DesignName, string> = {
   outbox: '#2ca02c',
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
 
 interface PhaseResult {
@@ -138,7 +138,7 @@ class DesignRun {
       }
       if (!reported) say(`waiting for ${left} orders of earlier phases to finish`);
       reported = true;
-      await sleep(500);
+      await delay(500);
     }
   }
 
@@ -199,7 +199,7 @@ class DesignRun {
     void loading.finally(() => (settled = true));
     let hardDeadline = loadEndsAt + opts.drainTimeoutMs;
     for (;;) {
-      await sleep(200);
+      await delay(200);
       if (!settled) {
         hardDeadline = deadline();
         continue;

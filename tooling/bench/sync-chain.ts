@@ -11,7 +11,8 @@ import type {
 import { insertAcceptedOrder, recordOrderOutcome } from '../../src/orders/order-store';
 import { orderTotalCents } from '../../src/domain/orders';
 import { serviceDefinition } from '../../src/processes/service';
-import { markPublished, processCommand } from '../../src/services/core/command-processor';
+import { processCommand } from '../../src/services/core/command-processor';
+import { markPublished } from '../../src/services/core/outbox';
 import { isTransient } from '../../src/services/core/errors';
 import {
   baselineConfig,

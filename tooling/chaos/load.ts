@@ -1,6 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AcceptedOrder } from './invariants';
 import type { Random } from './random';
+import { backoffMs } from '../../src/platform/backoff';
+import { sampleOrder } from '../../src/client/order-body';
+import { ApiClient } from '../../src/client/api-client';
 
 export interface LoadOptions {
   apiUrl: string;
@@ -52,16 +55,13 @@ export class OrderLoad {
   /** Ticks that placed nothing because too many orders were still open. */
   skipped = 0;
 
+  private readonly api: ApiClient;
+
   constructor(
     private readonly opts: LoadOptions,
     private readonly catalogue: Catalogue,
-  ) {}
-
-  private headers(json: boolean): Record<string, string> {
-    return {
-      ...(json ? { 'content-type': 'application/json' } : {}),
-      ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
-    };
+  ) {
+    this.api = new ApiClient(opts.apiUrl, opts.apiKey);
   }
 
   /** Sends one request, retrying network errors and 5xx until `deadlineMs`; returns the final status. */
@@ -74,19 +74,13 @@ export class OrderLoad {
     const until = Date.now() + deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(`${this.opts.apiUrl}${path}`, {
-          method,
-          headers: this.headers(body !== undefined),
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(15_000),
-        });
-        await res.arrayBuffer();
-        if (res.status < 500 && res.status !== 429) return res.status;
-        if (Date.now() > until) return res.status;
+        const { status } = await this.api.request(method, path, body, {}, 15_000);
+        if (status < 500 && status !== 429) return status;
+        if (Date.now() > until) return status;
       } catch (err) {
         if (Date.now() > until) throw err;
       }
-      await delay(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+      await delay(backoffMs(attempt + 1, 100, 2_000));
     }
   }
 
@@ -156,13 +150,7 @@ export class OrderLoad {
       unitPriceCents: s.priceCents,
     }));
     const cancelAfterMs = rng.chance(0.08) ? rng.int(200, 3000) : undefined;
-    const body = {
-      orderId,
-      customerId,
-      items,
-      currency: 'EUR',
-      shippingAddress: { name: 'Chaos', line1: '1 Quay', city: 'Leith', country: 'GB' },
-    };
+    const body = sampleOrder({ orderId, customerId, items });
     const postedAt = Date.now();
     const status = await this.request('POST', '/orders', body, 10 * 60_000);
     if (status !== 202 && status !== 200) {

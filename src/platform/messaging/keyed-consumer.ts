@@ -4,10 +4,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger';
 import { extractTraceContext, inSpan } from '../telemetry/tracing';
 import { KeyedLanes } from './lanes';
+import { backoffMs } from '../backoff';
 
 /** Redelivery delay after a transient failure: doubles per delivery, capped. */
 export function redeliveryDelayMs(deliveryCount: number): number {
-  return Math.min(30_000, 250 * 2 ** Math.max(0, deliveryCount - 1));
+  return backoffMs(deliveryCount, 250, 30_000);
 }
 
 export interface KeyedConsumer {

@@ -9,7 +9,8 @@ import { consumeByOrder, redeliveryDelayMs } from '../../platform/messaging/keye
 import type { KeyedConsumer } from '../../platform/messaging/keyed-consumer';
 import { publishJson } from '../../platform/messaging/publish';
 import { COMMAND_STREAM, serviceConsumerName } from '../../platform/messaging/subjects';
-import { processCommand, PublishedMarks } from './command-processor';
+import { processCommand } from './command-processor';
+import { PublishedMarks } from './outbox';
 import { isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
 import type { ConsumerMetrics } from '../../platform/metrics/registry';

@@ -1,10 +1,11 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { inTransaction } from '../../platform/db/pool';
 import type { CommandEnvelope, ReplyEnvelope } from '../../domain/types';
 import { replySubject } from '../../platform/messaging/subjects';
 import { PoisonMessageError } from './errors';
 import { rejected } from './handler';
 import { crashPoint } from '../../platform/crash-points';
+import { recordReply, storedReply } from './outbox';
 import type { ReplyBody, ServiceDefinition } from './handler';
 
 export interface ProcessResult {
@@ -15,19 +16,6 @@ export interface ProcessResult {
 }
 
 export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
-
-async function storedReply(
-  db: Pool | PoolClient,
-  schema: string,
-  commandId: string,
-): Promise<ProcessResult | undefined> {
-  const { rows } = await db.query<{ subject: string; payload: ReplyEnvelope }>(
-    `SELECT subject, payload FROM ${schema}.outbox WHERE command_id = $1`,
-    [commandId],
-  );
-  const row = rows[0];
-  return row ? { reply: row.payload, subject: row.subject, firstTime: false } : undefined;
-}
 
 /**
  * Handles one command exactly once and in its order's sequence. In ONE transaction, holding a lock on
@@ -46,14 +34,14 @@ export async function processCommand(
   if (!handler) throw new PoisonMessageError(`service ${service.name} does not handle ${cmd.type}`);
 
   const before = await storedReply(pool, schema, cmd.commandId);
-  if (before) return before;
+  if (before) return { ...before, firstTime: false };
 
   return inTransaction(pool, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `${schema}:${cmd.orderId}`,
     ]);
     const raced = await storedReply(tx, schema, cmd.commandId);
-    if (raced) return raced;
+    if (raced) return { ...raced, firstTime: false };
 
     const { rows } = await tx.query<{ newest: number | null }>(
       `SELECT max(seq) AS newest FROM ${schema}.consumed_messages WHERE order_id = $1`,
@@ -89,63 +77,8 @@ export async function processCommand(
        VALUES ($1, $2, $3, $4, $5, $6)`,
       [cmd.commandId, cmd.type, cmd.orderId, cmd.seq, outcome, replyId],
     );
-    await tx.query(
-      `INSERT INTO ${schema}.outbox (reply_id, command_id, subject, payload) VALUES ($1, $2, $3, $4)`,
-      [replyId, cmd.commandId, subject, JSON.stringify(reply)],
-    );
+    await recordReply(tx, schema, reply, subject);
     crashPoint('service.before-commit', service.name);
     return { reply, subject, firstTime: true };
   });
-}
-
-export async function markPublished(pool: Pool, schema: string, replyId: string): Promise<void> {
-  await pool.query(
-    `UPDATE ${schema}.outbox SET published_at = now() WHERE reply_id = $1 AND published_at IS NULL`,
-    [replyId],
-  );
-}
-
-/**
- * Marks replies published in batches: one UPDATE for every reply published while the previous one
- * ran, instead of a commit per reply in the lane's path. A mark that is lost (a crash, a failed
- * UPDATE) only makes the outbox relay publish the reply again, which JetStream drops as a duplicate
- * and the workflow ignores.
- */
-export class PublishedMarks {
-  private pending: string[] = [];
-  private flushing: Promise<void> | undefined;
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly schema: string,
-    private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
-
-  add(replyId: string): void {
-    this.pending.push(replyId);
-    this.flushing ??= this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    try {
-      while (this.pending.length) {
-        const ids = this.pending;
-        this.pending = [];
-        await this.pool
-          .query(
-            `UPDATE ${this.schema}.outbox SET published_at = now()
-             WHERE reply_id = ANY($1::text[]) AND published_at IS NULL`,
-            [ids],
-          )
-          .catch(this.onError);
-      }
-    } finally {
-      this.flushing = undefined;
-    }
-  }
-
-  /** Resolves once every mark added so far is written (or has failed). */
-  async settled(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
 }

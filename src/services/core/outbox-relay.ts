@@ -4,7 +4,7 @@ import type { ReplyEnvelope } from '../../domain/types';
 import { SERVICES } from '../../domain/types';
 import type { Logger } from '../../platform/logger';
 import { publishJson } from '../../platform/messaging/publish';
-import { markPublished } from './command-processor';
+import { markPublished } from './outbox';
 import { runPeriodically } from '../../platform/periodic';
 import { crashPoint } from '../../platform/crash-points';
 
