@@ -13,6 +13,7 @@ import type {
 } from '../src/domain/types';
 import { publishJson } from '../src/platform/messaging/publish';
 import { storedReply } from '../src/services/core/outbox';
+import { isRefusedForGood } from '../src/platform/messaging/errors';
 import type { PublishResult } from '../src/platform/messaging/publish';
 import { commandSubject } from '../src/platform/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
@@ -24,10 +25,6 @@ export interface ActivityDeps {
   js: JetStreamClient;
   pool: Pool;
 }
-
-/** Broker refusals that no retry can fix. */
-const refusedForGood = (err: unknown) =>
-  /max.?payload|invalid subject|no stream matches/i.test((err as Error).message);
 
 /**
  * Publishes a command with `msgId` as Nats-Msg-Id: a repeated publish is stored once by JetStream. A
@@ -49,7 +46,7 @@ async function publishCommandOnce(
     crashPoint('worker.after-publish', service);
     return published;
   } catch (err) {
-    if (refusedForGood(err))
+    if (isRefusedForGood(err))
       throw ApplicationFailure.create({
         type: 'CommandRejectedByBroker',
         message: (err as Error).message,

@@ -4,7 +4,10 @@ import type { Config } from '../platform/config';
 import { consumerBacklog, taskQueueBacklog } from '../platform/metrics/backlog';
 import { connectNats } from '../platform/messaging/connection';
 import { connectTemporalClient } from '../platform/temporal/client';
-import { table } from './output';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { config, positiveInt, print } from './common';
+import { dim, table } from './output';
 
 export interface BacklogReport {
   at: string;
@@ -88,4 +91,36 @@ export function backlogTable(report: BacklogReport): string {
       r.drainSeconds === null ? (r.pending ? 'stalled' : '-') : String(r.drainSeconds),
     ]),
   );
+}
+
+/** `shipshape backlog`. */
+export function backlogCommand(program: Command): void {
+  program
+    .command('backlog')
+    .description(
+      'one table across broker and engine: pending, oldest age, rate and time to drain per consumer and task queue',
+    )
+    .option('--watch', 'refresh every --interval seconds until Ctrl-C')
+    .addOption(
+      new Option('--interval <seconds>', 'sampling interval').argParser(positiveInt).default(2),
+    )
+    .option('--json', 'print as JSON (one object per sample)')
+    .action(async (o: { watch?: boolean; interval: number; json?: boolean }) => {
+      const backlog = await openBacklog(config());
+      try {
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        do {
+          const report = await backlog.report(o.interval * 1000);
+          if (o.json) print(JSON.stringify(report));
+          else {
+            if (o.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            print(`${dim(report.at)}\n${backlogTable(report)}`);
+          }
+          if (o.watch && !stop) await new Promise((r) => setTimeout(r, o.interval * 1000));
+        } while (o.watch && !stop);
+      } finally {
+        await backlog.close();
+      }
+    });
 }

@@ -1,18 +1,18 @@
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Connection } from '@temporalio/client';
 import { loadConfig } from '../platform/config';
 import { connectTemporal, temporalDataConverter } from '../platform/temporal/connection';
 import { describeIssues, orderRequestSchema } from '../domain/schemas';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderView } from '../domain/types';
-import { startOrderWorkflow } from '../orders/start-workflow';
 import {
-  cancelUpdate,
-  orderStateQuery,
-  reconcileSignal,
-  resolveSignal,
-  workflowIdFor,
-} from '../../workflows/definitions';
+  cancelOrderWorkflow,
+  orderView,
+  reconcileOrderWorkflow,
+  resolveOrderWorkflow,
+  startOrderWorkflow,
+} from '../orders/order-workflow';
+import { workflowIdFor } from '../../workflows/definitions';
 import type { OrderWorkflowSettings } from '../../workflows/order-input';
 
 export type { OrderRequest, OrderView, OrderWorkflowSettings };
@@ -97,19 +97,8 @@ export class ShipshapeClient {
   }
 
   /** The order's state: live while its workflow runs, its final state after. Undefined for an unknown order. */
-  async getOrder(orderId: string): Promise<OrderView | undefined> {
-    const handle = this.temporal.workflow.getHandle<(input: unknown) => Promise<OrderView>>(
-      workflowIdFor(orderId),
-    );
-    try {
-      const d = await handle.describe();
-      return d.status.name === 'RUNNING'
-        ? await handle.query(orderStateQuery)
-        : await handle.result();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
+  getOrder(orderId: string): Promise<OrderView | undefined> {
+    return orderView(this.temporal, workflowIdFor(orderId));
   }
 
   /** Asks the order to cancel; `accepted` is false (with the reason) once the shipment is with the carrier. */
@@ -117,41 +106,22 @@ export class ShipshapeClient {
     orderId: string,
     reason?: string,
   ): Promise<{ accepted: boolean; reason?: string }> {
-    try {
-      return await this.temporal.workflow
-        .getHandle(workflowIdFor(orderId))
-        .executeUpdate(cancelUpdate, { args: [{ ...(reason ? { reason } : {}) }] });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        return { accepted: false, reason: 'no running order with this id' };
-      throw err;
-    }
+    const answer = await cancelOrderWorkflow(
+      this.temporal,
+      workflowIdFor(orderId),
+      reason ?? 'cancelled on request',
+    );
+    return answer ?? { accepted: false, reason: 'no running order with this id' };
   }
 
   /** Signals the order to re-check the step it waits on. A finished or unknown order is left alone (false). */
-  async reconcileOrder(orderId: string, reason?: string): Promise<boolean> {
-    return this.signal(orderId, () =>
-      this.temporal.workflow
-        .getHandle(workflowIdFor(orderId))
-        .signal(reconcileSignal, { ...(reason ? { reason } : {}) }),
-    );
+  reconcileOrder(orderId: string, reason?: string): Promise<boolean> {
+    return reconcileOrderWorkflow(this.temporal, workflowIdFor(orderId), reason ?? 'requested');
   }
 
   /** Answers an order in NEEDS_ATTENTION: retry the failing compensation, or give it up. */
-  async resolveOrder(orderId: string, action: 'retry' | 'give-up'): Promise<boolean> {
-    return this.signal(orderId, () =>
-      this.temporal.workflow.getHandle(workflowIdFor(orderId)).signal(resolveSignal, { action }),
-    );
-  }
-
-  private async signal(_orderId: string, send: () => Promise<void>): Promise<boolean> {
-    try {
-      await send();
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
+  resolveOrder(orderId: string, action: 'retry' | 'give-up'): Promise<boolean> {
+    return resolveOrderWorkflow(this.temporal, workflowIdFor(orderId), action);
   }
 
   async close(): Promise<void> {

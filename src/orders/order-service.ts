@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { startOrderWorkflow } from './start-workflow';
+import {
+  cancelOrderWorkflow,
+  queryOrder,
+  reconcileOrderWorkflow,
+  resolveOrderWorkflow,
+  startOrderWorkflow,
+} from './order-workflow';
 import { isTerminal, orderTotalCents } from '../domain/orders';
 import type { Pool } from 'pg';
 import type { Config } from '../platform/config';
 import { temporalUiLink } from '../platform/config';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
-import {
-  cancelUpdate,
-  orderStateQuery,
-  reconcileSignal,
-  resolveSignal,
-  workflowIdFor,
-} from '../../workflows/definitions';
+import { workflowIdFor } from '../../workflows/definitions';
 import {
   findOrder,
   findOrderByIdempotencyKey,
@@ -201,14 +201,9 @@ export class OrderService {
     };
   }
 
-  private async liveView(workflowId: string): Promise<OrderView | undefined> {
-    try {
-      return await this.temporal.withDeadline(Date.now() + 5000, () =>
-        this.temporal.workflow.getHandle(workflowId).query(orderStateQuery),
-      );
-    } catch {
-      return undefined; // no worker to answer right now: fall back to the table
-    }
+  /** The running workflow's view; undefined when no worker answers right now (the table then serves). */
+  private liveView(workflowId: string): Promise<OrderView | undefined> {
+    return queryOrder(this.temporal, workflowId);
   }
 
   /** Cancels through the workflow's `cancel` update, which answers whether the order could still be cancelled. */
@@ -219,18 +214,14 @@ export class OrderService {
       return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
     }
     await this.startedFor(row);
-    const handle = this.temporal.workflow.getHandle(row.workflowId);
-    let answer: { accepted: boolean; reason?: string };
-    try {
-      answer = await handle.executeUpdate(cancelUpdate, {
-        args: [{ reason: reason ?? 'cancelled on request' }],
-      });
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) {
-        const now = (await findOrder(this.pool, orderId)) ?? row;
-        return { kind: 'conflict', reason: 'the order has finished', status: now.status };
-      }
-      throw err;
+    const answer = await cancelOrderWorkflow(
+      this.temporal,
+      row.workflowId,
+      reason ?? 'cancelled on request',
+    );
+    if (!answer) {
+      const now = (await findOrder(this.pool, orderId)) ?? row;
+      return { kind: 'conflict', reason: 'the order has finished', status: now.status };
     }
     const view = await this.liveView(row.workflowId);
     const status = view?.status ?? row.status;
@@ -244,13 +235,7 @@ export class OrderService {
     if (isTerminal(row.status))
       return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
     await this.startedFor(row);
-    try {
-      await this.temporal.workflow
-        .getHandle(row.workflowId)
-        .signal(reconcileSignal, { reason: reason ?? 'requested' });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    await reconcileOrderWorkflow(this.temporal, row.workflowId, reason ?? 'requested');
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
   }
 
@@ -267,9 +252,7 @@ export class OrderService {
       const status = view?.status ?? row.status;
       return { kind: 'conflict', reason: `the order is ${status}, not NEEDS_ATTENTION`, status };
     }
-    await this.temporal.workflow
-      .getHandle(row.workflowId)
-      .signal(resolveSignal, { action, ...(reason ? { reason } : {}) });
+    await resolveOrderWorkflow(this.temporal, row.workflowId, action, reason);
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view.status) };
   }
 

@@ -5,6 +5,7 @@ import { assertMigrated, migrate, SchemaNotReadyError } from '../platform/db/mig
 import { connectNats } from '../platform/messaging/connection';
 import { consumersPulledBy } from './table';
 import { ensureTopology } from '../platform/messaging/topology';
+import { isNotFound } from '../platform/messaging/errors';
 import { ensureSearchAttributes } from '../platform/temporal/search-attributes';
 import type { ProcessIdentity } from './table';
 
@@ -59,7 +60,7 @@ export async function checkInfrastructure(
       try {
         await jsm.consumers.info(stream, consumer);
       } catch (err) {
-        if (/not found/i.test((err as Error).message))
+        if (isNotFound(err))
           throw new SchemaNotReadyError(
             `JetStream has no consumer "${consumer}" on stream "${stream}": ${SETUP_HINT}`,
           );

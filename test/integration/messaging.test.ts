@@ -16,7 +16,8 @@ import {
 import type { Component } from '../../src/processes/resources';
 import { startService } from '../../src/processes/service';
 import { processCommand } from '../../src/services/core/command-processor';
-import { inventoryService, getStock, setStock } from '../../src/services/inventory/service';
+import { inventoryService } from '../../src/services/inventory/service';
+import { getStock, setStock } from '../../src/orders/api/stock-and-points';
 import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
 

@@ -20,6 +20,7 @@ import {
   serviceCommandFilter,
   serviceConsumerName,
 } from './subjects';
+import { isNotFound, isReplicaPlacementRefusal } from './errors';
 
 export interface TopologySettings {
   duplicateWindowMs: number;
@@ -87,7 +88,7 @@ async function ensureStream(
     }
   } catch (err) {
     // The usual cause: more replicas asked for than the servers can hold (one server holds R1 only).
-    if ((cfg.num_replicas ?? 1) > 1 && /replica|cluster|insufficient resources/i.test(String(err)))
+    if ((cfg.num_replicas ?? 1) > 1 && isReplicaPlacementRefusal(err))
       throw new Error(
         `stream ${name} with ${cfg.num_replicas} replicas: ${(err as Error).message} ` +
           `(SHIPSHAPE_STREAM_REPLICAS needs a JetStream cluster of at least that many servers)`,
@@ -110,21 +111,6 @@ async function ensureConsumer(
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(stream, cfg);
   }
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as {
-    name?: string;
-    message?: string;
-    code?: number | string;
-    api_error?: { code?: number };
-  };
-  return (
-    e?.name === 'StreamNotFoundError' ||
-    e?.name === 'ConsumerNotFoundError' ||
-    e?.api_error?.code === 404 ||
-    /not found/i.test(e?.message ?? '')
-  );
 }
 
 /** Creates or updates every stream and durable consumer the app uses. Safe to run at every start. */

@@ -3,7 +3,7 @@ import { inTransaction } from '../../platform/db/pool';
 import type { CommandEnvelope, ReplyEnvelope } from '../../domain/types';
 import { replySubject } from '../../platform/messaging/subjects';
 import { PoisonMessageError } from './errors';
-import { rejected } from './handler';
+import { handlerFor, rejected } from './handler';
 import { crashPoint } from '../../platform/crash-points';
 import { recordReply, storedReply } from './outbox';
 import type { ReplyBody, ServiceDefinition } from './handler';
@@ -30,7 +30,7 @@ export async function processCommand(
   cmd: CommandEnvelope,
 ): Promise<ProcessResult> {
   const schema = service.name;
-  const handler = service.handlers[cmd.type];
+  const handler = handlerFor(service, cmd);
   if (!handler) throw new PoisonMessageError(`service ${service.name} does not handle ${cmd.type}`);
 
   const before = await storedReply(pool, schema, cmd.commandId);

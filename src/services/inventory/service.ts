@@ -1,18 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
-import type {
-  CommandEnvelope,
-  CommitCommand,
-  ReleaseCommand,
-  ReserveCommand,
-} from '../../domain/types';
+import type { PoolClient } from 'pg';
+import type { CommandEnvelope } from '../../domain/types';
 import { rejected, succeeded } from '../core/handler';
-import type { ServiceDefinition } from '../core/handler';
-
-export interface Stock {
-  sku: string;
-  available: number;
-  reserved: number;
-}
+import type { ServiceOf } from '../core/handler';
 
 /** Sums repeated SKUs and sorts them, so concurrent reservations lock rows in one order (no deadlocks). */
 function mergeItems(items: { sku: string; quantity: number }[]): [string, number][] {
@@ -21,8 +10,8 @@ function mergeItems(items: { sku: string; quantity: number }[]): [string, number
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-async function reserve(tx: PoolClient, cmd: CommandEnvelope) {
-  const { items } = cmd.payload as ReserveCommand;
+async function reserve(tx: PoolClient, cmd: CommandEnvelope<'inventory.reserve'>) {
+  const { items } = cmd.payload;
   await tx.query('SAVEPOINT reserve_all');
   for (const [sku, quantity] of mergeItems(items)) {
     const { rowCount } = await tx.query(
@@ -45,8 +34,11 @@ async function reserve(tx: PoolClient, cmd: CommandEnvelope) {
 }
 
 /** Moves an order's reservation out of stock for good (commit) or back to available (release). */
-async function settle(tx: PoolClient, cmd: CommandEnvelope, to: 'committed' | 'released') {
-  void (cmd.payload as CommitCommand | ReleaseCommand);
+async function settle(
+  tx: PoolClient,
+  cmd: CommandEnvelope<'inventory.commit' | 'inventory.release'>,
+  to: 'committed' | 'released',
+) {
   const { rows } = await tx.query<{ sku: string; quantity: number }>(
     `UPDATE inventory.reservations SET state = $2, updated_at = now()
      WHERE order_id = $1 AND state = 'reserved' RETURNING sku, quantity`,
@@ -64,7 +56,7 @@ async function settle(tx: PoolClient, cmd: CommandEnvelope, to: 'committed' | 'r
   return succeeded({ [to]: rows.reduce((n, r) => n + r.quantity, 0) });
 }
 
-export const inventoryService: ServiceDefinition = {
+export const inventoryService: ServiceOf<'inventory'> = {
   name: 'inventory',
   handlers: {
     'inventory.reserve': reserve,
@@ -72,22 +64,3 @@ export const inventoryService: ServiceDefinition = {
     'inventory.release': (tx, cmd) => settle(tx, cmd, 'released'),
   },
 };
-
-export async function getStock(pool: Pool, sku: string): Promise<Stock | undefined> {
-  const { rows } = await pool.query<Stock>(
-    'SELECT sku, available, reserved FROM inventory.stock WHERE sku = $1',
-    [sku],
-  );
-  return rows[0];
-}
-
-/** Sets the available count (creating the SKU if new); what is reserved is left alone. */
-export async function setStock(pool: Pool, sku: string, available: number): Promise<Stock> {
-  const { rows } = await pool.query<Stock>(
-    `INSERT INTO inventory.stock (sku, available) VALUES ($1, $2)
-     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, updated_at = now()
-     RETURNING sku, available, reserved`,
-    [sku, available],
-  );
-  return rows[0]!;
-}

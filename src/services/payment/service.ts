@@ -1,14 +1,13 @@
-import type { ChargeCommand, RefundCommand } from '../../domain/types';
 import type { PaymentProviderClient } from './payment-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
-import type { ServiceDefinition } from '../core/handler';
+import type { ServiceOf } from '../core/handler';
 
-export function paymentService(provider: PaymentProviderClient): ServiceDefinition {
+export function paymentService(provider: PaymentProviderClient): ServiceOf<'payment'> {
   return {
     name: 'payment',
     handlers: {
       'payment.charge': async (tx, cmd) => {
-        const p = cmd.payload as ChargeCommand;
+        const p = cmd.payload;
         const outcome = await provider.charge(
           {
             orderId: cmd.orderId,
@@ -37,7 +36,6 @@ export function paymentService(provider: PaymentProviderClient): ServiceDefiniti
       },
 
       'payment.refund': async (tx, cmd) => {
-        void (cmd.payload as RefundCommand);
         const { rows } = await tx.query<{
           charge_id: string | null;
           amount_cents: number;

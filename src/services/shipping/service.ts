@@ -1,14 +1,13 @@
-import type { CreateShipmentCommand } from '../../domain/types';
 import type { CarrierClient } from './carrier-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
-import type { ServiceDefinition } from '../core/handler';
+import type { ServiceOf } from '../core/handler';
 
-export function shippingService(carrier: CarrierClient): ServiceDefinition {
+export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
   return {
     name: 'shipping',
     handlers: {
       'shipping.create': async (tx, cmd) => {
-        const p = cmd.payload as CreateShipmentCommand;
+        const p = cmd.payload;
         const out = await carrier.createShipment(
           { orderId: cmd.orderId, address: p.address, items: p.items },
           providerKey(cmd.commandId),

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { jetstream } from '@nats-io/jetstream';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { ApiClient } from '../client/api-client';
+import { listOrders } from '../orders/order-store';
+import { OrderService } from '../orders/order-service';
+import type { OrderDetails } from '../orders/order-service';
+import { createLogger } from '../platform/logger';
+import { connectNats } from '../platform/messaging/connection';
+import { callerApiKey } from '../platform/security/credentials';
+import { connectTemporalClient } from '../platform/temporal/client';
+import { reconcileRound } from '../reconciler/reconciler';
+import {
+  apiUrl,
+  CliError,
+  config,
+  EXIT,
+  parseDuration,
+  positiveInt,
+  print,
+  withPool,
+} from './common';
+import { colourStatus, table } from './output';
+
+/** `shipshape order …`: place, read, cancel, reconcile and resolve orders through the API. */
+
+export function orderCommands(program: Command): void {
+  const order = program
+    .command('order')
+    .description('place, inspect, cancel and reconcile orders through the API');
+  const orderApi = () => new ApiClient(apiUrl(config()), callerApiKey(config()));
+  const printOrder = (o: OrderDetails | Record<string, unknown>) =>
+    print(JSON.stringify(o, null, 2));
+
+  order
+    .command('place')
+    .description(
+      'place an order from a JSON file (or - for standard input), as POST /orders takes it',
+    )
+    .argument('<file>', 'the order JSON')
+    .option('--idempotency-key <key>', 'sent as the Idempotency-Key header')
+    .action(async (file: string, o: { idempotencyKey?: string }) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+      } catch (err) {
+        throw new CliError(
+          `cannot read an order from ${file}: ${(err as Error).message}`,
+          EXIT.usage,
+        );
+      }
+      const r = await orderApi().ok<Record<string, unknown>>(
+        'POST',
+        '/orders',
+        body,
+        o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
+      );
+      printOrder(r);
+    });
+  order
+    .command('get')
+    .description("an order's status, steps and Temporal UI link")
+    .argument('<orderId>')
+    .option('--json', 'print as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const r = await orderApi().ok<OrderDetails>('GET', `/orders/${encodeURIComponent(id)}`);
+      if (o.json) return printOrder(r);
+      print(
+        `${r.orderId}  ${colourStatus(r.status)}  ${r.totalCents} ${r.currency} cents  customer ${r.customerId}`,
+      );
+      for (const [step, v] of Object.entries(r.steps ?? {}))
+        print(`  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}`);
+      if (r.failureReason) print(`  reason: ${r.failureReason}`);
+      print(`  ${r.links.temporalUi}`);
+    });
+  for (const action of ['cancel'] as const) {
+    order
+      .command(action)
+      .description(
+        action === 'cancel'
+          ? 'cancel an order and compensate what was done'
+          : 'signal an order to re-check the step it waits on',
+      )
+      .argument('<orderId>')
+      .option('--reason <text>', 'recorded with the request')
+      .action(async (id: string, o: { reason?: string }) => {
+        const r = await orderApi().ok<Record<string, unknown>>(
+          'POST',
+          `/orders/${encodeURIComponent(id)}/${action}`,
+          o.reason ? { reason: o.reason } : {},
+        );
+        printOrder(r);
+      });
+  }
+  order
+    .command('reconcile')
+    .description(
+      'signal an order to re-check the step it waits on against the owning service; or, with --stuck-for, every order without progress for that long (and compensate effects no workflow accounts for)',
+    )
+    .argument('[orderId]')
+    .option(
+      '--stuck-for <duration>',
+      'e.g. 30s, 5m, 1h: reconcile every order that made no progress for this long',
+    )
+    .option('--reason <text>', 'recorded with the request')
+    .option('--json', 'print as JSON')
+    .action(
+      async (id: string | undefined, o: { stuckFor?: string; reason?: string; json?: boolean }) => {
+        if (!id === !o.stuckFor)
+          throw new CliError('give either an order id or --stuck-for', EXIT.usage);
+        if (id) {
+          const r = await orderApi().ok<Record<string, unknown>>(
+            'POST',
+            `/orders/${encodeURIComponent(id)}/reconcile`,
+            o.reason ? { reason: o.reason } : {},
+          );
+          return printOrder(r);
+        }
+        const thresholdMs = parseDuration(o.stuckFor!);
+        const c = config();
+        const nc = await connectNats(c, 'cli');
+        const temporal = await connectTemporalClient(c);
+        try {
+          const report = await withPool((pool) =>
+            reconcileRound(
+              {
+                temporal,
+                pool,
+                js: jetstream(nc),
+                orders: new OrderService(temporal, pool, c),
+                namespace: c.temporal.namespace,
+                log: createLogger('cli', 'silent'),
+              },
+              { thresholdMs, maxPerRound: c.reconciler.maxPerRound },
+            ),
+          );
+          if (o.json) return print(JSON.stringify(report, null, 2));
+          print(
+            `signalled to reconcile: ${report.signalled.length ? report.signalled.join(', ') : 'none'}`,
+          );
+          print(
+            `started (had no workflow): ${report.started.length ? report.started.join(', ') : 'none'}`,
+          );
+          for (const x of report.orphans)
+            print(`orphan ${x.effect} of ${x.orderId}: sent ${x.compensation}`);
+          if (!report.orphans.length) print('orphan effects: none');
+        } finally {
+          await nc.close();
+          await temporal.connection.close();
+        }
+      },
+    );
+
+  order
+    .command('list')
+    .description('recent orders from the orders table')
+    .option('--status <status>', 'only this status (e.g. FAILED)')
+    .option('--customer <customerId>', "only this customer's orders")
+    .addOption(new Option('--limit <n>', 'at most this many').argParser(positiveInt).default(50))
+    .option('--json', 'print as JSON')
+    .action(async (o: { status?: string; customer?: string; limit: number; json?: boolean }) => {
+      const rows = await withPool((pool) =>
+        listOrders(pool, {
+          status: o.status,
+          customerId: o.customer,
+          limit: o.limit,
+        }),
+      );
+      if (o.json) return print(JSON.stringify(rows, null, 2));
+      print(
+        table(
+          ['order', 'status', 'customer', 'total', 'updated'],
+          rows.map((r) => [
+            r.orderId,
+            colourStatus(r.status),
+            r.customerId,
+            `${r.totalCents} ${r.currency}`,
+            r.updatedAt.toISOString(),
+          ]),
+        ),
+      );
+    });
+
+  order
+    .command('resolve')
+    .description(
+      'answer an order that NEEDS_ATTENTION: retry the failing compensation, or give it up',
+    )
+    .argument('<orderId>')
+    .addOption(
+      new Option('--action <action>', 'what to do')
+        .choices(['retry', 'give-up'])
+        .makeOptionMandatory(),
+    )
+    .option('--reason <text>', 'recorded with the request')
+    .action(async (id: string, o: { action: string; reason?: string }) => {
+      const r = await orderApi().ok<Record<string, unknown>>(
+        'POST',
+        `/orders/${encodeURIComponent(id)}/resolve`,
+        {
+          action: o.action,
+          ...(o.reason ? { reason: o.reason } : {}),
+        },
+      );
+      printOrder(r);
+    });
+}

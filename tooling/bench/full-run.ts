@@ -1,0 +1,187 @@
+import type { Config } from '../../src/platform/config';
+import type { Pool } from '../../src/platform/db/pool';
+import type { DesignName } from './designs';
+import {
+  acceptedWithinSeconds,
+  backlogDrainedAt,
+  DesignRun,
+  latencies,
+  round1,
+  setProviderLatency,
+  startFresh,
+} from './phases';
+import type { Plan } from './plan';
+import { ProcessSampler } from './procfs';
+import type { ProcessFigures } from './procfs';
+import { progress } from './run-info';
+import { workflowFigures } from './temporal-figures';
+import type { WorkflowFigures } from './temporal-figures';
+
+/**
+ * The full run of one design: a warm-up, the open-loop steps up to its maximum sustained rate, the
+ * latencies at half that rate, the burst, and slower providers.
+ */
+export async function runDesign(
+  name: DesignName,
+  plan: Plan,
+  config: Config,
+  pool: Pool,
+  runId: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+) {
+  const running = await startFresh(name, config, pool, env, logDir);
+  const sampler = new ProcessSampler(() => running.processes());
+  const run = new DesignRun(name, running, pool, runId, sampler);
+  const say = (line: string) => progress(`${name}: ${line}`);
+  sampler.start(500);
+  try {
+    await setProviderLatency(config, plan.providerLatencyMs);
+
+    // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
+    // ones have paid for cold starts, give the unloaded latency.
+    const warm = await run.phase('w', (o) => o.openLoop(5, 6000), {
+      loadMs: 6000,
+      drainTimeoutMs: 30_000,
+    });
+    const unloaded = latencies(warm.orders.slice(Math.floor(warm.orders.length / 2)));
+    say(
+      `warm-up: ${unloaded.completed}/${unloaded.posted} of its second half completed, e2e p50 ${unloaded.e2eP50Ms} ms p99 ${unloaded.e2eP99Ms} ms`,
+    );
+    const graceMs = 2000 + 2 * (unloaded.e2eP50Ms ?? 500);
+
+    // Maximum sustainable rate: step the open-loop rate up until a step's backlog does not drain
+    // within the grace period (2 s + twice the unloaded e2e median) after the step.
+    const steps: Record<string, unknown>[] = [];
+    let maxRate = 0;
+    for (const rate of plan.rates) {
+      const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {
+        loadMs: plan.stepMs,
+        drainTimeoutMs: plan.drainTimeoutMs,
+      });
+      const l = latencies(r.orders);
+      const drainedAt = backlogDrainedAt(r.orders);
+      const drainMs = drainedAt !== undefined ? drainedAt - r.loadEndsAt : undefined;
+      const lastMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
+      const sustained =
+        l.accepted >= 0.99 * l.posted && drainMs !== undefined && drainMs <= graceMs;
+      steps.push({ rate, ...l, drainAfterMs: drainMs ?? null, lastDoneAfterMs: lastMs, sustained });
+      say(
+        `${rate}/s: ${l.accepted}/${l.posted} accepted, ${l.completed} completed, ` +
+          `e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms, ` +
+          (drainMs !== undefined
+            ? `drained ${(drainMs / 1000).toFixed(1)} s after` +
+              (lastMs !== null && lastMs - drainMs > 1000
+                ? ` (the last straggler ${(lastMs / 1000).toFixed(1)} s)`
+                : '')
+            : 'not drained') +
+          ` → ${sustained ? 'sustained' : 'NOT sustained'}`,
+      );
+      if (!sustained) break;
+      maxRate = rate;
+    }
+
+    // End-to-end latency at half the maximum rate, once the last step's backlog is gone.
+    await run.settle(plan.burstDrainTimeoutMs, say);
+    const half = Math.max(1, Math.floor(maxRate / 2));
+    const h = await run.phase(`h${half}`, (o) => o.openLoop(half, plan.halfRateMs), {
+      loadMs: plan.halfRateMs,
+      drainTimeoutMs: plan.drainTimeoutMs,
+    });
+    const atHalf = latencies(h.orders);
+    say(
+      `half rate ${half}/s: accept p99 ${atHalf.acceptP99Ms} ms, e2e p50 ${atHalf.e2eP50Ms} ms p99 ${atHalf.e2eP99Ms} ms`,
+    );
+
+    // The burst: N orders from C concurrent clients.
+    await run.settle(plan.burstDrainTimeoutMs, say);
+    say(`burst of ${plan.burst} orders from ${plan.clients} clients`);
+    const b = await run.phase('b', (o) => o.burst(plan.burst, plan.clients), {
+      drainTimeoutMs: plan.burstDrainTimeoutMs,
+      timeline: true,
+    });
+    const burstLat = latencies(b.orders);
+    const drainSeconds = b.drainedAt !== undefined ? (b.drainedAt - b.startedAt) / 1000 : null;
+    const workerRss = b.timeline.map((p) => p.workerRssMb ?? 0);
+    const burst = {
+      orders: plan.burst,
+      clients: plan.clients,
+      ...burstLat,
+      acceptSeconds: acceptedWithinSeconds(b),
+      drainSeconds: drainSeconds !== null ? round1(drainSeconds) : null,
+      completionsPerSec: drainSeconds ? round1(burstLat.accepted / drainSeconds) : null,
+      maxBacklog: Math.max(0, ...b.timeline.map((p) => p.backlog)),
+      ...(name === 'shipshape' ? { temporalWorkerPeakRssMb: Math.max(0, ...workerRss) } : {}),
+      timeline: b.timeline,
+    };
+    say(
+      `burst: accept p99 ${burst.acceptP99Ms} ms, all accepted in ${burst.acceptSeconds} s, ` +
+        (drainSeconds !== null
+          ? `drained in ${burst.drainSeconds} s (${burst.completionsPerSec}/s)`
+          : 'did not drain in time'),
+    );
+
+    // Slow providers: the same load with every provider call ten times slower.
+    let slowProviders: Record<string, unknown> | undefined;
+    if (name !== 'outbox') {
+      await run.settle(plan.burstDrainTimeoutMs, say);
+      const latencyMs = plan.providerLatencyMs * plan.slowFactor;
+      await setProviderLatency(config, latencyMs);
+      // At the design's own half rate: what slower providers do to it, not what overload does.
+      const s = await run.phase('s', (o) => o.openLoop(half, plan.slowMs), {
+        loadMs: plan.slowMs,
+        drainTimeoutMs: plan.drainTimeoutMs * 2,
+      });
+      await setProviderLatency(config, plan.providerLatencyMs);
+      const sl = latencies(s.orders);
+      slowProviders = { providerLatencyMs: latencyMs, rate: half, ...sl };
+      say(
+        `providers ×${plan.slowFactor} (${latencyMs} ms) at ${half}/s: accept p50 ${sl.acceptP50Ms} ms p99 ${sl.acceptP99Ms} ms, e2e p99 ${sl.e2eP99Ms} ms`,
+      );
+    }
+
+    let workflow: WorkflowFigures | undefined;
+    if (name === 'shipshape') {
+      const ids = [...h.orders, ...warm.orders]
+        .filter((o) => o.status === 'COMPLETED')
+        .slice(0, 5)
+        .map((o) => o.orderId);
+      workflow = await workflowFigures(config, ids).catch((err: unknown) => {
+        say(`could not read workflow figures: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (workflow)
+        say(
+          `per order: ${workflow.stateTransitions} state transitions, ${workflow.historyEvents} events, ${workflow.workflowTasks} workflow tasks`,
+        );
+    }
+
+    sampler.stop();
+    const processes = sampler.figures();
+    const cpuMs = Object.values(processes).reduce((s, p) => s + p.cpuMs, 0);
+    const completedOrders = run.finished.length;
+    return {
+      maxOrdersPerSec: maxRate,
+      acceptP50Ms: atHalf.acceptP50Ms,
+      acceptP99Ms: atHalf.acceptP99Ms,
+      acceptMaxMs: atHalf.acceptMaxMs,
+      e2eP50Ms: atHalf.e2eP50Ms,
+      e2eP99Ms: atHalf.e2eP99Ms,
+      halfRate: half,
+      cpuMsPerOrder: completedOrders ? round1(cpuMs / completedOrders) : null,
+      peakRssMb: Object.values(processes).reduce((s, p) => s + p.peakRssMb, 0),
+      ordersCompleted: completedOrders,
+      processes: processes satisfies Record<string, ProcessFigures>,
+      steps,
+      burst,
+      ...(slowProviders ? { slowProviders } : {}),
+      ...(workflow ? { workflow } : {}),
+    };
+  } finally {
+    sampler.stop();
+    progress(`${name}: stopping`);
+    await running.stop();
+  }
+}
+
+export type DesignResult = Awaited<ReturnType<typeof runDesign>>;

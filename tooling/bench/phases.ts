@@ -1,0 +1,208 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Config } from '../../src/platform/config';
+import type { Pool } from '../../src/platform/db/pool';
+import { setStock } from '../../src/orders/api/stock-and-points';
+import { startDesign } from './designs';
+import type { DesignName, RunningDesign } from './designs';
+import { BENCH_SKUS, CompletionWatcher, Orders, percentile } from './load';
+import type { Tracked } from './load';
+import type { ProcessSampler } from './procfs';
+import { progress } from './run-info';
+
+/** A phase of a benchmark run: one load against one design, its orders followed to their end. */
+
+export const round1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
+
+export interface PhaseResult {
+  orders: Tracked[];
+  startedAt: number;
+  loadEndsAt: number;
+  drainedAt: number | undefined;
+  timeline: TimelinePoint[];
+}
+
+export interface TimelinePoint {
+  t: number;
+  accepted: number;
+  done: number;
+  backlog: number;
+  acceptP99Ms: number | null;
+  workerRssMb?: number;
+}
+
+/** Latency figures of a set of orders: accept (POST answered) and end to end (POST to final state). */
+export function latencies(orders: Tracked[]) {
+  const ok = orders.filter((o) => o.httpStatus && o.httpStatus < 300);
+  const accept = ok.map((o) => o.acceptMs!);
+  const e2e = ok.filter((o) => o.doneAt !== undefined).map((o) => o.doneAt! - o.postedAt);
+  return {
+    posted: orders.length,
+    accepted: ok.length,
+    refused: orders.length - ok.length,
+    completed: ok.filter((o) => o.status === 'COMPLETED').length,
+    failed: ok.filter((o) => o.status && o.status !== 'COMPLETED').length,
+    acceptP50Ms: round1(percentile(accept, 50)),
+    acceptP99Ms: round1(percentile(accept, 99)),
+    acceptMaxMs: round1(accept.length ? Math.max(...accept) : NaN),
+    e2eP50Ms: round1(percentile(e2e, 50)),
+    e2eP99Ms: round1(percentile(e2e, 99)),
+  };
+}
+
+/**
+ * When a step's backlog was gone: the time by which all its accepted orders but 1% (at least one) had
+ * finished. One order held up by a single fault (a workflow task lost and retried after its 10 s
+ * timeout) is not a backlog that fails to drain; undefined when more than that never finished.
+ */
+export function backlogDrainedAt(orders: Tracked[]): number | undefined {
+  const done = orders
+    .filter((o) => o.httpStatus && o.httpStatus < 300)
+    .map((o) => o.doneAt ?? Infinity)
+    .sort((a, b) => a - b);
+  const allowed = Math.max(1, Math.floor(done.length / 100));
+  if (done.length <= allowed) return done.length ? Math.min(...done) : undefined;
+  const at = done[done.length - 1 - allowed]!;
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** How long after the phase began its last order was answered. */
+export function acceptedWithinSeconds(r: PhaseResult): number | null {
+  const lastAccept = Math.max(...r.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
+  return round1((lastAccept - r.startedAt) / 1000);
+}
+
+export class DesignRun {
+  private phases = 0;
+  readonly finished: Tracked[] = [];
+
+  /**
+   * Waits until every order of this design's earlier phases has finished (at most `timeoutMs`), so a
+   * phase measures its own load and not the backlog an overloaded step left behind.
+   */
+  async settle(timeoutMs: number, say: (line: string) => void): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let reported = false;
+    for (;;) {
+      const { rows } = await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM app.orders
+         WHERE order_id LIKE $1 AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+        [`b${this.runId}-${this.name}-%`],
+      );
+      const left = rows[0]?.n ?? 0;
+      if (left === 0) return;
+      if (Date.now() > deadline) {
+        say(`${left} orders of earlier phases still unfinished; going on`);
+        return;
+      }
+      if (!reported) say(`waiting for ${left} orders of earlier phases to finish`);
+      reported = true;
+      await delay(500);
+    }
+  }
+
+  constructor(
+    readonly name: DesignName,
+    private readonly running: RunningDesign,
+    private readonly pool: Pool,
+    private readonly runId: string,
+    private readonly sampler: ProcessSampler,
+  ) {}
+
+  /**
+   * Runs `load` against the design and follows its orders until all are done or `drainTimeoutMs`
+   * after the load's scheduled end. `loadMs` is how long the load is meant to take (open loop).
+   */
+  async phase(
+    label: string,
+    load: (o: Orders) => Promise<void>,
+    opts: { loadMs?: number; drainTimeoutMs: number; timeline?: boolean },
+  ): Promise<PhaseResult> {
+    const prefix = `b${this.runId}-${this.name}-${++this.phases}${label}`;
+    const orders = new Orders(this.running.target, prefix);
+    const watcher = new CompletionWatcher(this.pool, orders, prefix);
+    watcher.start(200);
+    const startedAt = Date.now();
+    const timeline: TimelinePoint[] = [];
+    let lastAcceptCheck = startedAt;
+    const sampleTimeline = () => {
+      const now = Date.now();
+      const all = [...orders.byId.values()];
+      const accepted = all.filter((o) => o.httpStatus && o.httpStatus < 300);
+      const done = accepted.filter((o) => o.doneAt !== undefined).length;
+      const recent = all
+        .filter(
+          (o) =>
+            o.acceptMs !== undefined &&
+            o.postedAt + o.acceptMs > lastAcceptCheck &&
+            o.postedAt + o.acceptMs <= now,
+        )
+        .map((o) => o.acceptMs!);
+      lastAcceptCheck = now;
+      const worker = this.sampler.currentRssMb()['temporal-worker'];
+      timeline.push({
+        t: (now - startedAt) / 1000,
+        accepted: accepted.length,
+        done,
+        backlog: accepted.length - done,
+        acceptP99Ms: recent.length ? round1(percentile(recent, 99)) : null,
+        ...(worker !== undefined ? { workerRssMb: Math.round(worker) } : {}),
+      });
+    };
+    const ticker = opts.timeline ? setInterval(sampleTimeline, 250) : undefined;
+    const loading = load(orders);
+    const loadEndsAt = startedAt + (opts.loadMs ?? 0);
+    let drainedAt: number | undefined;
+    const deadline = () => Math.max(loadEndsAt, Date.now() - 1) + opts.drainTimeoutMs;
+    let settled = false;
+    void loading.finally(() => (settled = true));
+    let hardDeadline = loadEndsAt + opts.drainTimeoutMs;
+    for (;;) {
+      await delay(200);
+      if (!settled) {
+        hardDeadline = deadline();
+        continue;
+      }
+      await watcher.poll();
+      const accepted = orders.accepted();
+      if (accepted.every((o) => o.doneAt !== undefined)) {
+        drainedAt = Math.max(...accepted.map((o) => o.doneAt!), startedAt);
+        break;
+      }
+      if (Date.now() > hardDeadline) break;
+    }
+    await loading;
+    if (ticker) {
+      sampleTimeline();
+      clearInterval(ticker);
+    }
+    await watcher.stop();
+    orders.close();
+    const all = [...orders.byId.values()];
+    this.finished.push(...all.filter((o) => o.doneAt !== undefined));
+    return { orders: all, startedAt, loadEndsAt, drainedAt, timeline };
+  }
+}
+
+export async function setProviderLatency(config: Config, latencyMs: number): Promise<void> {
+  for (const base of [config.providers.paymentUrl, config.providers.carrierUrl]) {
+    const res = await fetch(`${base}/_control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs }),
+    });
+    if (!res.ok) throw new Error(`${base} refused the latency setting: ${res.status}`);
+  }
+}
+
+/** Stock enough for any run, then the design's processes. */
+export async function startFresh(
+  name: DesignName,
+  config: Config,
+  pool: Pool,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+): Promise<RunningDesign> {
+  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
+  progress(`${name}: starting its processes`);
+  return startDesign(name, config, env, logDir);
+}
