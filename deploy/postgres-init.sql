@@ -2,7 +2,7 @@
 CREATE DATABASE temporal;
 CREATE DATABASE temporal_visibility;
 
--- Shipshape's roles (src/db/roles.ts). The migrator owns the database and its schemas and runs the
+-- Shipshape's roles (src/platform/db/roles.ts). The migrator owns the database and its schemas and runs the
 -- migrations (the one-shot `setup` service); each process logs in as its own role, a member of the
 -- NOLOGIN group that migration 002 grants that process's rights to. Passwords come from the secret
 -- files docker-compose.yml mounts under /run/secrets (one per role, never in the environment).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Registers Shipshape's namespace once the Temporal server answers, then exits. The app registers
-# its own search attributes when it starts (src/temporal/search-attributes.ts).
+# its own search attributes when it starts (src/platform/temporal/search-attributes.ts).
 set -eu
 temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1 ||
   temporal operator namespace create --namespace "$TEMPORAL_NAMESPACE" --retention "$RETENTION"

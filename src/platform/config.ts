@@ -173,14 +173,14 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     uiUrl: string;
-    /** PEM files for TLS to a remote Temporal (read when connecting: src/temporal/connection.ts); unset, plain. */
+    /** PEM files for TLS to a remote Temporal (read when connecting: src/platform/temporal/connection.ts); unset, plain. */
     tls: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string } | undefined;
     /** Temporal Cloud API key (sent as a bearer token, over TLS). */
     apiKey: string | undefined;
   };
   /**
    * Payload encryption keys: SHIPSHAPE_PAYLOAD_KEYS parsed (the first encrypts), or the file
-   * SHIPSHAPE_PAYLOAD_KEYS_FILE names (read when connecting: src/temporal/payload-keys.ts). Neither
+   * SHIPSHAPE_PAYLOAD_KEYS_FILE names (read when connecting: src/platform/temporal/configured-payload-keys.ts). Neither
    * set: the local stack's key.
    */
   payloadEncryption: { keys: PayloadKey[] | undefined; keysFile: string | undefined };
@@ -221,7 +221,7 @@ export interface Config {
     host: string;
     /**
      * Keys the API accepts: SHIPSHAPE_API_KEYS parsed, plus the file SHIPSHAPE_API_KEYS_FILE names
-     * (read when the API starts: src/api/credentials.ts). Neither set: the local stack's keys.
+     * (read when the API starts: src/platform/security/credentials.ts). Neither set: the local stack's keys.
      */
     keys: ApiKey[] | undefined;
     keysFile: string | undefined;

@@ -154,7 +154,7 @@ describe('docker-compose.yml, checked against the code', () => {
     const db = target(apiEnv.DATABASE_URL!);
     assert.equal(db.host, 'postgres');
     assert.equal(db.port, 5432);
-    // The fake providers listen on the ports their URLs name (src/runtime/components.ts reads them from the URLs).
+    // The fake providers listen on the ports their URLs name (src/processes/fake-providers.ts reads them from the URLs).
     assert.equal(target(apiEnv.PAYMENT_PROVIDER_URL!).host, 'fake-providers');
     assert.equal(target(apiEnv.CARRIER_URL!).host, 'fake-providers');
     // The API listens on PORT, on all interfaces, and publishes that port.

@@ -1,5 +1,3 @@
-import type { Config } from '../../src/platform/config';
-import type { Pool } from '../../src/platform/db/pool';
 import type { DesignName } from './designs';
 import {
   acceptedWithinSeconds,
@@ -9,6 +7,7 @@ import {
   setProviderLatency,
   startFresh,
 } from './phases';
+import type { BenchContext } from './phases';
 import type { PhaseResult } from './phases';
 import type { Focus, Plan } from './plan';
 import { ProcessSampler } from './procfs';
@@ -19,17 +18,9 @@ import { progress } from './run-info';
  * warm-up, with each process's CPU per finished order measured over that load alone: where the time
  * goes, process by process.
  */
-export async function runFocused(
-  name: DesignName,
-  focus: Focus,
-  plan: Plan,
-  config: Config,
-  pool: Pool,
-  runId: string,
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-) {
-  const running = await startFresh(name, config, pool, env, logDir);
+export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx: BenchContext) {
+  const { config, pool, runId } = ctx;
+  const running = await startFresh(name, ctx);
   const say = (line: string) => progress(`${name}: ${line}`);
   const idle = new ProcessSampler(() => running.processes());
   try {

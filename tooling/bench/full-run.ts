@@ -1,5 +1,3 @@
-import type { Config } from '../../src/platform/config';
-import type { Pool } from '../../src/platform/db/pool';
 import type { DesignName } from './designs';
 import {
   acceptedWithinSeconds,
@@ -10,6 +8,7 @@ import {
   setProviderLatency,
   startFresh,
 } from './phases';
+import type { BenchContext } from './phases';
 import type { Plan } from './plan';
 import { ProcessSampler } from './procfs';
 import type { ProcessFigures } from './procfs';
@@ -21,16 +20,9 @@ import type { WorkflowFigures } from './temporal-figures';
  * The full run of one design: a warm-up, the open-loop steps up to its maximum sustained rate, the
  * latencies at half that rate, the burst, and slower providers.
  */
-export async function runDesign(
-  name: DesignName,
-  plan: Plan,
-  config: Config,
-  pool: Pool,
-  runId: string,
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-) {
-  const running = await startFresh(name, config, pool, env, logDir);
+export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext) {
+  const { config, pool, runId } = ctx;
+  const running = await startFresh(name, ctx);
   const sampler = new ProcessSampler(() => running.processes());
   const run = new DesignRun(name, running, pool, runId, sampler);
   const say = (line: string) => progress(`${name}: ${line}`);

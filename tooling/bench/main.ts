@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     const file = path.join(resultsDir, `${stamp}-${plan.focus.kind}.json`);
     try {
       for (const d of plan.designs) {
-        focused[d] = await runFocused(d, plan.focus, plan, config, pool, runId, env, logDir);
+        focused[d] = await runFocused(d, plan.focus, plan, { config, pool, runId, env, logDir });
         const out = { designs: focused, machine: machine(), commit: gitCommit(), plan };
         writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       }
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<void> {
   };
   try {
     for (const d of plan.designs) {
-      results[d] = await runDesign(d, plan, config, pool, runId, env, logDir);
+      results[d] = await runDesign(d, plan, { config, pool, runId, env, logDir });
       save(false);
     }
   } finally {

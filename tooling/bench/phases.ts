@@ -194,15 +194,20 @@ export async function setProviderLatency(config: Config, latencyMs: number): Pro
   }
 }
 
+/** What every design's run works with: the bench stack, its database, and where logs go. */
+export interface BenchContext {
+  config: Config;
+  pool: Pool;
+  /** Prefixes every order id of this run. */
+  runId: string;
+  /** The environment of the design's processes. */
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+}
+
 /** Stock enough for any run, then the design's processes. */
-export async function startFresh(
-  name: DesignName,
-  config: Config,
-  pool: Pool,
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-): Promise<RunningDesign> {
-  for (const sku of BENCH_SKUS) await setStock(pool, sku, 1_000_000_000);
+export async function startFresh(name: DesignName, ctx: BenchContext): Promise<RunningDesign> {
+  for (const sku of BENCH_SKUS) await setStock(ctx.pool, sku, 1_000_000_000);
   progress(`${name}: starting its processes`);
-  return startDesign(name, config, env, logDir);
+  return startDesign(name, ctx.config, ctx.env, ctx.logDir);
 }

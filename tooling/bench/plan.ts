@@ -25,7 +25,8 @@ export interface Plan {
 /** One focused load after a warm-up: `--steady <rate>` or `--burst-only`. */
 export type Focus = { kind: 'steady'; rate: number } | { kind: 'burst' };
 
-function planFrom(o: {
+/** The command line's options, as commander hands them over. */
+interface Options {
   quick?: boolean;
   designs: string;
   burst?: number;
@@ -33,7 +34,11 @@ function planFrom(o: {
   steady?: number;
   burstOnly?: boolean;
   seconds: number;
-}): Plan {
+  cpuProfiles?: string;
+  docsChart: boolean;
+}
+
+function planFrom(o: Options): Plan {
   if (o.steady !== undefined && o.burstOnly)
     throw new Error('--steady and --burst-only: choose one');
   const designs = o.designs.split(',').map((d) => d.trim());
@@ -117,17 +122,7 @@ export function parseOptions(argv: string[]): {
     // A usage mistake exits with 2, like the shipshape CLI's; --help with 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
-  const o = program.opts<{
-    quick?: boolean;
-    designs: string;
-    burst?: number;
-    clients: number;
-    steady?: number;
-    burstOnly?: boolean;
-    seconds: number;
-    cpuProfiles?: string;
-    docsChart: boolean;
-  }>();
+  const o = program.opts<Options>();
   let plan: Plan;
   try {
     plan = planFrom(o);

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { connectTemporal, temporalDataConverter } from './connection';
 
-/** A Temporal client that encrypts what it sends and decrypts what it reads (src/temporal/connection.ts). */
+/** A Temporal client that encrypts what it sends and decrypts what it reads (src/platform/temporal/connection.ts). */
 export async function connectTemporalClient(config: Config): Promise<Client> {
   // Made before connecting: without a payload key the process refuses to start.
   const dataConverter = temporalDataConverter(config);
