@@ -29,6 +29,7 @@ function refusesMistakes(script: string, cases: readonly Refusal[]): void {
 describe('npm run bench: options', () => {
   refusesMistakes(path.join(distDir, 'tooling', 'bench', 'main.js'), [
     [['--steady', '3', '--burst-only'], /--steady and --burst-only: choose one/],
+    [['--stream', '--burst-only'], /--burst-only and --stream: choose one/],
     [
       ['--designs', 'shipshape,nope'],
       /--designs: unknown design nope; choose from shipshape, sync, outbox/,

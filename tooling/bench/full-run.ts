@@ -4,6 +4,8 @@ import {
   backlogDrainedAt,
   DesignRun,
   latencies,
+  phaseFigures,
+  phaseLine,
   round1,
   setProviderLatency,
   startFresh,
@@ -85,6 +87,15 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
       `half rate ${half}/s: accept p99 ${atHalf.acceptP99Ms} ms, e2e p50 ${atHalf.e2eP50Ms} ms p99 ${atHalf.e2eP99Ms} ms`,
     );
 
+    // The stream: a few clients, each posting its next order once answered, while the stack drains them.
+    await run.settle(plan.burstDrainTimeoutMs, say);
+    say(`stream of ${plan.stream.orders} orders from ${plan.stream.clients} clients`);
+    const st = await run.phase('t', (o) => o.burst(plan.stream.orders, plan.stream.clients), {
+      drainTimeoutMs: plan.burstDrainTimeoutMs,
+    });
+    const stream = { ...plan.stream, ...phaseFigures(st) };
+    say(`stream: ${phaseLine(st)}`);
+
     // The burst: N orders from C concurrent clients.
     await run.settle(plan.burstDrainTimeoutMs, say);
     say(`burst of ${plan.burst} orders from ${plan.clients} clients`);
@@ -165,6 +176,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
       ordersCompleted: completedOrders,
       processes: processes satisfies Record<string, ProcessFigures>,
       steps,
+      stream,
       burst,
       ...(slowProviders ? { slowProviders } : {}),
       ...(workflow ? { workflow } : {}),

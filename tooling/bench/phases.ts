@@ -35,10 +35,18 @@ export function latencies(orders: Tracked[]) {
   const ok = orders.filter((o) => o.httpStatus && o.httpStatus < 300);
   const accept = ok.map((o) => o.acceptMs!);
   const e2e = ok.filter((o) => o.doneAt !== undefined).map((o) => o.doneAt! - o.postedAt);
+  const refusedBy: Record<string, number> = {};
+  for (const o of orders)
+    if (!(o.httpStatus && o.httpStatus < 300)) {
+      const why = o.httpStatus ? String(o.httpStatus) : 'no answer';
+      refusedBy[why] = (refusedBy[why] ?? 0) + 1;
+    }
   return {
     posted: orders.length,
     accepted: ok.length,
     refused: orders.length - ok.length,
+    /** The refused orders by HTTP status ('no answer' for a network error or timeout). */
+    refusedBy,
     completed: ok.filter((o) => o.status === 'COMPLETED').length,
     failed: ok.filter((o) => o.status && o.status !== 'COMPLETED').length,
     acceptP50Ms: round1(percentile(accept, 50)),
@@ -69,6 +77,35 @@ export function backlogDrainedAt(orders: Tracked[]): number | undefined {
 export function acceptedWithinSeconds(r: PhaseResult): number | null {
   const lastAccept = Math.max(...r.orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
   return round1((lastAccept - r.startedAt) / 1000);
+}
+
+/**
+ * A load's figures: accept and end-to-end latencies, how long accepting all of it took, and the drain
+ * rate (orders finished per second from the first post until the backlog was gone).
+ */
+export function phaseFigures(r: PhaseResult) {
+  const l = latencies(r.orders);
+  const drainedAt = backlogDrainedAt(r.orders);
+  const drainSeconds = drainedAt !== undefined ? (drainedAt - r.startedAt) / 1000 : null;
+  return {
+    ...l,
+    acceptSeconds: acceptedWithinSeconds(r),
+    drainAfterMs: drainedAt !== undefined ? Math.max(0, drainedAt - r.loadEndsAt) : null,
+    drainPerSec: drainSeconds ? round1(l.accepted / drainSeconds) : null,
+  };
+}
+
+/** A load's figures in one progress line. */
+export function phaseLine(r: PhaseResult): string {
+  const f = phaseFigures(r);
+  return (
+    `${f.accepted}/${f.posted} accepted in ${f.acceptSeconds} s` +
+    (f.refused ? ` (refused: ${JSON.stringify(f.refusedBy)})` : '') +
+    `, ${f.completed} completed; ` +
+    `accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms; ` +
+    `e2e p50 ${f.e2eP50Ms} ms p99 ${f.e2eP99Ms} ms; ` +
+    (f.drainPerSec !== null ? `drained at ${f.drainPerSec} orders/s` : 'not drained')
+  );
 }
 
 export class DesignRun {

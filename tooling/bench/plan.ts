@@ -12,18 +12,23 @@ export interface Plan {
   halfRateMs: number;
   burst: number;
   clients: number;
+  /** The stream: orders posted by a few clients, each posting its next once answered. */
+  stream: { orders: number; clients: number };
   providerLatencyMs: number;
   slowFactor: number;
   slowMs: number;
   drainTimeoutMs: number;
   burstDrainTimeoutMs: number;
-  /** `--steady` or `--burst-only`: that one load, with each process's CPU per order. */
+  /** `--steady`, `--burst-only` or `--stream`: that one load, with each process's CPU per order. */
   focus?: Focus;
   steadyMs: number;
 }
 
-/** One focused load after a warm-up: `--steady <rate>` or `--burst-only`. */
-export type Focus = { kind: 'steady'; rate: number } | { kind: 'burst' };
+/**
+ * One focused load: `--steady <rate>` or `--burst-only` after a warm-up; `--stream` right after the
+ * design starts and again after a warm-up.
+ */
+export type Focus = { kind: 'steady'; rate: number } | { kind: 'burst' } | { kind: 'stream' };
 
 /** The command line's options, as commander hands them over. */
 interface Options {
@@ -33,14 +38,19 @@ interface Options {
   clients: number;
   steady?: number;
   burstOnly?: boolean;
+  stream?: boolean;
   seconds: number;
   cpuProfiles?: string;
   docsChart: boolean;
 }
 
 function planFrom(o: Options): Plan {
-  if (o.steady !== undefined && o.burstOnly)
-    throw new Error('--steady and --burst-only: choose one');
+  const focuses = [
+    o.steady !== undefined && '--steady',
+    o.burstOnly && '--burst-only',
+    o.stream && '--stream',
+  ].filter(Boolean);
+  if (focuses.length > 1) throw new Error(`${focuses.join(' and ')}: choose one`);
   const designs = o.designs.split(',').map((d) => d.trim());
   const unknown = designs.filter((d) => !(DESIGNS as readonly string[]).includes(d));
   if (unknown.length || !designs.length)
@@ -58,6 +68,7 @@ function planFrom(o: Options): Plan {
     halfRateMs: quick ? 6000 : 20_000,
     burst: o.burst ?? (quick ? 500 : 2000),
     clients: o.clients,
+    stream: { orders: quick ? 200 : 400, clients: 16 },
     providerLatencyMs: 20,
     slowFactor: 10,
     slowMs: quick ? 5000 : 15_000,
@@ -65,6 +76,7 @@ function planFrom(o: Options): Plan {
     burstDrainTimeoutMs: quick ? 120_000 : 600_000,
     ...(o.steady !== undefined ? { focus: { kind: 'steady', rate: o.steady } as const } : {}),
     ...(o.burstOnly ? { focus: { kind: 'burst' } as const } : {}),
+    ...(o.stream ? { focus: { kind: 'stream' } as const } : {}),
     steadyMs: o.seconds * 1000,
   };
 }
@@ -107,6 +119,10 @@ export function parseOptions(argv: string[]): {
     .option(
       '--burst-only',
       "only the burst (--burst, --clients) after a warm-up, with each process's CPU per order",
+    )
+    .option(
+      '--stream',
+      "only the stream (400 orders from 16 clients, each posting its next once answered, while the stack drains them): right after the design starts, then after a warm-up, with each process's CPU per order",
     )
     .addOption(
       new Option('--seconds <n>', 'how long the --steady load lasts')

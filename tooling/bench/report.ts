@@ -26,7 +26,15 @@ export function table(results: Partial<Record<DesignName, DesignResult>>): strin
     ['e2e p50 / p99 (ms) at half rate', (r) => `${r.e2eP50Ms} / ${r.e2eP99Ms} (${r.halfRate}/s)`],
     ['CPU ms per order (all processes)', (r) => r.cpuMsPerOrder],
     ['peak RSS MB (sum of processes)', (r) => r.peakRssMb],
-    ['burst accept p99 (ms)', (r) => r.burst.acceptP99Ms],
+    [
+      'stream: accept p50 / p99 / max (ms)',
+      (r) => `${r.stream.acceptP50Ms} / ${r.stream.acceptP99Ms} / ${r.stream.acceptMaxMs}`,
+    ],
+    ['stream: drained (orders/s)', (r) => r.stream.drainPerSec ?? 'not drained'],
+    [
+      'burst: accept p50 / p99 / max (ms)',
+      (r) => `${r.burst.acceptP50Ms} / ${r.burst.acceptP99Ms} / ${r.burst.acceptMaxMs}`,
+    ],
     ['burst: time to drain (s)', (r) => r.burst.drainSeconds ?? 'not drained'],
     ['burst: completions/s', (r) => r.burst.completionsPerSec],
     [
