@@ -24,8 +24,9 @@ export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx
   const running = await startFresh(name, ctx);
   const say = (line: string) => progress(`${name}: ${line}`);
   const idle = new ProcessSampler(() => running.processes());
-  const stream = (run: DesignRun, label: string) => {
-    say(`${label}: ${plan.stream.orders} orders from ${plan.stream.clients} clients`);
+  // `label` goes into the orders' ids: letters only.
+  const stream = (run: DesignRun, label: 'c' | 't', title: string) => {
+    say(`${title}: ${plan.stream.orders} orders from ${plan.stream.clients} clients`);
     return run.phase(label, (o) => o.burst(plan.stream.orders, plan.stream.clients), {
       drainTimeoutMs: plan.burstDrainTimeoutMs,
     });
@@ -34,7 +35,7 @@ export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx
     await setProviderLatency(config, plan.providerLatencyMs);
     const warmRun = new DesignRun(name, running, pool, runId, idle);
     // Right after the design starts: what a stream meets while the processes are still warming up.
-    const cold = focus.kind === 'stream' ? await stream(warmRun, 'cold stream') : undefined;
+    const cold = focus.kind === 'stream' ? await stream(warmRun, 'c', 'cold stream') : undefined;
     if (cold) say(`cold stream: ${phaseLine(cold)}`);
     await warmRun.settle(plan.burstDrainTimeoutMs, say);
     await warmRun.phase('w', (o) => o.openLoop(5, 3000), { loadMs: 3000, drainTimeoutMs: 30_000 });
@@ -54,7 +55,7 @@ export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx
         drainTimeoutMs: plan.burstDrainTimeoutMs,
       });
     } else {
-      r = await stream(run, 'stream');
+      r = await stream(run, 't', 'stream');
     }
     sampler.stop();
     const done = run.finished.length;
