@@ -5,19 +5,24 @@ import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
 import { isAlive, portAnswers } from '../../tooling/stack/process';
 import type { ServerStatus } from '../../tooling/stack/stack';
+import { loadConfig } from '../../src/platform/config';
+import { TEST_ENV, testConfig } from '../support/env';
 
 const run = promisify(execFile);
 const cli = path.join(projectRoot, 'bin', 'shipshape.js');
 
 describe('shipshape stack up|down|status (its own data folder and ports)', function () {
   this.timeout(180_000);
-  // A second stack beside the test stack, so `down` here cannot stop what other tests use.
+  // A second stack beside the test stack (100 ports above it), so `down` here cannot stop what other
+  // tests use.
+  const testStack = testConfig();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SHIPSHAPE_STACK_DIR: '.shipshape-test-stack',
-    SHIPSHAPE_PORT_OFFSET: '200',
+    SHIPSHAPE_PORT_OFFSET: String(Number(TEST_ENV.SHIPSHAPE_PORT_OFFSET) + 100),
   };
   delete env.DATABASE_URL;
+  const { ports } = loadConfig(env).stack;
   const shipshape = async (...args: string[]) =>
     run('node', [cli, ...args], { env, cwd: projectRoot });
   const status = async () =>
@@ -39,9 +44,9 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
       first.every((s) => s.running && s.pid !== null),
       JSON.stringify(first),
     );
-    assert.ok(await portAnswers(17433), 'Temporal answers on its offset port');
-    assert.ok(await portAnswers(14422), 'NATS answers on its offset port');
-    assert.ok(await portAnswers(15632), 'PostgreSQL answers on its offset port');
+    assert.ok(await portAnswers(ports.temporal), 'Temporal answers on its offset port');
+    assert.ok(await portAnswers(ports.nats), 'NATS answers on its offset port');
+    assert.ok(await portAnswers(ports.postgres), 'PostgreSQL answers on its offset port');
 
     const second = JSON.parse((await shipshape('stack', 'up', '--json')).stdout) as ServerStatus[];
     assert.deepEqual(
@@ -65,7 +70,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
       after.every((s) => !s.running && s.pid === null),
       JSON.stringify(after),
     );
-    // The system's own services, if any, are untouched: the test stack on offset 100 still answers.
-    assert.ok(await portAnswers(17333), 'the test stack is still up');
+    // The system's own services, if any, are untouched, and the test stack still answers.
+    assert.ok(await portAnswers(testStack.stack.ports.temporal), 'the test stack is still up');
   });
 });
