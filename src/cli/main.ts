@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config';
-import type { Config } from '../config';
+import { ConfigError, loadConfig, TEMPORAL_MODES, temporalModeNamed } from '../config';
+import type { Config, TemporalMode } from '../config';
 import { createPool } from '../db/pool';
 import { listOrders } from '../orders/order-store';
 import { OrderService } from '../orders/order-service';
@@ -15,7 +15,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { OrderDetails } from '../orders/order-service';
 import { prepareInfrastructure } from '../runtime/infrastructure';
 import { Supervisor } from '../runtime/supervisor';
-import { stackDown, stackStatus, stackUp } from '../stack/stack';
+import { stackDown, stackStatus, stackUp, TemporalModeConflictError } from '../stack/stack';
 import type { ServerStatus } from '../stack/stack';
 import { ApiClient, ApiError } from './api-client';
 import { callerApiKey } from '../api/credentials';
@@ -104,15 +104,36 @@ const program = new Command('shipshape')
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
+/** A bad --temporal is bad usage (exit 2), said the way a bad SHIPSHAPE_TEMPORAL is. */
+const temporalMode = (v: string): TemporalMode => {
+  const mode = temporalModeNamed(v);
+  if (!mode)
+    throw new CliError(
+      `--temporal must be one of ${TEMPORAL_MODES.join(', ')}, got "${v}"`,
+      EXIT.usage,
+    );
+  return mode;
+};
+
 const stack = program
   .command('stack')
-  .description('the local servers: Temporal dev server, NATS with JetStream, PostgreSQL');
+  .description(
+    'the local servers: Temporal (a dev server, or a two-node cluster), NATS with JetStream, PostgreSQL',
+  );
 stack
   .command('up')
   .description('start whatever is not running (idempotent); returns once every server answers')
+  .addOption(
+    new Option(
+      '--temporal <mode>',
+      "dev: the Temporal CLI's dev server (default); cluster: two Temporal server nodes on PostgreSQL behind a round-robin forwarder, with the UI (also SHIPSHAPE_TEMPORAL)",
+    ).argParser(temporalMode),
+  )
   .option('--json', 'print the status as JSON')
-  .action(async (o: { json?: boolean }) => {
-    const servers = await stackUp(config(), say);
+  .action(async (o: { temporal?: TemporalMode; json?: boolean }) => {
+    const c = config();
+    if (o.temporal) c.stack.temporal = o.temporal;
+    const servers = await stackUp(c, say);
     print(o.json ? JSON.stringify(servers, null, 2) : statusTable(servers));
   });
 stack
@@ -537,6 +558,9 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   } else if (err instanceof ReplayError) {
     say(red(err.message));
     process.exitCode = EXIT.usage;
+  } else if (err instanceof TemporalModeConflictError) {
+    say(red(err.message));
+    process.exitCode = EXIT.conflict;
   } else if (err instanceof CliError) {
     say(red(err.message));
     process.exitCode = err.exitCode;

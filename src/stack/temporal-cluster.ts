@@ -1,0 +1,538 @@
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { distDir, projectRoot } from '../paths';
+import { addMissingSearchAttributes, missingSearchAttributes } from '../temporal/search-attributes';
+import { waitFor } from '../wait';
+import { temporalServerBinaries } from './binaries';
+import { ensureOwnedDatabases } from './postgres';
+import { commandLine, isAlive, spawnDetached, tailFile } from './process';
+
+const run = promisify(execFile);
+
+/**
+ * A Temporal cluster on loopback, as a deployment runs one: two `temporal-server` processes on the
+ * stack's PostgreSQL, clients reaching them through one address.
+ *
+ * Each process runs all four roles (frontend, history, matching, worker). With two processes that is
+ * what makes any one of them expendable: splitting the roles would need two of each role, eight
+ * processes, to lose none when one dies, and on one machine they would share the same two cores. A
+ * deployment splits them when one role needs scaling on its own (history first).
+ *
+ * The nodes find each other through the `cluster_membership` table in their database, where each
+ * role writes its membership address with a heartbeat; no seed list is needed. History shards are
+ * spread over the history roles of both; when one node dies the other takes its shards over once its
+ * membership ring drops the dead one (about five seconds).
+ */
+
+export const CLUSTER_NODES = 2;
+/**
+ * History shards (fixed for the life of the databases). Four, not the dev server's one, so that both
+ * nodes own some and a node's loss moves work; docs/benchmarks.md says what they cost here.
+ */
+export const HISTORY_SHARDS = 4;
+/** The deployment's own dynamic config, loaded as it is (docker-compose.yml mounts the same file). */
+export const DEPLOYMENT_DYNAMIC_CONFIG = path.join(
+  projectRoot,
+  'deploy',
+  'temporal',
+  'dynamicconfig.yaml',
+);
+/** Retention of closed workflows in the namespace the cluster makes, as docker-compose.yml's. */
+const NAMESPACE_RETENTION_MS = 7 * 24 * 3_600_000;
+
+export interface TemporalClusterOptions {
+  /** Folder for the nodes' configs, logs and pid files, and the database password (made if missing). */
+  dir: string;
+  /** Node i takes the nine ports from basePort + 10 * i (see clusterNodes). */
+  basePort: number;
+  /** Where the round-robin forwarder listens: the one address clients are given. */
+  frontendPort: number;
+  binCacheDir: string;
+  /** The stack's PostgreSQL (src/stack/postgres.ts), where the cluster gets its role and databases. */
+  postgres: { stackDir: string; port: number };
+  /** The role and main database (the visibility database adds `_visibility`); one per cluster. */
+  database: string;
+  namespace: string;
+  /** Drop the databases and start empty; also done when the folder is new (its data went with it). */
+  fresh?: boolean;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface TemporalNode {
+  index: number;
+  name: `temporal-${number}`;
+  /** The frontend's gRPC address on this node alone. */
+  address: string;
+  ports: {
+    frontend: number;
+    history: number;
+    matching: number;
+    worker: number;
+    membership: { frontend: number; history: number; matching: number; worker: number };
+    /** Prometheus metrics: what the node says about itself (shards owned). */
+    metrics: number;
+  };
+  dir: string;
+  configFile: string;
+  logFile: string;
+  pidFile: string;
+}
+
+export function clusterNodes(dir: string, basePort: number): TemporalNode[] {
+  return Array.from({ length: CLUSTER_NODES }, (_, i) => {
+    const b = basePort + 10 * i;
+    const name = `temporal-${i + 1}` as const;
+    const nodeDir = path.join(dir, name);
+    return {
+      index: i,
+      name,
+      address: `127.0.0.1:${b}`,
+      ports: {
+        frontend: b,
+        history: b + 1,
+        matching: b + 2,
+        worker: b + 3,
+        membership: { frontend: b + 4, history: b + 5, matching: b + 6, worker: b + 7 },
+        metrics: b + 8,
+      },
+      dir: nodeDir,
+      configFile: path.join(nodeDir, 'config.yaml'),
+      logFile: path.join(nodeDir, 'temporal.log'),
+      pidFile: path.join(nodeDir, 'temporal.pid'),
+    };
+  });
+}
+
+export interface NodeConfigInput {
+  database: string;
+  password: string;
+  postgresPort: number;
+  dynamicConfigFile: string;
+}
+
+/**
+ * One node's server config. Only the ports differ between nodes. Connection pools are per role, so a
+ * node holds up to 4 × (10 + 5) PostgreSQL connections: two nodes and the app's processes fit the
+ * stack's max_connections (300), where the server's defaults (20 + 10) would not with the scale-out
+ * test's replicas.
+ */
+export function nodeConfig(node: TemporalNode, c: NodeConfigInput): string {
+  const store = (database: string, maxConns: number) => [
+    `      sql:`,
+    `        pluginName: postgres12`,
+    `        databaseName: ${database}`,
+    `        connectAddr: "127.0.0.1:${c.postgresPort}"`,
+    `        connectProtocol: tcp`,
+    `        user: ${c.database}`,
+    `        password: ${JSON.stringify(c.password)}`,
+    `        maxConns: ${maxConns}`,
+    `        maxIdleConns: ${maxConns}`,
+    `        maxConnLifetime: 1h`,
+  ];
+  const role = (name: keyof TemporalNode['ports']['membership']) => [
+    `  ${name}:`,
+    `    rpc:`,
+    `      grpcPort: ${node.ports[name]}`,
+    `      membershipPort: ${node.ports.membership[name]}`,
+    `      bindOnLocalHost: true`,
+  ];
+  return [
+    `# Written by shipshape (src/stack/temporal-cluster.ts): node ${node.index + 1} of ${CLUSTER_NODES}, every role.`,
+    `log:`,
+    `  stdout: true`,
+    `  level: info`,
+    `persistence:`,
+    `  numHistoryShards: ${HISTORY_SHARDS}`,
+    `  defaultStore: default`,
+    `  visibilityStore: visibility`,
+    `  datastores:`,
+    `    default:`,
+    ...store(c.database, 10),
+    `    visibility:`,
+    ...store(`${c.database}_visibility`, 5),
+    `global:`,
+    `  membership:`,
+    `    maxJoinDuration: 30s`,
+    `    broadcastAddress: 127.0.0.1`,
+    `  metrics:`,
+    `    prometheus:`,
+    `      framework: tally`,
+    `      timerType: histogram`,
+    `      listenAddress: "127.0.0.1:${node.ports.metrics}"`,
+    `services:`,
+    ...role('frontend'),
+    ...role('history'),
+    ...role('matching'),
+    ...role('worker'),
+    `clusterMetadata:`,
+    `  enableGlobalNamespace: false`,
+    `  failoverVersionIncrement: 10`,
+    `  masterClusterName: active`,
+    `  currentClusterName: active`,
+    `  clusterInformation:`,
+    `    active:`,
+    `      enabled: true`,
+    `      initialFailoverVersion: 1`,
+    `      rpcName: frontend`,
+    `      rpcAddress: "${node.address}"`,
+    `dcRedirectionPolicy:`,
+    `  policy: noop`,
+    `dynamicConfigClient:`,
+    `  filepath: ${JSON.stringify(c.dynamicConfigFile)}`,
+    `  pollInterval: 10s`,
+    '',
+  ].join('\n');
+}
+
+const FORWARDER_ENTRY = path.join(distDir, 'src', 'stack', 'forwarder-process.js');
+
+function livePid(pidFile: string, tag: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  return Number.isInteger(pid) && isAlive(pid) && commandLine(pid).includes(tag) ? pid : undefined;
+}
+
+async function stopPid(pid: number | undefined, what: string): Promise<void> {
+  if (pid === undefined || !isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitFor(`${what} to exit`, () => !isAlive(pid), { timeoutMs: 20_000 });
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`${what} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
+  }
+}
+
+/** The number in a Prometheus text line `numshards_gauge{…} 2`, from a node's metrics. */
+export function shardsFromMetrics(text: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith('numshards_gauge'));
+  const value = line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Every node answers and every shard has exactly one owner among them. */
+export const allShardsOwned = (owned: readonly (number | undefined)[]): boolean =>
+  owned.every((n) => n !== undefined) &&
+  owned.reduce<number>((a, n) => a + (n ?? 0), 0) === HISTORY_SHARDS;
+
+async function withConnection<T>(
+  address: string,
+  fn: (c: Connection) => Promise<T>,
+): Promise<T | undefined> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 2000 });
+    return await fn(connection);
+  } catch {
+    return undefined;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The cluster in `opts.dir`. Its processes are detached and found again through their pid files, so
+ * any process may look at, stop or break a cluster another one started (`stack status`, the chaos
+ * campaign).
+ */
+export class TemporalCluster {
+  readonly nodes: readonly TemporalNode[];
+  /** The forwarder's address: what TEMPORAL_ADDRESS names. */
+  readonly address: string;
+  readonly forwarderLogFile: string;
+  private readonly dir: string;
+  private readonly forwarderPidFile: string;
+  private readonly log: (line: string) => void;
+  private readonly readyTimeoutMs: number;
+
+  constructor(private readonly opts: TemporalClusterOptions) {
+    this.dir = path.resolve(opts.dir);
+    this.nodes = clusterNodes(this.dir, opts.basePort);
+    this.address = `127.0.0.1:${opts.frontendPort}`;
+    this.forwarderPidFile = path.join(this.dir, 'forwarder.pid');
+    this.forwarderLogFile = path.join(this.dir, 'forwarder.log');
+    this.log = opts.log ?? (() => undefined);
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  }
+
+  /** A node's process while it runs from this cluster's folder. */
+  pidOf(index: number): number | undefined {
+    const node = this.node(index);
+    return livePid(node.pidFile, node.configFile);
+  }
+
+  forwarderPid(): number | undefined {
+    return livePid(this.forwarderPidFile, this.dir);
+  }
+
+  /** SIGKILL one node: no goodbye to its peers, as in a crash. Returns its pid. */
+  killNode(index: number): number {
+    const node = this.node(index);
+    const pid = this.pidOf(index);
+    if (pid === undefined) throw new Error(`${node.name} is not running`);
+    process.kill(pid, 'SIGKILL');
+    this.log(`killed Temporal node ${node.name} (pid ${pid})`);
+    return pid;
+  }
+
+  /** Starts a killed node again; returns once it answers and every shard has its owner again. */
+  async restartNode(index: number): Promise<void> {
+    const node = this.node(index);
+    if (this.pidOf(index) !== undefined) throw new Error(`${node.name} is still running`);
+    const { server } = await temporalServerBinaries(this.opts.binCacheDir, this.log);
+    this.spawnNode(server, node);
+    this.log(`restarted Temporal node ${node.name} (pid ${this.pidOf(index)})`);
+    await this.waitRunning(`Temporal node ${node.name} to rejoin`, async () => {
+      return (await this.nodeAnswers(index)) && allShardsOwned(await this.shardsOwned());
+    });
+  }
+
+  /** The history shards each node says it owns (its metrics); undefined for one that does not answer. */
+  shardsOwned(): Promise<(number | undefined)[]> {
+    return Promise.all(this.nodes.map(nodeShards));
+  }
+
+  /** True once the node's own frontend answers with the namespace. */
+  async nodeAnswers(index: number): Promise<boolean> {
+    return (await this.answersAt(this.node(index).address)) ?? false;
+  }
+
+  /** SIGTERM the forwarder and the nodes, SIGKILL any that lingers. */
+  async stop(): Promise<void> {
+    await stopPid(this.forwarderPid(), 'the Temporal forwarder');
+    await Promise.all(this.nodes.map((n) => stopPid(this.pidOf(n.index), n.name)));
+  }
+
+  /**
+   * Starts whatever is not running (databases and schemas first, then the nodes, then the forwarder)
+   * and returns once every node answers with the namespace and the search attributes and every
+   * shard is owned. Safe to call again.
+   */
+  async start(): Promise<void> {
+    const { opts, log } = this;
+    const { server, sqlTool } = await temporalServerBinaries(opts.binCacheDir, log);
+    const passwordFile = path.join(this.dir, 'postgres-password');
+    const fresh = opts.fresh === true || !existsSync(passwordFile);
+    if (!fresh && (await this.runsWhole())) return;
+    if (fresh) {
+      await this.stop();
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+    mkdirSync(this.dir, { recursive: true });
+    if (!existsSync(passwordFile))
+      writeFileSync(passwordFile, crypto.randomBytes(24).toString('hex'), { mode: 0o600 });
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    await ensureOwnedDatabases(
+      opts.postgres.stackDir,
+      opts.postgres.port,
+      { role: opts.database, password },
+      [opts.database, `${opts.database}_visibility`],
+      fresh,
+    );
+    await applySchemas(sqlTool, opts, password, log);
+
+    for (const node of this.nodes) {
+      if (this.pidOf(node.index) !== undefined) continue;
+      mkdirSync(node.dir, { recursive: true });
+      // The file holds the database password: readable by its owner only.
+      writeFileSync(
+        node.configFile,
+        nodeConfig(node, {
+          database: opts.database,
+          password,
+          postgresPort: opts.postgres.port,
+          dynamicConfigFile: DEPLOYMENT_DYNAMIC_CONFIG,
+        }),
+        { mode: 0o600 },
+      );
+      log(`starting Temporal node ${node.name} on ${node.address}`);
+      this.spawnNode(server, node);
+    }
+    if (this.forwarderPid() === undefined) {
+      const targets = this.nodes.map((n) => n.address);
+      log(`starting the round-robin forwarder on ${this.address} → ${targets.join(', ')}`);
+      const pid = spawnDetached(
+        process.execPath,
+        [FORWARDER_ENTRY, String(opts.frontendPort), ...targets, '--', this.dir],
+        this.forwarderLogFile,
+        this.dir,
+      );
+      writeFileSync(this.forwarderPidFile, String(pid));
+    }
+    await this.waitReady();
+    log(
+      `Temporal cluster ready on ${this.address}; shards per node: ${(await this.shardsOwned()).join(', ')}`,
+    );
+  }
+
+  private async waitReady(): Promise<void> {
+    const { namespace } = this.opts;
+    // A new cluster has no namespace: it is made through the first frontend that answers.
+    await this.waitRunning('a Temporal node to answer', async () => {
+      for (const node of this.nodes) {
+        const made = await withConnection(node.address, (c) => registerNamespace(c, namespace));
+        if (made) this.log(`registered namespace ${namespace}`);
+        if (made !== undefined) return true;
+      }
+      return false;
+    });
+    await this.waitRunning(`every Temporal node to know namespace ${namespace}`, async () =>
+      (await Promise.all(this.nodes.map((n) => this.nodeAnswers(n.index)))).every(Boolean),
+    );
+    // Registered through one node (again while a just-started node refuses); each node reads them
+    // from its own namespace cache, refreshed every few seconds.
+    await this.waitRunning('every Temporal node to know the search attributes', async () => {
+      const added = await withConnection(this.nodes[0]!.address, (c) =>
+        addMissingSearchAttributes(c, namespace),
+      );
+      if (added?.length) this.log(`registered search attributes ${added.join(', ')}`);
+      const missing = await Promise.all(
+        this.nodes.map((n) =>
+          withConnection(n.address, (c) => missingSearchAttributes(c, namespace)),
+        ),
+      );
+      return missing.every((m) => m !== undefined && m.length === 0);
+    });
+    await this.waitRunning('every history shard to have one owner', async () =>
+      allShardsOwned(await this.shardsOwned()),
+    );
+    await this.waitRunning(
+      `the forwarder on ${this.address} to answer`,
+      async () => (await this.answersAt(this.address)) ?? false,
+    );
+  }
+
+  /** Every process runs, and the cluster answers through the forwarder with every shard owned. */
+  private async runsWhole(): Promise<boolean> {
+    if (this.forwarderPid() === undefined) return false;
+    if (this.nodes.some((n) => this.pidOf(n.index) === undefined)) return false;
+    return (
+      ((await this.answersAt(this.address)) ?? false) && allShardsOwned(await this.shardsOwned())
+    );
+  }
+
+  private answersAt(address: string): Promise<boolean | undefined> {
+    return withConnection(address, async (c) => {
+      await c.workflowService.describeNamespace({ namespace: this.opts.namespace });
+      return true;
+    });
+  }
+
+  /** Waits for `check`, failing at once (with its log) if a node exits meanwhile. */
+  private waitRunning(what: string, check: () => Promise<boolean>): Promise<true> {
+    return waitFor(
+      what,
+      async () => {
+        for (const node of this.nodes)
+          if (this.pidOf(node.index) === undefined)
+            throw new Error(
+              `${node.name} exited\n--- ${node.logFile} (tail) ---\n${tailFile(node.logFile)}`,
+            );
+        return check();
+      },
+      { timeoutMs: this.readyTimeoutMs, intervalMs: 250 },
+    );
+  }
+
+  private spawnNode(server: string, node: TemporalNode): void {
+    const pid = spawnDetached(
+      server,
+      ['--config-file', node.configFile, '--allow-no-auth', 'start'],
+      node.logFile,
+      node.dir,
+    );
+    writeFileSync(node.pidFile, String(pid));
+  }
+
+  private node(index: number): TemporalNode {
+    const node = this.nodes[index];
+    if (!node)
+      throw new RangeError(
+        `no Temporal node ${index}: the cluster has nodes 0 to ${this.nodes.length - 1}`,
+      );
+    return node;
+  }
+}
+
+async function nodeShards(node: TemporalNode): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${node.ports.metrics}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.ok ? shardsFromMetrics(await res.text()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts (what is not running of) the cluster in `opts.dir` and returns it once ready. */
+export async function startTemporalCluster(opts: TemporalClusterOptions): Promise<TemporalCluster> {
+  const cluster = new TemporalCluster(opts);
+  await cluster.start();
+  return cluster;
+}
+
+/** True if it made the namespace, false if it was there; throws while the server cannot say. */
+async function registerNamespace(c: Connection, namespace: string): Promise<boolean> {
+  try {
+    await c.workflowService.describeNamespace({ namespace });
+    return false;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 5) throw err; // 5: NOT_FOUND
+  }
+  try {
+    await c.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs(NAMESPACE_RETENTION_MS),
+    });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 6) return false; // 6: ALREADY_EXISTS (another node made it)
+    throw err;
+  }
+}
+
+/**
+ * Creates or upgrades the two schemas with the server's own tool, from the schemas built into it
+ * (`setup-schema -v 0.0` starts versioning an empty database; `update-schema` applies what is
+ * missing, nothing on a current one). The password goes through the environment, not the command line.
+ */
+async function applySchemas(
+  sqlTool: string,
+  opts: TemporalClusterOptions,
+  password: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const env = {
+    ...process.env,
+    SQL_PLUGIN: 'postgres12',
+    SQL_HOST: '127.0.0.1',
+    SQL_PORT: String(opts.postgres.port),
+    SQL_USER: opts.database,
+    SQL_PASSWORD: password,
+  };
+  for (const [database, schema] of [
+    [opts.database, 'temporal'],
+    [`${opts.database}_visibility`, 'visibility'],
+  ] as const) {
+    const tool = (...args: string[]) =>
+      run(sqlTool, ['--db', database, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    try {
+      await tool('setup-schema', '-v', '0.0');
+      await tool('update-schema', '--schema-name', `postgresql/v12/${schema}`);
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      throw new Error(
+        `the schema of ${database} could not be applied: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`,
+        { cause: err },
+      );
+    }
+  }
+  log(`Temporal schemas current in ${opts.database} and ${opts.database}_visibility`);
+}
