@@ -9,6 +9,7 @@ import { distDir, projectRoot } from '../paths';
 import { addMissingSearchAttributes, missingSearchAttributes } from '../temporal/search-attributes';
 import { waitFor } from '../wait';
 import { temporalServerBinaries } from './binaries';
+import { dynamicConfigProblems } from './dynamic-config';
 import { ensureOwnedDatabases } from './postgres';
 import { commandLine, isAlive, spawnDetached, tailFile } from './process';
 
@@ -58,6 +59,8 @@ export interface TemporalClusterOptions {
   /** The role and main database (the visibility database adds `_visibility`); one per cluster. */
   database: string;
   namespace: string;
+  /** The nodes' dynamic config; default the deployment's own (DEPLOYMENT_DYNAMIC_CONFIG). */
+  dynamicConfigFile?: string;
   /** Drop the databases and start empty; also done when the folder is new (its data went with it). */
   fresh?: boolean;
   log?: (line: string) => void;
@@ -320,6 +323,13 @@ export class TemporalCluster {
     const passwordFile = path.join(this.dir, 'postgres-password');
     const fresh = opts.fresh === true || !existsSync(passwordFile);
     if (!fresh && (await this.runsWhole())) return;
+    // The server would only log a misspelt key and run without it: refuse to start instead.
+    const dynamicConfig = opts.dynamicConfigFile ?? DEPLOYMENT_DYNAMIC_CONFIG;
+    const problems = await dynamicConfigProblems(server, dynamicConfig);
+    if (problems.length)
+      throw new Error(
+        `${dynamicConfig} has settings the Temporal server would ignore:\n  ${problems.join('\n  ')}`,
+      );
     if (fresh) {
       await this.stop();
       rmSync(this.dir, { recursive: true, force: true });
@@ -347,7 +357,7 @@ export class TemporalCluster {
           database: opts.database,
           password,
           postgresPort: opts.postgres.port,
-          dynamicConfigFile: DEPLOYMENT_DYNAMIC_CONFIG,
+          dynamicConfigFile: dynamicConfig,
         }),
         { mode: 0o600 },
       );
