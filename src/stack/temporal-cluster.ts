@@ -347,6 +347,9 @@ export class TemporalCluster {
     );
     await applySchemas(sqlTool, opts, password, log);
 
+    // Nodes starting together on a database no node has used yet race to write the cluster's first
+    // metadata record, and the loser exits: then the first goes alone until its frontend answers.
+    const noneRan = this.nodes.every((n) => this.pidOf(n.index) === undefined);
     for (const node of this.nodes) {
       if (this.pidOf(node.index) !== undefined) continue;
       mkdirSync(node.dir, { recursive: true });
@@ -363,6 +366,16 @@ export class TemporalCluster {
       );
       log(`starting Temporal node ${node.name} on ${node.address}`);
       this.spawnNode(server, node);
+      if (noneRan && node.index === 0)
+        await this.waitRunning(
+          `${node.name} to answer`,
+          async () =>
+            (await withConnection(node.address, async (c) => {
+              await c.workflowService.getSystemInfo({});
+              return true;
+            })) ?? false,
+          [node],
+        );
     }
     if (this.forwarderPid() === undefined) {
       const targets = this.nodes.map((n) => n.address);
@@ -434,12 +447,16 @@ export class TemporalCluster {
     });
   }
 
-  /** Waits for `check`, failing at once (with its log) if a node exits meanwhile. */
-  private waitRunning(what: string, check: () => Promise<boolean>): Promise<true> {
+  /** Waits for `check`, failing at once (with its log) if one of `nodes` exits meanwhile. */
+  private waitRunning(
+    what: string,
+    check: () => Promise<boolean>,
+    nodes: readonly TemporalNode[] = this.nodes,
+  ): Promise<true> {
     return waitFor(
       what,
       async () => {
-        for (const node of this.nodes)
+        for (const node of nodes)
           if (this.pidOf(node.index) === undefined)
             throw new Error(
               `${node.name} exited\n--- ${node.logFile} (tail) ---\n${tailFile(node.logFile)}`,
