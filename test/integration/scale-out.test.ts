@@ -241,7 +241,22 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
       intervalMs: 500,
     });
     await counting;
-    const summary = `${ORDERS} orders in ${Math.round((Date.now() - started) / 1000)} s; ${killedAt} had finished at the kills; Temporal shards taken over in ${takeoverSeconds.toFixed(1)} s`;
+    // What the kills cost the orders in flight at that moment, against all orders: end to end, in s.
+    const { rows: e2e } = await pool.query<{ all_p50: number; hit_p50: number; hit_max: number }>(
+      `WITH o AS (SELECT created_at, extract(epoch FROM updated_at - created_at) AS s
+                    FROM app.orders WHERE order_id = ANY($1))
+       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS all_p50,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY s)
+                FILTER (WHERE created_at <= $2 AND created_at + s * interval '1 second' >= $2) AS hit_p50,
+              max(s) FILTER (WHERE created_at <= $2 AND created_at + s * interval '1 second' >= $2) AS hit_max
+         FROM o`,
+      [orderIds, new Date(temporalKilledAt)],
+    );
+    const secs = (v: number | undefined) => Number(v ?? NaN).toFixed(1);
+    const summary =
+      `${ORDERS} orders in ${Math.round((Date.now() - started) / 1000)} s; ${killedAt} had finished at the kills; ` +
+      `Temporal shards taken over in ${takeoverSeconds.toFixed(1)} s; end to end p50 ${secs(e2e[0]?.all_p50)} s, ` +
+      `orders in flight at the kills p50 ${secs(e2e[0]?.hit_p50)} s, max ${secs(e2e[0]?.hit_max)} s`;
     log(summary);
     process.stdout.write(`      (${summary})\n`);
 
