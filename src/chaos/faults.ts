@@ -18,7 +18,7 @@ import type { OrderLoad } from './load';
 import type { Random } from './random';
 import type { ProxyMode, TcpProxy } from './tcp-proxy';
 import type { NatsCluster } from '../stack/nats-cluster';
-import { HISTORY_SHARDS } from '../stack/temporal-cluster';
+import { HISTORY_SHARDS } from '../stack/temporal-node';
 import type { TemporalCluster } from '../stack/temporal-cluster';
 
 /** What a fault needs to reach: the stack, the app's processes, the proxies, the broker and the load. */

@@ -1,19 +1,23 @@
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { distDir, projectRoot } from '../paths';
+import { distDir } from '../paths';
 import { addMissingSearchAttributes, missingSearchAttributes } from '../temporal/search-attributes';
 import { waitFor } from '../wait';
 import { temporalServerBinaries } from './binaries';
 import { dynamicConfigProblems } from './dynamic-config';
 import { ensureOwnedDatabases } from './postgres';
 import { commandLine, isAlive, spawnDetached, tailFile } from './process';
-
-const run = promisify(execFile);
+import {
+  clusterNodes,
+  DEPLOYMENT_DYNAMIC_CONFIG,
+  HISTORY_SHARDS,
+  nodeConfig,
+} from './temporal-node';
+import type { TemporalNode } from './temporal-node';
+import { applySchemas } from './temporal-schemas';
 
 /**
  * A Temporal cluster on loopback, as a deployment runs one: two `temporal-server` processes on the
@@ -30,19 +34,6 @@ const run = promisify(execFile);
  * membership ring drops the dead one (about five seconds).
  */
 
-export const CLUSTER_NODES = 2;
-/**
- * History shards (fixed for the life of the databases). Four, not the dev server's one, so that both
- * nodes own some and a node's loss moves work; docs/benchmarks.md says what they cost here.
- */
-export const HISTORY_SHARDS = 4;
-/** The deployment's own dynamic config, loaded as it is (docker-compose.yml mounts the same file). */
-export const DEPLOYMENT_DYNAMIC_CONFIG = path.join(
-  projectRoot,
-  'deploy',
-  'temporal',
-  'dynamicconfig.yaml',
-);
 /** Retention of closed workflows in the namespace the cluster makes, as docker-compose.yml's. */
 const NAMESPACE_RETENTION_MS = 7 * 24 * 3_600_000;
 
@@ -66,133 +57,6 @@ export interface TemporalClusterOptions {
   log?: (line: string) => void;
   readyTimeoutMs?: number;
 }
-
-export interface TemporalNode {
-  index: number;
-  name: `temporal-${number}`;
-  /** The frontend's gRPC address on this node alone. */
-  address: string;
-  ports: {
-    frontend: number;
-    history: number;
-    matching: number;
-    worker: number;
-    membership: { frontend: number; history: number; matching: number; worker: number };
-    /** Prometheus metrics: what the node says about itself (shards owned). */
-    metrics: number;
-  };
-  dir: string;
-  configFile: string;
-  logFile: string;
-  pidFile: string;
-}
-
-export function clusterNodes(dir: string, basePort: number): TemporalNode[] {
-  return Array.from({ length: CLUSTER_NODES }, (_, i) => {
-    const b = basePort + 10 * i;
-    const name = `temporal-${i + 1}` as const;
-    const nodeDir = path.join(dir, name);
-    return {
-      index: i,
-      name,
-      address: `127.0.0.1:${b}`,
-      ports: {
-        frontend: b,
-        history: b + 1,
-        matching: b + 2,
-        worker: b + 3,
-        membership: { frontend: b + 4, history: b + 5, matching: b + 6, worker: b + 7 },
-        metrics: b + 8,
-      },
-      dir: nodeDir,
-      configFile: path.join(nodeDir, 'config.yaml'),
-      logFile: path.join(nodeDir, 'temporal.log'),
-      pidFile: path.join(nodeDir, 'temporal.pid'),
-    };
-  });
-}
-
-export interface NodeConfigInput {
-  database: string;
-  password: string;
-  postgresPort: number;
-  dynamicConfigFile: string;
-}
-
-/**
- * One node's server config. Only the ports differ between nodes. Connection pools are per role, so a
- * node holds up to 4 × (10 + 5) PostgreSQL connections: two nodes and the app's processes fit the
- * stack's max_connections (300), where the server's defaults (20 + 10) would not with the scale-out
- * test's replicas.
- */
-export function nodeConfig(node: TemporalNode, c: NodeConfigInput): string {
-  const store = (database: string, maxConns: number) => [
-    `      sql:`,
-    `        pluginName: postgres12`,
-    `        databaseName: ${database}`,
-    `        connectAddr: "127.0.0.1:${c.postgresPort}"`,
-    `        connectProtocol: tcp`,
-    `        user: ${c.database}`,
-    `        password: ${JSON.stringify(c.password)}`,
-    `        maxConns: ${maxConns}`,
-    `        maxIdleConns: ${maxConns}`,
-    `        maxConnLifetime: 1h`,
-  ];
-  const role = (name: keyof TemporalNode['ports']['membership']) => [
-    `  ${name}:`,
-    `    rpc:`,
-    `      grpcPort: ${node.ports[name]}`,
-    `      membershipPort: ${node.ports.membership[name]}`,
-    `      bindOnLocalHost: true`,
-  ];
-  return [
-    `# Written by shipshape (src/stack/temporal-cluster.ts): node ${node.index + 1} of ${CLUSTER_NODES}, every role.`,
-    `log:`,
-    `  stdout: true`,
-    `  level: info`,
-    `persistence:`,
-    `  numHistoryShards: ${HISTORY_SHARDS}`,
-    `  defaultStore: default`,
-    `  visibilityStore: visibility`,
-    `  datastores:`,
-    `    default:`,
-    ...store(c.database, 10),
-    `    visibility:`,
-    ...store(`${c.database}_visibility`, 5),
-    `global:`,
-    `  membership:`,
-    `    maxJoinDuration: 30s`,
-    `    broadcastAddress: 127.0.0.1`,
-    `  metrics:`,
-    `    prometheus:`,
-    `      framework: tally`,
-    `      timerType: histogram`,
-    `      listenAddress: "127.0.0.1:${node.ports.metrics}"`,
-    `services:`,
-    ...role('frontend'),
-    ...role('history'),
-    ...role('matching'),
-    ...role('worker'),
-    `clusterMetadata:`,
-    `  enableGlobalNamespace: false`,
-    `  failoverVersionIncrement: 10`,
-    `  masterClusterName: active`,
-    `  currentClusterName: active`,
-    `  clusterInformation:`,
-    `    active:`,
-    `      enabled: true`,
-    `      initialFailoverVersion: 1`,
-    `      rpcName: frontend`,
-    `      rpcAddress: "${node.address}"`,
-    `dcRedirectionPolicy:`,
-    `  policy: noop`,
-    `dynamicConfigClient:`,
-    `  filepath: ${JSON.stringify(c.dynamicConfigFile)}`,
-    `  pollInterval: 10s`,
-    '',
-  ].join('\n');
-}
-
 const FORWARDER_ENTRY = path.join(distDir, 'src', 'stack', 'forwarder-process.js');
 
 function livePid(pidFile: string, tag: string): number | undefined {
@@ -523,43 +387,4 @@ async function registerNamespace(c: Connection, namespace: string): Promise<bool
     if ((err as { code?: number }).code === 6) return false; // 6: ALREADY_EXISTS (another node made it)
     throw err;
   }
-}
-
-/**
- * Creates or upgrades the two schemas with the server's own tool, from the schemas built into it
- * (`setup-schema -v 0.0` starts versioning an empty database; `update-schema` applies what is
- * missing, nothing on a current one). The password goes through the environment, not the command line.
- */
-async function applySchemas(
-  sqlTool: string,
-  opts: TemporalClusterOptions,
-  password: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const env = {
-    ...process.env,
-    SQL_PLUGIN: 'postgres12',
-    SQL_HOST: '127.0.0.1',
-    SQL_PORT: String(opts.postgres.port),
-    SQL_USER: opts.database,
-    SQL_PASSWORD: password,
-  };
-  for (const [database, schema] of [
-    [opts.database, 'temporal'],
-    [`${opts.database}_visibility`, 'visibility'],
-  ] as const) {
-    const tool = (...args: string[]) =>
-      run(sqlTool, ['--db', database, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
-    try {
-      await tool('setup-schema', '-v', '0.0');
-      await tool('update-schema', '--schema-name', `postgresql/v12/${schema}`);
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(
-        `the schema of ${database} could not be applied: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`,
-        { cause: err },
-      );
-    }
-  }
-  log(`Temporal schemas current in ${opts.database} and ${opts.database}_visibility`);
 }

@@ -10,7 +10,7 @@ import { projectRoot } from '../../src/paths';
 import { isAlive, portAnswers } from '../../src/stack/process';
 import { stackTemporalCluster } from '../../src/stack/stack';
 import type { ServerStatus } from '../../src/stack/stack';
-import { DEPLOYMENT_DYNAMIC_CONFIG, HISTORY_SHARDS } from '../../src/stack/temporal-cluster';
+import { DEPLOYMENT_DYNAMIC_CONFIG, HISTORY_SHARDS } from '../../src/stack/temporal-node';
 import { missingSearchAttributes } from '../../src/temporal/search-attributes';
 import { TEST_ENV, testConfig } from '../support/env';
 

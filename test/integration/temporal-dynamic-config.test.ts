@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { temporalServerBinaries } from '../../src/stack/binaries';
 import { dynamicConfigProblems } from '../../src/stack/dynamic-config';
-import { DEPLOYMENT_DYNAMIC_CONFIG, TemporalCluster } from '../../src/stack/temporal-cluster';
+import { TemporalCluster } from '../../src/stack/temporal-cluster';
+import { DEPLOYMENT_DYNAMIC_CONFIG } from '../../src/stack/temporal-node';
 import { testConfig } from '../support/env';
 
 /**

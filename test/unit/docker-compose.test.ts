@@ -12,7 +12,7 @@ import {
   TEMPORAL_UI_VERSION,
 } from '../../src/stack/binaries';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../src/stack/temporal';
-import { HISTORY_SHARDS } from '../../src/stack/temporal-cluster';
+import { HISTORY_SHARDS } from '../../src/stack/temporal-node';
 
 interface ComposeService {
   image?: string;
