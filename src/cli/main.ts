@@ -126,7 +126,7 @@ stack
   .addOption(
     new Option(
       '--temporal <mode>',
-      "dev: the Temporal CLI's dev server (default); cluster: two Temporal server nodes on PostgreSQL behind a round-robin forwarder, with the UI (also SHIPSHAPE_TEMPORAL)",
+      "dev: the Temporal CLI's dev server; cluster: two Temporal server nodes on PostgreSQL behind a round-robin forwarder, with the UI. Unset: SHIPSHAPE_TEMPORAL, else what the stack runs now, else dev",
     ).argParser(temporalMode),
   )
   .option('--json', 'print the status as JSON')
