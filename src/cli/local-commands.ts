@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Config } from '../platform/config';
+import { TEMPORAL_MODES, temporalModeNamed } from '../platform/config';
+import type { Config, TemporalMode } from '../platform/config';
 import { prepareInfrastructure } from '../processes/setup';
 import { Supervisor } from '../processes/supervisor';
 import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
@@ -45,16 +46,37 @@ async function startApp(c: Config): Promise<Supervisor> {
   return sup;
 }
 
+/** A bad --temporal is bad usage (exit 2), said the way a bad SHIPSHAPE_TEMPORAL is. */
+const temporalMode = (v: string): TemporalMode => {
+  const mode = temporalModeNamed(v);
+  if (!mode)
+    throw new CliError(
+      `--temporal must be one of ${TEMPORAL_MODES.join(', ')}, got "${v}"`,
+      EXIT.usage,
+    );
+  return mode;
+};
+
 export function localCommands(program: Command): void {
   const stack = program
     .command('stack')
-    .description('the local servers: Temporal dev server, NATS with JetStream, PostgreSQL');
+    .description(
+      'the local servers: Temporal (a dev server, or a two-node cluster), NATS with JetStream, PostgreSQL',
+    );
   stack
     .command('up')
     .description('start whatever is not running (idempotent); returns once every server answers')
+    .addOption(
+      new Option(
+        '--temporal <mode>',
+        "dev: the Temporal CLI's dev server; cluster: two Temporal server nodes on PostgreSQL behind a round-robin forwarder, with the UI. Unset: SHIPSHAPE_TEMPORAL, else what the stack runs now, else dev",
+      ).argParser(temporalMode),
+    )
     .option('--json', 'print the status as JSON')
-    .action(async (o: { json?: boolean }) => {
-      const servers = await stackUp(config(), say);
+    .action(async (o: { temporal?: TemporalMode; json?: boolean }) => {
+      const c = config();
+      if (o.temporal) c.stack.temporal = o.temporal;
+      const servers = await stackUp(c, say);
       print(o.json ? JSON.stringify(servers, null, 2) : statusTable(servers));
     });
   stack

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ApiError } from '../client/api-client';
 import { ConfigError } from '../platform/config';
 import { ReplayError } from '../replies/dead-letter-replay';
+import { TemporalModeConflictError } from '../../tooling/stack/stack';
 import { backlogCommand } from './backlog';
 import { CliError, EXIT, say } from './common';
 import { dlqCommands } from './dlq-commands';
@@ -38,6 +39,9 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   } else if (err instanceof ReplayError) {
     say(red(err.message));
     process.exitCode = EXIT.usage;
+  } else if (err instanceof TemporalModeConflictError) {
+    say(red(err.message));
+    process.exitCode = EXIT.conflict;
   } else if (err instanceof CliError) {
     say(red(err.message));
     process.exitCode = err.exitCode;

@@ -46,8 +46,32 @@ const urlFromEnv = (name: string) =>
       }
     });
 
+/** How the local stack runs Temporal: the CLI's dev server, or a two-node cluster on PostgreSQL. */
+export const TEMPORAL_MODES = ['dev', 'cluster'] as const;
+export type TemporalMode = (typeof TEMPORAL_MODES)[number];
+
+/** A Temporal mode by name; undefined for an unknown one. */
+export function temporalModeNamed(v: string): TemporalMode | undefined {
+  return (TEMPORAL_MODES as readonly string[]).includes(v) ? (v as TemporalMode) : undefined;
+}
+
 const envSchema = z.object({
   SHIPSHAPE_STACK_DIR: z.string().optional(),
+  SHIPSHAPE_TEMPORAL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const mode = temporalModeNamed(v);
+      if (!mode) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `SHIPSHAPE_TEMPORAL must be one of ${TEMPORAL_MODES.join(', ')}, got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return mode;
+    }),
   SHIPSHAPE_BIN_CACHE: z.string().optional(),
   XDG_CACHE_HOME: z.string().optional(),
   SHIPSHAPE_PORT_OFFSET: intFromEnv('SHIPSHAPE_PORT_OFFSET', 0, 0, 20000),
@@ -131,6 +155,12 @@ export interface StackPorts {
   temporalUi: number;
   temporalHttp: number;
   temporalMetrics: number;
+  /**
+   * The first of the local Temporal cluster's ports (`--temporal cluster`): its two nodes take the 20
+   * from here, a test's own cluster the 21 after those. Kept apart from every other stack port, and
+   * under 50 in all, so stacks 50 offsets apart never share one.
+   */
+  temporalCluster: number;
   nats: number;
   natsMonitor: number;
   postgres: number;
@@ -149,6 +179,7 @@ export function stackPorts(offset: number): StackPorts {
     temporalUi: 18233 + offset,
     temporalHttp: 17243 + offset,
     temporalMetrics: 17253 + offset,
+    temporalCluster: 16000 + offset,
     nats: 14222 + offset,
     natsMonitor: 18222 + offset,
     postgres: 15432 + offset,
@@ -165,7 +196,12 @@ export interface Config {
     dir: string;
     ports: StackPorts;
     managesPostgres: boolean;
-    /** Where built Temporal CLI and nats-server binaries are kept, outside the repo so clones reuse them. */
+    /**
+     * SHIPSHAPE_TEMPORAL (or `stack up --temporal`): how the stack runs Temporal when it starts it.
+     * Unset, a stack already running keeps its mode, and a new one gets the dev server.
+     */
+    temporal: TemporalMode | undefined;
+    /** Where built binaries (Temporal CLI, server and UI; nats-server) are kept, outside the repo so clones reuse them. */
     binCacheDir: string;
   };
   temporal: {
@@ -337,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir,
       ports,
       managesPostgres: !e.DATABASE_URL,
+      temporal: e.SHIPSHAPE_TEMPORAL,
       binCacheDir:
         e.SHIPSHAPE_BIN_CACHE ??
         path.join(e.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape', 'bin'),

@@ -15,6 +15,9 @@ import { Supervisor } from '../../src/processes/supervisor';
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 import { startNatsCluster } from '../../tooling/stack/nats-cluster';
 import type { NatsCluster } from '../../tooling/stack/nats-cluster';
+import { startTemporalCluster } from '../../tooling/stack/temporal-cluster';
+import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
+import type { TemporalCluster } from '../../tooling/stack/temporal-cluster';
 import { workflowBundlePath } from '../../src/platform/temporal/bundle';
 import { waitFor } from '../../src/platform/wait';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
@@ -40,17 +43,19 @@ async function inTurn<T>(items: T[], limit: number, fn: (t: T) => Promise<void>)
 }
 
 /**
- * Beyond one machine, on one machine: a three-node JetStream cluster with R3 streams, and two OS
- * processes of the Temporal worker, of each service and of the reply bridge, against the test stack's
- * Temporal and PostgreSQL. Mid-run one of each dies by SIGKILL, as does the NATS node leading the
- * command stream; every order still completes, and each effect exists exactly once at the providers
- * and in the services' tables.
+ * Beyond one machine, on one machine: a three-node JetStream cluster with R3 streams, a two-node
+ * Temporal cluster on the test stack's PostgreSQL (src/stack/temporal-cluster.ts), and two OS
+ * processes of the Temporal worker, of each service and of the reply bridge. Mid-run one of each
+ * dies by SIGKILL, as do the NATS node leading the command stream and the Temporal node owning the
+ * most history shards; every order still completes, and each effect exists exactly once at the
+ * providers and in the services' tables.
  */
-describe('scale-out: two of every worker on a three-node NATS cluster, one of each killed mid-run', function () {
+describe('scale-out: two of every worker on a three-node NATS cluster and a two-node Temporal cluster, one of each killed mid-run', function () {
   this.timeout(2_400_000);
   const base = testConfig();
   const stackDir = base.stack.dir;
   let cluster: NatsCluster | undefined;
+  let temporal: TemporalCluster | undefined;
   const supervisors: Supervisor[] = [];
   let pool: Pool | undefined;
   const lines: string[] = [];
@@ -64,7 +69,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster, one of ea
     stopped = true;
     await counting?.catch(() => undefined);
     await Promise.all(supervisors.map((s) => s.stopAll(10_000)));
-    await cluster?.stop();
+    await Promise.all([cluster?.stop(), temporal?.stop()]);
     await pool?.end();
   });
   afterEach(function () {
@@ -72,17 +77,35 @@ describe('scale-out: two of every worker on a three-node NATS cluster, one of ea
   });
 
   it('completes every order exactly once', async () => {
-    // The cluster's ports sit just above the test stack's NATS port, clear of every other stack port.
-    cluster = await startNatsCluster({
-      dir: path.join(stackDir, 'nats-cluster'),
-      basePort: base.stack.ports.nats + 30,
-      binCacheDir: base.stack.binCacheDir,
-      secrets: ensureLocalSecrets(stackDir),
-      fresh: true,
-      log,
-    });
+    // The NATS cluster's ports sit just above the test stack's NATS port; the Temporal cluster takes
+    // the 21 ports after the stack's own Temporal cluster's (src/config.ts): clear of every other.
+    const ports = base.stack.ports;
+    [cluster, temporal] = await Promise.all([
+      startNatsCluster({
+        dir: path.join(stackDir, 'nats-cluster'),
+        basePort: ports.nats + 30,
+        binCacheDir: base.stack.binCacheDir,
+        secrets: ensureLocalSecrets(stackDir),
+        fresh: true,
+        log,
+      }),
+      startTemporalCluster({
+        dir: path.join(stackDir, 'temporal-cluster-scale-out'),
+        basePort: ports.temporalCluster + 20,
+        frontendPort: ports.temporalCluster + 40,
+        binCacheDir: base.stack.binCacheDir,
+        postgres: { stackDir, port: ports.postgres },
+        database: 'temporal_scale_out',
+        namespace: base.temporal.namespace,
+        fresh: true,
+        log,
+        readyTimeoutMs: 300_000,
+      }),
+    ]);
     const env: NodeJS.ProcessEnv = {
       ...TEST_ENV,
+      // Every client and worker reaches both nodes through the cluster's forwarder.
+      TEMPORAL_ADDRESS: temporal.address,
       NATS_SERVERS: cluster.servers.join(','),
       SHIPSHAPE_STREAM_REPLICAS: '3',
       TEMPORAL_TASK_QUEUE: uniqueId('scale-orders'),
@@ -185,7 +208,33 @@ describe('scale-out: two of every worker on a three-node NATS cluster, one of ea
     kill(second, 'shipping');
     kill(second, 'reply-bridge');
     cluster.killNode(victim);
+    // The Temporal node owning the most history shards: its shards must move to the other.
+    const ownedBefore = await temporal.shardsOwned();
+    const temporalVictim = ownedBefore.indexOf(Math.max(...ownedBefore.map((n) => n ?? 0)));
+    const temporalKilledAt = Date.now();
+    temporal.killNode(temporalVictim);
     const killedAt = done;
+    const survivor = 1 - temporalVictim;
+    await waitFor(
+      `Temporal node ${survivor + 1} to own every history shard`,
+      async () => (await temporal!.shardsOwned())[survivor] === HISTORY_SHARDS,
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const takeoverSeconds = (Date.now() - temporalKilledAt) / 1000;
+    log(`shards of the killed Temporal node taken over in ${takeoverSeconds.toFixed(1)} s`);
+
+    // Brought back while orders still run, as a restart policy would: it takes its shards back.
+    await waitFor('another tenth of the orders to finish', () => done >= killedAt + ORDERS / 10, {
+      timeoutMs: 600_000,
+      intervalMs: 250,
+    });
+    await temporal.restartNode(temporalVictim);
+    assert.deepEqual(
+      await temporal.shardsOwned(),
+      ownedBefore,
+      'the restarted Temporal node owns the shards it owned before the kill',
+    );
+    assert.ok(await temporal.nodeAnswers(temporalVictim), 'the restarted node answers');
 
     await placing;
     await waitFor('every order to finish', () => done === ORDERS, {
@@ -193,7 +242,22 @@ describe('scale-out: two of every worker on a three-node NATS cluster, one of ea
       intervalMs: 500,
     });
     await counting;
-    const summary = `${ORDERS} orders in ${Math.round((Date.now() - started) / 1000)} s; ${killedAt} had finished at the kills`;
+    // What the kills cost the orders in flight at that moment, against all orders: end to end, in s.
+    const { rows: e2e } = await pool.query<{ all_p50: number; hit_p50: number; hit_max: number }>(
+      `WITH o AS (SELECT created_at, extract(epoch FROM updated_at - created_at) AS s
+                    FROM app.orders WHERE order_id = ANY($1))
+       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS all_p50,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY s)
+                FILTER (WHERE created_at <= $2 AND created_at + s * interval '1 second' >= $2) AS hit_p50,
+              max(s) FILTER (WHERE created_at <= $2 AND created_at + s * interval '1 second' >= $2) AS hit_max
+         FROM o`,
+      [orderIds, new Date(temporalKilledAt)],
+    );
+    const secs = (v: number | undefined) => Number(v ?? NaN).toFixed(1);
+    const summary =
+      `${ORDERS} orders in ${Math.round((Date.now() - started) / 1000)} s; ${killedAt} had finished at the kills; ` +
+      `Temporal shards taken over in ${takeoverSeconds.toFixed(1)} s; end to end p50 ${secs(e2e[0]?.all_p50)} s, ` +
+      `orders in flight at the kills p50 ${secs(e2e[0]?.hit_p50)} s, max ${secs(e2e[0]?.hit_max)} s`;
     log(summary);
     process.stdout.write(`      (${summary})\n`);
 

@@ -4,8 +4,14 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
 import { projectRoot } from '../../src/platform/paths';
-import { APP_PROCESSES, PROCESS_IDENTITIES } from '../../src/processes/table';
+import {
+  NATS_VERSION,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_VERSION,
+} from '../../tooling/stack/binaries';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
+import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
+import { APP_PROCESSES, PROCESS_IDENTITIES } from '../../src/processes/table';
 
 interface ComposeService {
   image?: string;
@@ -17,6 +23,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }> | string[];
   deploy?: { replicas?: number };
   secrets?: string[];
+  networks?: Record<string, { aliases?: string[] } | null>;
 }
 
 /**
@@ -28,6 +35,7 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_BIN_CACHE: 'the local stack only',
   XDG_CACHE_HOME: 'the local stack only',
   SHIPSHAPE_PORT_OFFSET: 'the local stack only',
+  SHIPSHAPE_TEMPORAL: 'the local stack only (this file runs its own Temporal servers)',
   METRICS_PORT: 'set per deployment when Prometheus scrapes the workers',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing is off until a collector is named',
   SHIPSHAPE_LANES: 'the default suits one replica; scale with replicas',
@@ -80,6 +88,13 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
 const SCALED = ['temporal-worker', 'inventory', 'payment', 'loyalty', 'shipping', 'reply-bridge'];
 /** One instance on purpose: the API publishes a host port; the relay and reconciler, see docker-compose.yml. */
 const SINGLE = ['api', 'outbox-relay', 'reconciler'];
+/**
+ * PostgreSQL connections of the app's processes with docker-compose.yml's replicas, as docs/scaling.md
+ * counts them: API 20, 2 × (4 services × 10 + worker 10 + bridge 2), relay 2, reconciler 3.
+ */
+const APP_CONNECTIONS = 129;
+/** Each Temporal server keeps a pool per role, for its two databases. */
+const TEMPORAL_ROLES = 4;
 
 /** docker-compose.yml cannot run here (no Docker engine): check it against the code instead. */
 describe('docker-compose.yml, checked against the code', () => {
@@ -105,6 +120,11 @@ describe('docker-compose.yml, checked against the code', () => {
       : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.condition]));
   };
   const natsConf = readFileSync(path.join(projectRoot, 'deploy', 'nats', 'nats.conf'), 'utf8');
+  /** The Temporal servers: every service running the server image. */
+  const temporalServers = Object.entries(services).filter(([, s]) =>
+    s.image?.startsWith('temporalio/server:'),
+  );
+  const temporalNames = temporalServers.map(([name]) => name);
 
   it('runs every process of the app from an entry point that exists', () => {
     for (const name of [...APP_PROCESSES, 'fake-providers']) {
@@ -148,9 +168,26 @@ describe('docker-compose.yml, checked against the code', () => {
   });
 
   it('points every address at a service that listens on that port', () => {
+    // TEMPORAL_ADDRESS names every Temporal server at once, through the name they all answer to.
     const temporal = target(apiEnv.TEMPORAL_ADDRESS!);
-    assert.equal(temporal.host, 'temporal');
-    assert.ok(hostPort('temporal').includes(temporal.port));
+    for (const [name, svc] of temporalServers) {
+      assert.ok(
+        svc.networks?.default?.aliases?.includes(temporal.host),
+        `${name} answers to ${temporal.host}`,
+      );
+      assert.ok(
+        (svc.ports ?? []).some((p) => Number(p.split(':')[1]) === temporal.port),
+        `${name} publishes its frontend, ${temporal.port}`,
+      );
+    }
+    const published = temporalServers.flatMap(([, svc]) =>
+      (svc.ports ?? []).map((p) => Number(p.split(':')[0])),
+    );
+    assert.equal(
+      new Set(published).size,
+      temporalServers.length,
+      `each server publishes its frontend on a host port of its own: ${published.join(', ')}`,
+    );
     const db = target(apiEnv.DATABASE_URL!);
     assert.equal(db.host, 'postgres');
     assert.equal(db.port, 5432);
@@ -225,8 +262,32 @@ describe('docker-compose.yml, checked against the code', () => {
         );
   });
 
+  it('runs at least two Temporal servers with the same configuration, at the releases the local cluster builds', () => {
+    assert.ok(temporalServers.length >= 2, `Temporal servers: ${temporalNames.join(', ')}`);
+    const [[, first]] = temporalServers as [[string, ComposeService]];
+    for (const [name, svc] of temporalServers) {
+      assert.equal(svc.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`, `${name}'s image`);
+      assert.deepEqual(svc.environment, first.environment, `${name} is configured as the first`);
+      assert.deepEqual(svc.volumes, first.volumes, `${name} mounts what the first does`);
+      assert.deepEqual(svc.depends_on, first.depends_on);
+      // The image's entrypoint then announces the container's own address to the other servers.
+      assert.equal(svc.environment?.BIND_ON_IP, '0.0.0.0');
+      assert.equal(
+        Number(svc.environment?.NUM_HISTORY_SHARDS),
+        HISTORY_SHARDS,
+        'as many history shards as the local cluster that the tests run',
+      );
+      assert.equal(svc.deploy?.replicas ?? 1, 1, `${name} is one server; the others are named`);
+    }
+    for (const name of ['temporal-schema', 'temporal-namespace'])
+      assert.equal(services[name]?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(services['temporal-ui']?.image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
+    for (const name of ['nats-1', 'nats-2', 'nats-3'])
+      assert.equal(services[name]?.image, `nats:${NATS_VERSION}-alpine`);
+  });
+
   it('runs Temporal on its own databases in the PostgreSQL service, schema first, then the namespace the app uses', () => {
-    const server = services.temporal!.environment!;
+    const server = temporalServers[0]![1].environment!;
     const schema = services['temporal-schema']!.environment!;
     const pg = services.postgres!.environment!;
     for (const env of [server, schema]) {
@@ -239,10 +300,11 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.equal(server.DBNAME, schema.DBNAME);
     assert.equal(server.VISIBILITY_DBNAME, schema.VISIBILITY_DBNAME);
     assert.notEqual(server.DBNAME, pg.POSTGRES_DB, "Temporal's tables are apart from Shipshape's");
-    assert.equal(dependsOn('temporal')['temporal-schema'], 'service_completed_successfully');
+    for (const name of temporalNames)
+      assert.equal(dependsOn(name)['temporal-schema'], 'service_completed_successfully');
     assert.equal(dependsOn('temporal-schema').postgres, 'service_healthy');
     // Scripts and files the Temporal services mount exist.
-    for (const name of ['temporal-schema', 'temporal', 'temporal-namespace']) {
+    for (const name of ['temporal-schema', ...temporalNames, 'temporal-namespace']) {
       for (const v of services[name]!.volumes ?? []) {
         const src = v.split(':')[0]!;
         if (src.startsWith('./'))
@@ -250,10 +312,11 @@ describe('docker-compose.yml, checked against the code', () => {
       }
     }
     const dyn = server.DYNAMIC_CONFIG_FILE_PATH!;
-    assert.ok(
-      services.temporal!.volumes?.some((v) => v.split(':')[1] === `/etc/temporal/${dyn}`),
-      `the dynamic config ${dyn} is mounted`,
-    );
+    for (const [name, svc] of temporalServers)
+      assert.ok(
+        svc.volumes?.includes(`./deploy/temporal/dynamicconfig.yaml:${dyn}:ro`),
+        `${name} mounts deploy/temporal/dynamicconfig.yaml as ${dyn}`,
+      );
     const dynamic = readFileSync(
       path.join(projectRoot, 'deploy/temporal/dynamicconfig.yaml'),
       'utf8',
@@ -276,8 +339,11 @@ describe('docker-compose.yml, checked against the code', () => {
     const ns = services['temporal-namespace']!.environment!;
     assert.equal(ns.TEMPORAL_NAMESPACE, apiEnv.TEMPORAL_NAMESPACE);
     assert.equal(ns.TEMPORAL_ADDRESS, apiEnv.TEMPORAL_ADDRESS);
+    for (const name of temporalNames)
+      assert.equal(dependsOn('temporal-namespace')[name], 'service_healthy');
     for (const [name] of app) {
-      assert.equal(dependsOn(name).temporal, 'service_healthy', `${name} waits for Temporal`);
+      for (const server of temporalNames)
+        assert.equal(dependsOn(name)[server], 'service_healthy', `${name} waits for ${server}`);
       assert.equal(
         dependsOn(name)['temporal-namespace'],
         'service_completed_successfully',
@@ -286,12 +352,20 @@ describe('docker-compose.yml, checked against the code', () => {
     }
   });
 
-  it('lets PostgreSQL take the connections of every replica and of Temporal', () => {
+  it('lets PostgreSQL take the connections of every replica and of every Temporal server', () => {
     const command = services.postgres!.command ?? [];
     const setting = command.find((c) => c.startsWith('max_connections='));
     assert.ok(setting, 'postgres sets max_connections');
-    // docs/scaling.md counts the pools: about 130 for the app's replicas, up to 40 for Temporal.
-    assert.ok(Number(setting.split('=')[1]) >= 200, setting);
+    const temporal = temporalServers.reduce((sum, [name, svc]) => {
+      const env = svc.environment ?? {};
+      const pools = Number(env.SQL_MAX_CONNS) + Number(env.SQL_VIS_MAX_CONNS);
+      assert.ok(pools > 0, `${name} sets SQL_MAX_CONNS and SQL_VIS_MAX_CONNS`);
+      return sum + TEMPORAL_ROLES * pools;
+    }, 0);
+    assert.ok(
+      Number(setting.split('=')[1]) >= APP_CONNECTIONS + temporal,
+      `${setting}: the app's ${APP_CONNECTIONS} and Temporal's ${temporal}`,
+    );
   });
 
   it('runs replicas of what scales and one of what must not', () => {

@@ -1,20 +1,27 @@
 import { loadConfig } from '../../src/platform/config';
-import type { Config } from '../../src/platform/config';
+import type { Config, TemporalMode } from '../../src/platform/config';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { discardTemporalData, stackUp } from '../stack/stack';
+
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * The bench stack (SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 2150)
- * up and set up, its Temporal dev server restarted on an empty database.
+ * up and set up, its Temporal restarted on an empty database: as `temporal` says, else as
+ * SHIPSHAPE_TEMPORAL says (the dev server by default).
  */
-export async function benchStackUp(progress: (line: string) => void): Promise<Config> {
+export async function benchStackUp(
+  progress: (line: string) => void,
+  temporal?: TemporalMode,
+): Promise<Config> {
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
   process.env.SHIPSHAPE_PORT_OFFSET ??= '2150';
   process.env.LOG_LEVEL ??= 'warn';
   const config = loadConfig();
-  // Closed workflows of earlier runs stay in the dev server's SQLite file (320 MB after four bursts):
-  // every run starts on an empty Temporal database, so its figures do not depend on the runs before.
+  config.stack.temporal = temporal ?? config.stack.temporal ?? 'dev';
+  // Closed workflows of earlier runs stay in Temporal's database (320 MB of the dev server's SQLite
+  // after four bursts): every run starts on an empty one, so its figures do not depend on the runs
+  // before. This also stops a Temporal of the other mode.
   await discardTemporalData(config, (l) =>
     progress(`bench stack: ${l}; its database is discarded`),
   );

@@ -29,11 +29,17 @@ export interface RunningDesign {
   stop(): Promise<void>;
 }
 
-/** The stack's servers, measured with every design: they do its durable writes. */
+/**
+ * The stack's servers, measured with every design: they do its durable writes. On the Temporal cluster
+ * (SHIPSHAPE_TEMPORAL=cluster) the `temporal` row is the forwarder in front of the nodes.
+ */
 async function serverProcesses(config: Config): Promise<Record<string, Watched>> {
   const out: Record<string, Watched> = {};
-  for (const s of await stackStatus(config)) {
-    if (s.pid !== null) out[s.name] = { pid: s.pid, withChildren: s.name === 'postgres' };
+  const servers = await stackStatus(config);
+  const cluster = servers.some((s) => s.name === 'temporal-1');
+  for (const s of servers) {
+    const name = cluster && s.name === 'temporal' ? 'forwarder' : s.name;
+    if (s.pid !== null) out[name] = { pid: s.pid, withChildren: s.name === 'postgres' };
   }
   return out;
 }

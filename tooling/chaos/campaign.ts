@@ -12,7 +12,7 @@ import { REPLY_STREAM } from '../../src/platform/messaging/subjects';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { databaseUrlFor } from '../../src/platform/security/identity';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
-import { stackDown, stackStatus, stackUp } from '../stack/stack';
+import { stackDown, stackStatus, stackTemporalCluster, stackUp } from '../stack/stack';
 import { startNatsCluster } from '../stack/nats-cluster';
 import type { NatsCluster } from '../stack/nats-cluster';
 import { AppProcesses } from './app-processes';
@@ -37,8 +37,9 @@ export interface CampaignOptions {
   /** How many times the list of faults is gone through. */
   rounds?: number;
   /**
-   * Run on a three-node NATS cluster with replicated (R3) streams instead of the stack's single server;
-   * the faults that need the single server (killing it, proxies in front of it) are left out.
+   * Run on a three-node NATS cluster with replicated (R3) streams instead of the stack's single server,
+   * and on a two-node Temporal cluster instead of the dev server; the faults that need the single
+   * servers (killing them, proxies in front of NATS) are left out.
    */
   cluster?: boolean;
   /** Leave the campaign's stack running at the end (it is stopped only if the campaign started it). */
@@ -76,7 +77,11 @@ export interface CampaignReport {
  * enough that a fault and its recovery fit in seconds (re-sends, AckWait, duplicate window, relay,
  * reconciler, loyalty retries).
  */
-export function campaignEnv(env: NodeJS.ProcessEnv, quick: boolean): NodeJS.ProcessEnv {
+export function campaignEnv(
+  env: NodeJS.ProcessEnv,
+  quick: boolean,
+  cluster = false,
+): NodeJS.ProcessEnv {
   const defaults: NodeJS.ProcessEnv = {
     SHIPSHAPE_STACK_DIR: '.shipshape-chaos',
     SHIPSHAPE_PORT_OFFSET: '50',
@@ -95,6 +100,8 @@ export function campaignEnv(env: NodeJS.ProcessEnv, quick: boolean): NodeJS.Proc
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
   // The campaign arms crash points itself, per process.
   delete out.SHIPSHAPE_CRASH_POINTS;
+  // Said either way, so a campaign stack left running the other way is refused rather than reused.
+  out.SHIPSHAPE_TEMPORAL = cluster ? 'cluster' : (out.SHIPSHAPE_TEMPORAL ?? 'dev');
   return out;
 }
 
@@ -131,8 +138,9 @@ async function settled(
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const t0 = Date.now();
   const { log } = opts;
-  const env = campaignEnv(opts.env ?? process.env, opts.quick);
+  const env = campaignEnv(opts.env ?? process.env, opts.quick, opts.cluster);
   let config = loadConfig(env);
+  const temporalMode = config.stack.temporal ?? 'dev';
   const rng = new Random(opts.seed);
   const runId = `chaos${opts.seed}-${Date.now().toString(36)}`;
   const plan: FaultKind[] = [];
@@ -142,11 +150,19 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       ? faultsByName(CLUSTER_FAULTS)
       : opts.quick
         ? faultsByName(QUICK_FAULTS)
-        : rng.fork().shuffle(FAULTS.filter((f) => !f.needsCluster));
+        : rng
+            .fork()
+            .shuffle(
+              FAULTS.filter((f) => !f.needsCluster && (!f.temporal || f.temporal === temporalMode)),
+            );
   for (const k of kinds) {
     if (k.needsCluster && !opts.cluster) throw new Error(`fault ${k.name} needs --cluster`);
     if (k.needsSingleServer && opts.cluster)
       throw new Error(`fault ${k.name} needs the single NATS server (not --cluster)`);
+    if (k.temporal && k.temporal !== temporalMode)
+      throw new Error(
+        `fault ${k.name} needs Temporal as ${k.temporal === 'dev' ? 'the dev server' : 'a cluster (--cluster or SHIPSHAPE_TEMPORAL=cluster)'}`,
+      );
   }
   for (let r = 0; r < (opts.rounds ?? 1); r++) plan.push(...kinds);
 
@@ -282,6 +298,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       },
       log,
       ...(cluster ? { cluster } : {}),
+      ...(temporalMode === 'cluster' ? { temporalCluster: stackTemporalCluster(config, log) } : {}),
     };
 
     // Anything that dies while no fault is aimed at it is a finding: note it, bring it back.

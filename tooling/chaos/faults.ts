@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Config } from '../../src/platform/config';
+import type { Config, TemporalMode } from '../../src/platform/config';
 import { SERVICES } from '../../src/domain/types';
 import type { ServiceName } from '../../src/domain/types';
 import { COMMAND_STREAM, HDR_ORDER_ID, REPLY_STREAM } from '../../src/platform/messaging/subjects';
@@ -17,6 +17,8 @@ import type { OrderLoad } from './load';
 import type { Random } from './random';
 import type { ProxyMode, TcpProxy } from './tcp-proxy';
 import type { NatsCluster } from '../stack/nats-cluster';
+import { HISTORY_SHARDS } from '../stack/temporal-node';
+import type { TemporalCluster } from '../stack/temporal-cluster';
 import type { ProcessName } from '../../src/processes/table';
 
 /** What a fault needs to reach: the stack, the app's processes, the proxies, the broker and the load. */
@@ -39,6 +41,8 @@ export interface ChaosContext {
   log: (line: string) => void;
   /** Set when the campaign runs on a three-node NATS cluster. */
   cluster?: NatsCluster;
+  /** Set when the stack runs Temporal as a two-node cluster. */
+  temporalCluster?: TemporalCluster;
 }
 
 export interface FaultKind {
@@ -50,6 +54,8 @@ export interface FaultKind {
   needsCluster?: boolean;
   /** Only with the stack's single NATS server (it is killed, or proxied). */
   needsSingleServer?: boolean;
+  /** Only when the stack runs Temporal this way (the dev server is killed, or a cluster node). */
+  temporal?: TemporalMode;
   /** Injects the fault, brings back what it broke, and says what exactly was done. */
   inject(ctx: ChaosContext): Promise<string>;
 }
@@ -367,6 +373,7 @@ export const FAULTS: FaultKind[] = [
   {
     name: 'temporal-restart',
     group: 5,
+    temporal: 'dev',
     summary: 'SIGKILL the Temporal dev server and start it again on its SQLite file',
     async inject(ctx) {
       const down = ctx.rng.int(500, 3000);
@@ -474,14 +481,50 @@ export const FAULTS: FaultKind[] = [
       return `SIGKILL NATS node ${node.name}${node.name === leader ? ' (meta leader)' : ''}, down ${down} ms, rejoined`;
     },
   },
+  {
+    name: 'temporal-node-kill',
+    group: 5,
+    temporal: 'cluster',
+    summary:
+      'SIGKILL one node of the two-node Temporal cluster mid-run; the other takes its history shards over; restart it later',
+    async inject(ctx) {
+      const temporal = ctx.temporalCluster!;
+      // Half the time the node owning the most shards, so that most of the work must move.
+      const owned = await temporal.shardsOwned();
+      const most = owned.indexOf(Math.max(...owned.map((n) => n ?? 0)));
+      const index = ctx.rng.chance(0.5) ? most : ctx.rng.int(0, temporal.nodes.length - 1);
+      const node = temporal.nodes[index]!;
+      const killedAt = Date.now();
+      temporal.killNode(index);
+      const survivors = temporal.nodes.filter((n) => n.index !== index).map((n) => n.index);
+      await waitFor(
+        `the other Temporal node to own every history shard`,
+        async () => {
+          const now = await temporal.shardsOwned();
+          return survivors.reduce((a, i) => a + (now[i] ?? 0), 0) === HISTORY_SHARDS;
+        },
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+      const takeoverMs = Date.now() - killedAt;
+      const down = takeoverMs + ctx.rng.int(2000, 8000);
+      await delay(down - takeoverMs);
+      await temporal.restartNode(index);
+      return `SIGKILL Temporal node ${node.name} (owned ${owned[index] ?? '?'} of ${HISTORY_SHARDS} shards); shards taken over in ${(takeoverMs / 1000).toFixed(1)} s; down ${down} ms, rejoined`;
+    },
+  },
 ];
 
-/** The default plan of `--cluster`: the node kill twice, between faults that work the same on a cluster. */
+/**
+ * The default plan of `--cluster` (three NATS nodes, two Temporal nodes): each node kill twice,
+ * between faults that work the same on a cluster.
+ */
 export const CLUSTER_FAULTS = [
   'nats-cluster-node-kill',
+  'temporal-node-kill',
   'service-kill-after-commit-before-ack',
   'worker-kill-after-publish',
   'nats-cluster-node-kill',
+  'temporal-node-kill',
   'duplicates',
   'poison',
 ];

@@ -8,11 +8,13 @@ Runs the chaos campaign: starts its own stack (SHIPSHAPE_STACK_DIR, default .shi
 offset SHIPSHAPE_PORT_OFFSET, default 50) and every process of the app, places orders through the API
 at a steady rate, injects faults one after another, brings back what was killed, waits until every
 order has settled and checks the invariants against the provider ledgers and the databases.
-Exits 0 when no invariant is violated, 1 otherwise, 2 on bad usage.
+Exits 0 when no invariant is violated, 1 otherwise, 2 on bad usage. With SHIPSHAPE_TEMPORAL=cluster
+the full campaign runs on the Temporal cluster (temporal-node-kill in place of temporal-restart).
 
 Options:
   --quick          a short run: ${QUICK_FAULTS.length} fault kinds (part of npm test)
-  --cluster        on a three-node NATS cluster with R3 streams; default faults:
+  --cluster        on a three-node NATS cluster with R3 streams and a two-node Temporal
+                   cluster (the stack's, as \`stack up --temporal cluster\` starts it); default faults:
                    ${CLUSTER_FAULTS.join(', ')}
   --seed N         the seed of every choice (faults, targets, timings, orders); default 1
   --faults a,b     only these fault kinds, in this order

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -13,11 +14,22 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Pinned releases: later Temporal CLI releases carry a `replace` directive that `go install` refuses. */
+/**
+ * Pinned releases. The Temporal CLI (the dev server) stays at 1.5.1: every later release carries a
+ * `replace` directive that `go install` refuses.
+ */
 export const TEMPORAL_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-export const NATS_MODULE = 'github.com/nats-io/nats-server/v2@v2.12.2';
-/** JetStream's `sync_interval` arrived in 2.10; 2.12 is the oldest line we test against. */
+export const NATS_VERSION = '2.15.2';
+export const NATS_MODULE = `github.com/nats-io/nats-server/v2@v${NATS_VERSION}`;
+/** JetStream's `sync_interval` arrived in 2.10; 2.12 is the oldest line we accept on PATH. */
 const NATS_MIN = [2, 12];
+/**
+ * The Temporal server of the local cluster (`stack up --temporal cluster`) and of docker-compose.yml's
+ * images: the newest release that builds with Go 1.26.8 (1.32.2 wants a newer Go).
+ */
+export const TEMPORAL_SERVER_VERSION = '1.32.1';
+/** The Temporal UI server beside the cluster: 2.55.0 is the newest that builds with Go 1.26.8. */
+export const TEMPORAL_UI_VERSION = '2.55.0';
 
 export class MissingBinaryError extends Error {
   override name = 'MissingBinaryError';
@@ -89,39 +101,80 @@ async function underBuildLock(
   }
 }
 
+/** A Go package to install, and the name its binary gets in the cache. */
+interface GoBinary {
+  /** Package path with its version, e.g. `go.temporal.io/server/cmd/server@v1.32.1`. */
+  pkg: string;
+  /** File name in the cache: `go install` names a binary after its folder (`server`, `sql`), which would clash. */
+  as: string;
+}
+
+/**
+ * Builds `binaries` with one `go install` into a fresh folder beside the cache, then moves each into
+ * place under its own name: a binary appears whole or not at all, and never over one that runs.
+ */
 async function goInstall(
-  module: string,
+  label: string,
+  binaries: GoBinary[],
   binDir: string,
   log: (line: string) => void,
   built: () => boolean,
 ): Promise<void> {
   mkdirSync(binDir, { recursive: true });
-  const name = module.replace(/@.*/, '').split('/').pop()!;
-  await underBuildLock(binDir, name, built, log, () => goBuild(module, binDir, log));
+  await underBuildLock(binDir, label, built, log, async () => {
+    const gobin = mkdtempSync(path.join(binDir, `.gobin-${label}-`));
+    try {
+      await goBuild(label, binaries, gobin, log);
+      for (const b of binaries)
+        renameSync(path.join(gobin, goBinaryName(b.pkg)), path.join(binDir, b.as));
+    } finally {
+      rmSync(gobin, { recursive: true, force: true });
+    }
+  });
 }
 
-async function goBuild(module: string, binDir: string, log: (line: string) => void): Promise<void> {
+/** What `go install` names a package's binary: its last path element, skipping a major-version suffix (`/v2`). */
+function goBinaryName(pkg: string): string {
+  const parts = pkg.replace(/@.*/, '').split('/');
+  const last = parts.pop()!;
+  return /^v\d+$/.test(last) ? parts.pop()! : last;
+}
+
+async function goBuild(
+  label: string,
+  binaries: GoBinary[],
+  gobin: string,
+  log: (line: string) => void,
+): Promise<void> {
   const go =
     (await which('go')) ??
     (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const pkgs = binaries.map((b) => b.pkg);
   if (!go) {
     throw new MissingBinaryError(
-      `cannot build ${module}: Go is not installed. Install Go (https://go.dev/doc/install) or put the binary on PATH ` +
+      `cannot build ${pkgs.join(' ')}: Go is not installed. Install Go (https://go.dev/doc/install) or put the binary on PATH ` +
         `(Temporal CLI: https://docs.temporal.io/cli#install; nats-server: https://docs.nats.io/running-a-nats-service/introduction/installation).`,
     );
   }
-  log(`building ${module} into ${binDir} (first time only; this takes a few minutes)…`);
+  log(`building ${pkgs.join(' ')} (first time only; this takes a few minutes)…`);
   const started = Date.now();
+  const minutes = () => Math.round((Date.now() - started) / 60_000);
+  // A cold build of the Temporal server takes about ten minutes on two cores: say it is still going.
+  const ticker = setInterval(() => log(`still building ${label} (${minutes()} min)…`), 60_000);
   try {
-    await run(go, ['install', module], {
-      env: { ...process.env, GOBIN: binDir, GOFLAGS: '-mod=mod' },
+    await run(go, ['install', ...pkgs], {
+      env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
       maxBuffer: 64 * 1024 * 1024,
     });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new MissingBinaryError(`go install ${module} failed:\n${(e.stderr ?? e.message).trim()}`);
+    throw new MissingBinaryError(
+      `go install ${pkgs.join(' ')} failed:\n${(e.stderr ?? e.message).trim()}`,
+    );
+  } finally {
+    clearInterval(ticker);
   }
-  log(`built ${module} in ${Math.round((Date.now() - started) / 1000)} s`);
+  log(`built ${label} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 /** The Temporal CLI: from PATH, else from the cache, else built once into the cache. */
@@ -129,25 +182,73 @@ export async function temporalBinary(binDir: string, log: (line: string) => void
   const onPath = await which('temporal');
   if (onPath) return onPath;
   const cached = path.join(binDir, 'temporal');
-  if (!existsSync(cached)) await goInstall(TEMPORAL_MODULE, binDir, log, () => existsSync(cached));
+  if (!existsSync(cached))
+    await goInstall('temporal', [{ pkg: TEMPORAL_MODULE, as: 'temporal' }], binDir, log, () =>
+      existsSync(cached),
+    );
   return cached;
 }
 
-/** nats-server 2.12+: from PATH if recent enough (Debian's is not), else from the cache, else built. */
+/**
+ * nats-server 2.12+ from PATH if there is one (Debian's is older), else the pinned release from the
+ * cache, built once. Cached binaries carry their release in their name, so checkouts pinned to
+ * different releases share the cache without replacing each other's.
+ */
 export async function natsBinary(binDir: string, log: (line: string) => void): Promise<string> {
   const onPath = await which('nats-server');
   if (onPath && (await natsVersionOk(onPath))) return onPath;
-  const cached = path.join(binDir, 'nats-server');
-  if (!existsSync(cached) || !(await natsVersionOk(cached))) {
-    // An old binary may sit there: only one made after we started counts as built by another.
-    const since = Date.now();
+  const name = `nats-server-${NATS_VERSION}`;
+  const cached = path.join(binDir, name);
+  if (!existsSync(cached))
+    await goInstall(name, [{ pkg: NATS_MODULE, as: name }], binDir, log, () => existsSync(cached));
+  return cached;
+}
+
+export interface TemporalServerBinaries {
+  /** `temporal-server`: every role of a Temporal cluster node. */
+  server: string;
+  /** `temporal-sql-tool`: creates and upgrades the server's schemas (they are built into it). */
+  sqlTool: string;
+}
+
+/** The Temporal server and its schema tool at TEMPORAL_SERVER_VERSION, built once (together) into the cache. */
+export async function temporalServerBinaries(
+  binDir: string,
+  log: (line: string) => void,
+): Promise<TemporalServerBinaries> {
+  const v = TEMPORAL_SERVER_VERSION;
+  const server = path.join(binDir, `temporal-server-${v}`);
+  const sqlTool = path.join(binDir, `temporal-sql-tool-${v}`);
+  const built = () => existsSync(server) && existsSync(sqlTool);
+  if (!built())
     await goInstall(
-      NATS_MODULE,
+      `temporal-server-${v}`,
+      [
+        { pkg: `go.temporal.io/server/cmd/server@v${v}`, as: path.basename(server) },
+        { pkg: `go.temporal.io/server/cmd/tools/sql@v${v}`, as: path.basename(sqlTool) },
+      ],
       binDir,
       log,
-      () => existsSync(cached) && statSync(cached).mtimeMs > since,
+      built,
     );
-  }
+  return { server, sqlTool };
+}
+
+/** The Temporal UI server at TEMPORAL_UI_VERSION (its web assets are built into it), built once into the cache. */
+export async function temporalUiBinary(
+  binDir: string,
+  log: (line: string) => void,
+): Promise<string> {
+  const name = `temporal-ui-server-${TEMPORAL_UI_VERSION}`;
+  const cached = path.join(binDir, name);
+  if (!existsSync(cached))
+    await goInstall(
+      name,
+      [{ pkg: `github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_VERSION}`, as: name }],
+      binDir,
+      log,
+      () => existsSync(cached),
+    );
   return cached;
 }
 

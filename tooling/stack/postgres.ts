@@ -275,6 +275,38 @@ async function ensureDatabase(stackDir: string, port: number): Promise<void> {
   }
 }
 
+/**
+ * A login role that owns databases of its own in the stack's cluster, for a server that keeps its data
+ * there (a Temporal cluster) apart from Shipshape's. The password is set again each time; `fresh`
+ * drops the databases first (nothing may be connected to them).
+ */
+export async function ensureOwnedDatabases(
+  stackDir: string,
+  port: number,
+  owner: { role: string; password: string },
+  databases: string[],
+  fresh: boolean,
+): Promise<void> {
+  const client = superuserClient(stackDir, port);
+  await client.connect();
+  const ident = (v: string) => client.escapeIdentifier(v);
+  try {
+    const role = ident(owner.role);
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [owner.role]);
+    if (!exists.rowCount) await client.query(`CREATE ROLE ${role}`);
+    await client.query(
+      `ALTER ROLE ${role} LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${client.escapeLiteral(owner.password)}`,
+    );
+    for (const db of databases) {
+      if (fresh) await client.query(`DROP DATABASE IF EXISTS ${ident(db)} WITH (FORCE)`);
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
+      if (!rowCount) await client.query(`CREATE DATABASE ${ident(db)} OWNER ${role}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 export async function stopPostgres(
   stackDir: string,
   mode: 'fast' | 'immediate' = 'fast',

@@ -1,9 +1,9 @@
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../src/platform/config';
+import type { Config, TemporalMode } from '../../src/platform/config';
 import { waitFor } from '../../src/platform/wait';
-import { natsBinary, temporalBinary } from './binaries';
+import { natsBinary, temporalBinary, temporalServerBinaries, temporalUiBinary } from './binaries';
 import { natsAnswers, natsPaths, writeNatsConfig } from './nats';
 import {
   ensureLocalRoles,
@@ -15,8 +15,14 @@ import {
 } from './postgres';
 import { commandLine, isAlive, portAnswers, spawnDetached, tailFile } from './process';
 import { temporalAnswers, temporalArgs, temporalPaths } from './temporal';
+import { TemporalCluster } from './temporal-cluster';
+import { startTemporalUi, stopTemporalUi, temporalUiPaths, temporalUiPid } from './temporal-ui';
 
-export type ServerName = 'temporal' | 'nats' | 'postgres';
+/**
+ * The stack's servers. With `--temporal cluster`, `temporal` is the address clients use (the
+ * forwarder in front of the nodes), `temporal-1`, `temporal-2` the nodes, `temporal-ui` the UI.
+ */
+export type ServerName = 'temporal' | `temporal-${number}` | 'temporal-ui' | 'nats' | 'postgres';
 
 export interface ServerStatus {
   name: ServerName;
@@ -30,7 +36,50 @@ export interface ServerStatus {
 }
 
 interface StackState {
-  pids: Partial<Record<ServerName, number>>;
+  pids: Partial<Record<'temporal' | 'nats', number>>;
+  /** How Temporal was last started, for `status` once it is down. */
+  temporal?: TemporalMode;
+}
+
+/** `stack up` asked for one Temporal mode while the stack runs the other. */
+export class TemporalModeConflictError extends Error {
+  override name = 'TemporalModeConflictError';
+}
+
+const MODE_NAMES: Record<TemporalMode, string> = {
+  dev: 'the Temporal dev server',
+  cluster: 'a Temporal cluster',
+};
+
+/** The stack's Temporal cluster (`--temporal cluster`): its folder, ports and databases. */
+export function stackTemporalCluster(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): TemporalCluster {
+  return new TemporalCluster({
+    dir: path.join(config.stack.dir, 'temporal-cluster'),
+    basePort: config.stack.ports.temporalCluster,
+    // The forwarder takes the dev server's port, so TEMPORAL_ADDRESS is the same in both modes.
+    frontendPort: config.stack.ports.temporal,
+    binCacheDir: config.stack.binCacheDir,
+    postgres: { stackDir: config.stack.dir, port: config.stack.ports.postgres },
+    database: 'temporal',
+    namespace: config.temporal.namespace,
+    log,
+  });
+}
+
+const uiDir = (config: Config) => path.join(config.stack.dir, 'temporal-ui');
+
+/** How this stack's Temporal runs now, if any of it runs. */
+function runningTemporalMode(config: Config, state: StackState): TemporalMode | undefined {
+  if (ourPid(config, 'temporal', state) !== undefined) return 'dev';
+  const cluster = stackTemporalCluster(config);
+  const clusterRuns =
+    cluster.forwarderPid() !== undefined ||
+    cluster.nodes.some((n) => cluster.pidOf(n.index) !== undefined) ||
+    temporalUiPid(uiDir(config)) !== undefined;
+  return clusterRuns ? 'cluster' : undefined;
 }
 
 function statePath(config: Config): string {
@@ -50,7 +99,11 @@ function writeState(config: Config, state: StackState): void {
 }
 
 /** A pid from our state file counts only if the process still runs from our data folder. */
-function ourPid(config: Config, name: ServerName, state: StackState): number | undefined {
+function ourPid(
+  config: Config,
+  name: 'temporal' | 'nats' | 'postgres',
+  state: StackState,
+): number | undefined {
   if (name === 'postgres') return postgresPid(config.stack.dir);
   const pid = state.pids[name];
   if (pid === undefined || !isAlive(pid)) return undefined;
@@ -65,7 +118,10 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
   }
 }
 
-/** Starts whatever is not yet running and returns once every server answers. Safe to call again. */
+/**
+ * Starts whatever is not yet running and returns once every server answers. Safe to call again.
+ * Temporal runs as `config.stack.temporal` says; unset, as it runs already, else as the dev server.
+ */
 export async function stackUp(
   config: Config,
   log: (line: string) => void = () => undefined,
@@ -75,10 +131,27 @@ export async function stackUp(
   ensureLocalSecrets(config.stack.dir);
   const state = readState(config);
   const { ports } = config.stack;
+  const running = runningTemporalMode(config, state);
+  const mode = config.stack.temporal ?? running ?? 'dev';
+  if (running && running !== mode)
+    throw new TemporalModeConflictError(
+      `the stack runs ${MODE_NAMES[running]}; stop it first (\`shipshape stack down\`) to start ${MODE_NAMES[mode]}`,
+    );
+  if (mode === 'cluster' && !config.stack.managesPostgres)
+    throw new TemporalModeConflictError(
+      "a Temporal cluster keeps its data in the stack's own PostgreSQL: unset DATABASE_URL to use it",
+    );
 
-  // Binaries may need building first; build one after the other (2 cores), then start all three at once.
+  // Binaries may need building first; build one after the other (2 cores), then start the servers.
   const natsBin = await natsBinary(config.stack.binCacheDir, log);
-  const temporalBin = await temporalBinary(config.stack.binCacheDir, log);
+  const temporalBin =
+    mode === 'dev' ? await temporalBinary(config.stack.binCacheDir, log) : undefined;
+  if (mode === 'cluster') {
+    await temporalServerBinaries(config.stack.binCacheDir, log);
+    await temporalUiBinary(config.stack.binCacheDir, log);
+  }
+  state.temporal = mode;
+  writeState(config, state);
 
   const startNats = async () => {
     if (ourPid(config, 'nats', state) !== undefined && (await natsAnswers(ports.natsMonitor)))
@@ -106,7 +179,7 @@ export async function stackUp(
     const p = temporalPaths(config.stack.dir);
     log(`starting Temporal dev server on ${config.temporal.address} (UI ${config.temporal.uiUrl})`);
     state.pids.temporal = spawnDetached(
-      temporalBin,
+      temporalBin!,
       temporalArgs(config.stack.dir, ports, config.temporal.namespace),
       p.logFile,
       p.dir,
@@ -133,7 +206,28 @@ export async function stackUp(
     await startPostgres(config.stack.dir, ports.postgres, log);
   };
 
-  await Promise.all([startNats(), startTemporal(), startPg()]);
+  // The cluster keeps its data in the stack's PostgreSQL, so it starts once PostgreSQL answers.
+  const startCluster = async () => {
+    await startPg();
+    const cluster = stackTemporalCluster(config, log);
+    if (cluster.forwarderPid() === undefined) await ensurePortFree(ports.temporal, 'Temporal');
+    await cluster.start();
+    if (temporalUiPid(uiDir(config)) === undefined)
+      await ensurePortFree(ports.temporalUi, 'the Temporal UI');
+    await startTemporalUi({
+      dir: uiDir(config),
+      binCacheDir: config.stack.binCacheDir,
+      port: ports.temporalUi,
+      temporalAddress: cluster.address,
+      namespace: config.temporal.namespace,
+      codecEndpoint: `http://127.0.0.1:${ports.codecServer}/codec`,
+      log,
+    });
+  };
+
+  await Promise.all(
+    mode === 'dev' ? [startNats(), startTemporal(), startPg()] : [startNats(), startCluster()],
+  );
   return stackStatus(config);
 }
 
@@ -180,18 +274,34 @@ async function stopOurServer(
   delete state.pids[name];
 }
 
+/** Stops this stack's Temporal, dev server or cluster and its UI, whichever runs. */
+async function stopTemporal(
+  config: Config,
+  state: StackState,
+  log: (line: string) => void,
+): Promise<void> {
+  await stopOurServer(config, 'temporal', state, log);
+  if (temporalUiPid(uiDir(config)) !== undefined) log('stopping the Temporal UI');
+  await stopTemporalUi(uiDir(config));
+  const cluster = stackTemporalCluster(config);
+  if (runningTemporalMode(config, state) === 'cluster') log('stopping the Temporal cluster');
+  await cluster.stop();
+}
+
 /**
- * Stops this stack's Temporal server, if it runs, and deletes its database: the next `stackUp` starts
- * it empty. For the benchmark, whose runs must not inherit earlier runs' closed workflows.
+ * Stops this stack's Temporal (dev server or cluster), if it runs, and deletes its data: the next
+ * `stackUp` starts it empty (the cluster's databases are dropped then, as its folder is gone). For the
+ * benchmark, whose runs must not inherit earlier runs' closed workflows.
  */
 export async function discardTemporalData(
   config: Config,
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
   const state = readState(config);
-  await stopOurServer(config, 'temporal', state, log);
+  await stopTemporal(config, state, log);
   if (existsSync(config.stack.dir)) writeState(config, state);
   rmSync(temporalPaths(config.stack.dir).dir, { recursive: true, force: true });
+  rmSync(path.join(config.stack.dir, 'temporal-cluster'), { recursive: true, force: true });
 }
 
 /** Stops only the servers this stack started (pids from our state file whose command line names our folder). */
@@ -200,7 +310,8 @@ export async function stackDown(
   log: (line: string) => void = () => undefined,
 ): Promise<void> {
   const state = readState(config);
-  for (const name of ['temporal', 'nats'] as const) await stopOurServer(config, name, state, log);
+  await stopTemporal(config, state, log);
+  await stopOurServer(config, 'nats', state, log);
   if (config.stack.managesPostgres && postgresPid(config.stack.dir) !== undefined) {
     log('stopping PostgreSQL');
     await stopPostgres(config.stack.dir);
@@ -208,24 +319,74 @@ export async function stackDown(
   if (existsSync(config.stack.dir)) writeState(config, state);
 }
 
+/** The dev server's row, or the cluster's rows: the forwarder (what clients use), each node, the UI. */
+async function temporalStatus(
+  config: Config,
+  state: StackState,
+  mode: TemporalMode,
+): Promise<ServerStatus[]> {
+  const answers = (pid: number | null) =>
+    pid !== null && temporalAnswers(config.temporal.address, config.temporal.namespace);
+  if (mode === 'dev') {
+    const pid = ourPid(config, 'temporal', state) ?? null;
+    return [
+      {
+        name: 'temporal',
+        address: config.temporal.address,
+        pid,
+        running: await answers(pid),
+        managed: true,
+        log: temporalPaths(config.stack.dir).logFile,
+        ui: config.temporal.uiUrl,
+      },
+    ];
+  }
+  const cluster = stackTemporalCluster(config);
+  const forwarder = cluster.forwarderPid() ?? null;
+  const ui = temporalUiPid(uiDir(config)) ?? null;
+  return [
+    {
+      name: 'temporal',
+      address: cluster.address,
+      pid: forwarder,
+      running: await answers(forwarder),
+      managed: true,
+      log: cluster.forwarderLogFile,
+      ui: config.temporal.uiUrl,
+    },
+    ...(await Promise.all(
+      cluster.nodes.map(async (node): Promise<ServerStatus> => {
+        const pid = cluster.pidOf(node.index) ?? null;
+        return {
+          name: node.name,
+          address: node.address,
+          pid,
+          running: pid !== null && (await cluster.nodeAnswers(node.index)),
+          managed: true,
+          log: node.logFile,
+        };
+      }),
+    )),
+    {
+      name: 'temporal-ui',
+      address: config.temporal.uiUrl,
+      pid: ui,
+      running: ui !== null && (await portAnswers(config.stack.ports.temporalUi)),
+      managed: true,
+      log: temporalUiPaths(uiDir(config)).logFile,
+    },
+  ];
+}
+
 export async function stackStatus(config: Config): Promise<ServerStatus[]> {
   const state = readState(config);
   const { ports } = config.stack;
   const natsPid = ourPid(config, 'nats', state) ?? null;
-  const temporalPid = ourPid(config, 'temporal', state) ?? null;
   const pgPid = config.stack.managesPostgres ? (postgresPid(config.stack.dir) ?? null) : null;
+  const mode =
+    runningTemporalMode(config, state) ?? config.stack.temporal ?? state.temporal ?? 'dev';
   return [
-    {
-      name: 'temporal',
-      address: config.temporal.address,
-      pid: temporalPid,
-      running:
-        temporalPid !== null &&
-        (await temporalAnswers(config.temporal.address, config.temporal.namespace)),
-      managed: true,
-      log: temporalPaths(config.stack.dir).logFile,
-      ui: config.temporal.uiUrl,
-    },
+    ...(await temporalStatus(config, state, mode)),
     {
       name: 'nats',
       address: config.nats.servers.join(','),

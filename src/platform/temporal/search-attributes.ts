@@ -1,3 +1,4 @@
+import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
 import { connectTemporal } from './connection';
@@ -23,20 +24,38 @@ const TYPES = {
 export async function ensureSearchAttributes(config: Config): Promise<string[]> {
   const connection = await connectTemporal(config);
   try {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({
-      namespace: config.temporal.namespace,
-    });
-    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(
-      ([name]) => !(customAttributes ?? {})[name],
-    );
-    if (missing.length) {
-      await connection.operatorService.addSearchAttributes({
-        namespace: config.temporal.namespace,
-        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, TYPES[type]])),
-      });
-    }
-    return missing.map(([name]) => name);
+    return await addMissingSearchAttributes(connection, config.temporal.namespace);
   } finally {
     await connection.close();
   }
+}
+
+/** The search attributes `namespace` lacks, registered through `connection`; returns their names. */
+export async function addMissingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<string[]> {
+  const missing = await missingSearchAttributes(connection, namespace);
+  if (missing.length) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((name) => [name, TYPES[SEARCH_ATTRIBUTES[name]]]),
+      ),
+    });
+  }
+  return missing;
+}
+
+/** The app's search attributes that `namespace` does not have, as the server behind `connection` sees it. */
+export async function missingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<(keyof typeof SEARCH_ATTRIBUTES)[]> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({
+    namespace,
+  });
+  return (Object.keys(SEARCH_ATTRIBUTES) as (keyof typeof SEARCH_ATTRIBUTES)[]).filter(
+    (name) => !(customAttributes ?? {})[name],
+  );
 }

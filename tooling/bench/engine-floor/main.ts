@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../../../src/platform/config';
+import { TEMPORAL_MODES, temporalModeNamed } from '../../../src/platform/config';
+import type { Config, TemporalMode } from '../../../src/platform/config';
 import { projectRoot } from '../../../src/platform/paths';
 import { stackStatus } from '../../stack/stack';
 import { connectTemporalClient } from '../../../src/platform/temporal/client';
@@ -10,15 +11,17 @@ import { benchStackUp } from '../bench-stack';
 import { forkReady, stopChildren } from '../designs';
 import { percentile } from '../load';
 import { ProcessSampler } from '../procfs';
+import type { Watched } from '../procfs';
 import { gitCommit, machine, positiveInt, progress, textTable } from '../run-info';
 import { historyFigures } from '../temporal-figures';
 import type { WorkflowFigures } from '../temporal-figures';
 import { FLOOR_TASK_QUEUE } from './worker';
 
 /**
- * `npm run bench:engine`: how many workflows per second the Temporal dev server and one worker finish on
- * this machine when the workflows do nothing but Temporal's part of an order — its ceiling for any
- * design built on one workflow per order, and the latency an order cannot go below.
+ * `npm run bench:engine`: how many workflows per second Temporal and one worker finish on this machine
+ * when the workflows do nothing but Temporal's part of an order — its ceiling for any design built on
+ * one workflow per order, and the latency an order cannot go below — on the dev server (SQLite, one
+ * history shard) and on the two-node cluster (PostgreSQL, four shards), one after the other in one run.
  */
 
 const SHAPES = ['start-and-complete', 'order-shaped'] as const;
@@ -30,6 +33,7 @@ interface Plan {
   seconds: number;
   unloadedSeconds: number;
   shapes: Shape[];
+  temporal: TemporalMode[];
 }
 
 interface Phase {
@@ -82,6 +86,23 @@ function phase(latencies: number[], elapsedMs: number): Phase {
   };
 }
 
+/**
+ * The processes whose CPU counts, besides the worker and the load: the dev server, or the cluster's
+ * nodes and its forwarder; and PostgreSQL with its backends (the cluster's store; idle beside the dev
+ * server, which keeps its own SQLite file).
+ */
+async function serverProcesses(config: Config): Promise<Record<string, Watched>> {
+  const out: Record<string, Watched> = {};
+  const cluster = (await stackStatus(config)).some((s) => s.name === 'temporal-1');
+  for (const s of await stackStatus(config)) {
+    if (s.pid === null) continue;
+    if (s.name === 'temporal') out[cluster ? 'forwarder' : 'temporal'] = { pid: s.pid };
+    else if (/^temporal-\d+$/.test(s.name)) out[s.name] = { pid: s.pid };
+    else if (s.name === 'postgres') out.postgres = { pid: s.pid, withChildren: true };
+  }
+  return out;
+}
+
 async function measureShape(
   shape: Shape,
   plan: Plan,
@@ -108,9 +129,9 @@ async function measureShape(
   await closedLoop(run, plan.concurrency, Math.min(5, plan.seconds) * 1000);
   offset = 2_000_000;
 
-  const temporal = (await stackStatus(config)).find((s) => s.name === 'temporal')?.pid;
+  const servers = await serverProcesses(config);
   const sampler = new ProcessSampler(() => ({
-    temporal: temporal ? { pid: temporal } : undefined,
+    ...servers,
     worker: { pid: workerPid },
     load: { pid: process.pid },
   }));
@@ -138,13 +159,29 @@ async function measureShape(
   return result;
 }
 
-function table(results: Partial<Record<Shape, ShapeResult>>, plan: Plan): string {
+type Results = Partial<Record<TemporalMode, Partial<Record<Shape, ShapeResult>>>>;
+
+/** CPU ms per workflow of the Temporal server processes: the dev server, or every node. */
+const serverCpu = (r: ShapeResult) =>
+  Object.entries(r.saturated.cpuMsPerWorkflow)
+    .filter(([k]) => /^temporal(-\d+)?$/.test(k))
+    .map(([, v]) => v);
+const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 10;
+
+function table(results: Results, plan: Plan): string {
+  const cpu = (r: ShapeResult, k: string) => r.saturated.cpuMsPerWorkflow[k] ?? '–';
   const rows: [string, (r: ShapeResult) => string | number][] = [
     ['workflows/s, saturated', (r) => `${r.saturated.perSec} (${plan.concurrency} in flight)`],
     [
-      'CPU ms per workflow: server / worker / load',
-      (r) =>
-        `${r.saturated.cpuMsPerWorkflow.temporal} / ${r.saturated.cpuMsPerWorkflow.worker} / ${r.saturated.cpuMsPerWorkflow.load}`,
+      'CPU ms per workflow: Temporal (per node) / PostgreSQL',
+      (r) => {
+        const nodes = serverCpu(r);
+        return `${sum(nodes)}${nodes.length > 1 ? ` (${nodes.join(' + ')})` : ''} / ${cpu(r, 'postgres')}`;
+      },
+    ],
+    [
+      'CPU ms per workflow: forwarder / worker / load',
+      (r) => `${cpu(r, 'forwarder')} / ${cpu(r, 'worker')} / ${cpu(r, 'load')}`,
     ],
     [
       'latency p50 / p99, one at a time (ms)',
@@ -159,14 +196,22 @@ function table(results: Partial<Record<Shape, ShapeResult>>, plan: Plan): string
       (r) => `${r.stateTransitions} / ${r.historyEvents} / ${r.workflowTasks}`,
     ],
   ];
-  const shapes = plan.shapes.filter((s) => results[s]);
+  const columns = plan.temporal.flatMap((mode) =>
+    plan.shapes.filter((s) => results[mode]?.[s]).map((shape) => ({ mode, shape })),
+  );
   const head = [
     '',
-    ...shapes.map((s) => (s === 'order-shaped' ? `order-shaped (${plan.steps} steps)` : s)),
+    ...columns.map(
+      ({ mode, shape }) =>
+        `${mode}: ${shape === 'order-shaped' ? `order-shaped (${plan.steps} steps)` : shape}`,
+    ),
   ];
   return textTable(
     head,
-    rows.map(([label, f]) => [label, ...shapes.map((s) => String(f(results[s]!)))]),
+    rows.map(([label, f]) => [
+      label,
+      ...columns.map(({ mode, shape }) => String(f(results[mode]![shape]!))),
+    ]),
   );
 }
 
@@ -175,6 +220,7 @@ function planFrom(o: {
   concurrency: number;
   seconds: number;
   shapes: string;
+  temporal: string;
   quick?: boolean;
 }): Plan {
   const shapes = o.shapes.split(',').map((s) => s.trim());
@@ -182,7 +228,16 @@ function planFrom(o: {
     if (!(SHAPES as readonly string[]).includes(s))
       throw new Error(`--shapes: unknown shape ${s}; choose from ${SHAPES.join(', ')}`);
   }
+  const temporal = o.temporal.split(',').map((m) => {
+    const mode = temporalModeNamed(m.trim());
+    if (!mode)
+      throw new Error(
+        `--temporal: unknown mode ${m.trim()}; choose from ${TEMPORAL_MODES.join(', ')}`,
+      );
+    return mode;
+  });
   return {
+    temporal: [...new Set(temporal)],
     steps: o.steps,
     concurrency: o.concurrency,
     seconds: o.quick ? 5 : o.seconds,
@@ -194,9 +249,16 @@ function planFrom(o: {
 async function main(argv: string[]): Promise<void> {
   const program = new Command('bench:engine')
     .description(
-      "Measures the Temporal dev server's ceiling on this machine: workflows that do nothing but Temporal's part of " +
-        "an order, run by one worker with Shipshape's settings on the bench stack. Prints a table and writes " +
+      "Measures Temporal's ceiling on this machine, on the dev server and on the two-node cluster one after the " +
+        "other: workflows that do nothing but Temporal's part of an order, run by one worker with Shipshape's " +
+        'settings on the bench stack (its Temporal restarted empty for each). Prints a table and writes ' +
         'tooling/bench/results/<timestamp>-engine.json.',
+    )
+    .addOption(
+      new Option(
+        '--temporal <modes>',
+        `comma-separated, measured in this order: ${TEMPORAL_MODES.join(', ')}`,
+      ).default(TEMPORAL_MODES.join(',')),
     )
     .addOption(
       new Option(
@@ -217,7 +279,7 @@ async function main(argv: string[]): Promise<void> {
     .addOption(
       new Option('--seconds <n>', 'how long each shape runs saturated')
         .argParser(positiveInt)
-        .default(30),
+        .default(20),
     )
     .option('--quick', 'five seconds per shape: a check that it works, not figures to quote')
     .showHelpAfterError()
@@ -230,31 +292,35 @@ async function main(argv: string[]): Promise<void> {
     return program.error(`bench:engine: ${(err as Error).message}`, { exitCode: 2 });
   }
 
-  const config = await benchStackUp(progress);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(projectRoot, 'tooling', 'bench', 'results');
-  const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
   mkdirSync(resultsDir, { recursive: true });
-  mkdirSync(logDir, { recursive: true });
   const file = path.join(resultsDir, `${stamp}-engine.json`);
-  const worker = await forkReady(
-    require.resolve('./worker'),
-    [],
-    { SHIPSHAPE_STACK_DIR: config.stack.dir },
-    path.join(logDir, 'engine-floor-worker.log'),
-    'the engine-floor worker',
-  );
-  const client = await connectTemporalClient(config);
-  const results: Partial<Record<Shape, ShapeResult>> = {};
-  try {
-    for (const shape of plan.shapes) {
-      results[shape] = await measureShape(shape, plan, config, client, worker.pid!);
-      const out = { shapes: results, machine: machine(), commit: gitCommit(), plan };
-      writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  const results: Results = {};
+  for (const mode of plan.temporal) {
+    progress(`Temporal as ${mode === 'dev' ? 'the dev server' : 'a two-node cluster'}`);
+    const config = await benchStackUp(progress, mode);
+    const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
+    mkdirSync(logDir, { recursive: true });
+    const worker = await forkReady(
+      require.resolve('./worker'),
+      [],
+      { SHIPSHAPE_STACK_DIR: config.stack.dir },
+      path.join(logDir, `engine-floor-worker-${mode}.log`),
+      'the engine-floor worker',
+    );
+    const client = await connectTemporalClient(config);
+    const byShape: Partial<Record<Shape, ShapeResult>> = (results[mode] = {});
+    try {
+      for (const shape of plan.shapes) {
+        byShape[shape] = await measureShape(shape, plan, config, client, worker.pid!);
+        const out = { temporal: results, machine: machine(), commit: gitCommit(), plan };
+        writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+      }
+    } finally {
+      await client.connection.close();
+      await stopChildren([worker]);
     }
-  } finally {
-    await client.connection.close();
-    await stopChildren([worker]);
   }
   process.stdout.write(table(results, plan) + '\n');
   progress(`figures: ${path.relative(process.cwd(), file)}`);
