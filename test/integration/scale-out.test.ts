@@ -44,7 +44,7 @@ async function inTurn<T>(items: T[], limit: number, fn: (t: T) => Promise<void>)
 
 /**
  * Beyond one machine, on one machine: a three-node JetStream cluster with R3 streams, a two-node
- * Temporal cluster on the test stack's PostgreSQL (src/stack/temporal-cluster.ts), and two OS
+ * Temporal cluster on the test stack's PostgreSQL (tooling/stack/temporal-cluster.ts), and two OS
  * processes of the Temporal worker, of each service and of the reply bridge. Mid-run one of each
  * dies by SIGKILL, as do the NATS node leading the command stream and the Temporal node owning the
  * most history shards; every order still completes, and each effect exists exactly once at the
@@ -78,7 +78,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
 
   it('completes every order exactly once', async () => {
     // The NATS cluster's ports sit just above the test stack's NATS port; the Temporal cluster takes
-    // the 21 ports after the stack's own Temporal cluster's (src/config.ts): clear of every other.
+    // the 21 ports after the stack's own Temporal cluster's (src/platform/config.ts): clear of every other.
     const ports = base.stack.ports;
     [cluster, temporal] = await Promise.all([
       startNatsCluster({

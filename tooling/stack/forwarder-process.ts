@@ -1,7 +1,7 @@
 import { parseTarget, RoundRobinForwarder } from './round-robin-forwarder';
 
 /**
- * The local Temporal cluster's load balancer as a process of its own (src/stack/temporal-cluster.ts
+ * The local Temporal cluster's load balancer as a process of its own (tooling/stack/temporal-cluster.ts
  * starts it detached, like the servers): `node forwarder-process.js <listen-port> <host:port>...`.
  * Any further argument after `--` is ignored; the cluster passes its folder there, so that its pid
  * can be told from a stranger's.

@@ -48,7 +48,7 @@ export interface TemporalClusterOptions {
   /** Where the round-robin forwarder listens: the one address clients are given. */
   frontendPort: number;
   binCacheDir: string;
-  /** The stack's PostgreSQL (src/stack/postgres.ts), where the cluster gets its role and databases. */
+  /** The stack's PostgreSQL (tooling/stack/postgres.ts), where the cluster gets its role and databases. */
   postgres: { stackDir: string; port: number };
   /** The role and main database (the visibility database adds `_visibility`); one per cluster. */
   database: string;
@@ -60,7 +60,7 @@ export interface TemporalClusterOptions {
   log?: (line: string) => void;
   readyTimeoutMs?: number;
 }
-const FORWARDER_ENTRY = path.join(distDir, 'src', 'stack', 'forwarder-process.js');
+const FORWARDER_ENTRY = path.join(distDir, 'tooling', 'stack', 'forwarder-process.js');
 
 function livePid(pidFile: string, tag: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
 
 /**
- * What each node of the local Temporal cluster is (src/stack/temporal-cluster.ts): its ports, folder
+ * What each node of the local Temporal cluster is (tooling/stack/temporal-cluster.ts): its ports, folder
  * and server config.
  */
 
@@ -99,7 +99,7 @@ export function nodeConfig(node: TemporalNode, c: NodeConfigInput): string {
     `      bindOnLocalHost: true`,
   ];
   return [
-    `# Written by shipshape (src/stack/temporal-cluster.ts): node ${node.index + 1} of ${CLUSTER_NODES}, every role.`,
+    `# Written by shipshape (tooling/stack/temporal-cluster.ts): node ${node.index + 1} of ${CLUSTER_NODES}, every role.`,
     `log:`,
     `  stdout: true`,
     `  level: info`,

@@ -50,7 +50,7 @@ export function temporalUiPid(dir: string): number | undefined {
 /** ui-server reads `<config dir>/<env>.yaml`; ours is `shipshape.yaml`. */
 function uiConfig(o: TemporalUiOptions): string {
   return [
-    '# Written by shipshape (src/stack/temporal-ui.ts).',
+    '# Written by shipshape (tooling/stack/temporal-ui.ts).',
     `temporalGrpcAddress: ${o.temporalAddress}`,
     'host: 127.0.0.1',
     `port: ${o.port}`,
