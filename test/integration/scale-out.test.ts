@@ -80,7 +80,8 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
     // The NATS cluster's ports sit just above the test stack's NATS port; the Temporal cluster takes
     // the 21 ports after the stack's own Temporal cluster's (src/platform/config.ts): clear of every other.
     const ports = base.stack.ports;
-    [cluster, temporal] = await Promise.all([
+    // Each kept as soon as it runs, so that `after` stops it even when the other fails to start.
+    await Promise.all([
       startNatsCluster({
         dir: path.join(stackDir, 'nats-cluster'),
         basePort: ports.nats + 30,
@@ -88,7 +89,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
         secrets: ensureLocalSecrets(stackDir),
         fresh: true,
         log,
-      }),
+      }).then((c) => (cluster = c)),
       startTemporalCluster({
         dir: path.join(stackDir, 'temporal-cluster-scale-out'),
         basePort: ports.temporalCluster + 20,
@@ -100,8 +101,9 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
         fresh: true,
         log,
         readyTimeoutMs: 300_000,
-      }),
+      }).then((t) => (temporal = t)),
     ]);
+    if (!cluster || !temporal) throw new Error('the clusters did not start');
     const env: NodeJS.ProcessEnv = {
       ...TEST_ENV,
       // Every client and worker reaches both nodes through the cluster's forwarder.

@@ -368,7 +368,13 @@ async function nodeShards(node: TemporalNode): Promise<number | undefined> {
 /** Starts (what is not running of) the cluster in `opts.dir` and returns it once ready. */
 export async function startTemporalCluster(opts: TemporalClusterOptions): Promise<TemporalCluster> {
   const cluster = new TemporalCluster(opts);
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (err) {
+    // A start that fails leaves nothing running behind it: its nodes hold ports a retry needs.
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
 
