@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -9,7 +9,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { BuildProgress, isCompiledPackage, plannedCompiles, stderrOrLog } from './build-progress';
 
 const run = promisify(execFile);
 
@@ -89,15 +91,22 @@ async function underBuildLock(
   }
 }
 
-async function goInstall(
+/** `…/cli/cmd/temporal@v1.5.1` → `temporal`; `…/nats-server/v2@v2.12.2` → `nats-server`. */
+const binaryName = (module: string) =>
+  module
+    .replace(/@.*/, '')
+    .replace(/\/v\d+$/, '')
+    .split('/')
+    .pop()!;
+
+async function buildOnce(
   module: string,
   binDir: string,
   log: (line: string) => void,
   built: () => boolean,
 ): Promise<void> {
   mkdirSync(binDir, { recursive: true });
-  const name = module.replace(/@.*/, '').split('/').pop()!;
-  await underBuildLock(binDir, name, built, log, () => goBuild(module, binDir, log));
+  await underBuildLock(binDir, binaryName(module), built, log, () => goBuild(module, binDir, log));
 }
 
 async function goBuild(module: string, binDir: string, log: (line: string) => void): Promise<void> {
@@ -111,17 +120,66 @@ async function goBuild(module: string, binDir: string, log: (line: string) => vo
     );
   }
   log(`building ${module} into ${binDir} (first time only; this takes a few minutes)…`);
-  const started = Date.now();
+  const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-mod=mod' };
+  const progress = new BuildProgress(binaryName(module), stderrOrLog(log));
+  const ticker = setInterval(() => progress.tick(), 1000);
+  let built = false;
   try {
-    await run(go, ['install', module], {
-      env: { ...process.env, GOBIN: binDir, GOFLAGS: '-mod=mod' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new MissingBinaryError(`go install ${module} failed:\n${(e.stderr ?? e.message).trim()}`);
+    progress.compilingStarts(await plannedPackages(go, module, env));
+    await goInstall(go, module, env, () => progress.packageCompiled());
+    built = true;
+  } finally {
+    clearInterval(ticker);
+    progress.finish(built);
   }
-  log(`built ${module} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/**
+ * How many packages installing `module` compiles, from a dry run (`go install -n`, which fetches the
+ * modules too). Undefined when it fails: the install then says why.
+ */
+async function plannedPackages(
+  go: string,
+  module: string,
+  env: NodeJS.ProcessEnv,
+): Promise<number | undefined> {
+  try {
+    const { stdout, stderr } = await run(go, ['install', '-n', module], {
+      env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return plannedCompiles(`${stdout}\n${stderr}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `go install -v module`, calling `compiled` for each package it compiles; fails with Go's messages. */
+function goInstall(
+  go: string,
+  module: string,
+  env: NodeJS.ProcessEnv,
+  compiled: () => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(go, ['install', '-v', module], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const messages: string[] = [];
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (isCompiledPackage(line)) compiled();
+      else messages.push(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new MissingBinaryError(`go install ${module} failed:\n${messages.join('\n').trim()}`),
+        );
+    });
+  });
 }
 
 /** The Temporal CLI: from PATH, else from the cache, else built once into the cache. */
@@ -129,7 +187,7 @@ export async function temporalBinary(binDir: string, log: (line: string) => void
   const onPath = await which('temporal');
   if (onPath) return onPath;
   const cached = path.join(binDir, 'temporal');
-  if (!existsSync(cached)) await goInstall(TEMPORAL_MODULE, binDir, log, () => existsSync(cached));
+  if (!existsSync(cached)) await buildOnce(TEMPORAL_MODULE, binDir, log, () => existsSync(cached));
   return cached;
 }
 
@@ -141,7 +199,7 @@ export async function natsBinary(binDir: string, log: (line: string) => void): P
   if (!existsSync(cached) || !(await natsVersionOk(cached))) {
     // An old binary may sit there: only one made after we started counts as built by another.
     const since = Date.now();
-    await goInstall(
+    await buildOnce(
       NATS_MODULE,
       binDir,
       log,
