@@ -5,6 +5,7 @@ import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
 import { isAlive, portAnswers } from '../../tooling/stack/process';
 import type { ServerStatus } from '../../tooling/stack/stack';
+import { testConfig } from '../support/env';
 
 const run = promisify(execFile);
 const cli = path.join(projectRoot, 'bin', 'shipshape.js');
@@ -65,7 +66,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
       after.every((s) => !s.running && s.pid === null),
       JSON.stringify(after),
     );
-    // The system's own services, if any, are untouched: the test stack on offset 100 still answers.
-    assert.ok(await portAnswers(17333), 'the test stack is still up');
+    // The system's own services, if any, are untouched: the test stack (on its own offset) still answers.
+    assert.ok(await portAnswers(testConfig().stack.ports.temporal), 'the test stack is still up');
   });
 });
