@@ -1,5 +1,5 @@
 # One image for every Shipshape process; docker-compose.yml picks the entry point per service.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
@@ -11,7 +11,7 @@ COPY tooling ./tooling
 COPY bin ./bin
 RUN npm ci && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app

@@ -1,6 +1,6 @@
 /**
  * Plain data types shared by the workflow, activities, services and API.
- * Types only: workflow code may import this file.
+ * Types and constant lists only, no I/O: workflow code may import this file.
  */
 
 export const SERVICES = ['inventory', 'payment', 'loyalty', 'shipping'] as const;
@@ -128,32 +128,38 @@ export interface ReplyEnvelope {
 
 export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';
 
-export type StepState =
-  | 'PENDING'
-  | 'IN_PROGRESS'
-  | 'SUCCEEDED'
-  | 'FAILED'
-  | 'COMPENSATING'
-  | 'COMPENSATED'
+/** Every state a step can be in (the API's contract lists them too). */
+export const STEP_STATES = [
+  'PENDING',
+  'IN_PROGRESS',
+  'SUCCEEDED',
+  'FAILED',
+  'COMPENSATING',
+  'COMPENSATED',
   /** Compensation given up by an operator: needs handling outside Shipshape. */
-  | 'COMPENSATION_ABANDONED'
+  'COMPENSATION_ABANDONED',
   /** Loyalty only: the order completed and the points are being retried in the background. */
-  | 'RETRYING'
-  | 'SKIPPED';
+  'RETRYING',
+  'SKIPPED',
+] as const;
+export type StepState = (typeof STEP_STATES)[number];
 
-export type OrderStatus =
-  | 'PENDING'
-  | 'RESERVING_INVENTORY'
-  | 'CHARGING_PAYMENT'
-  | 'AWARDING_POINTS'
-  | 'CREATING_SHIPMENT'
-  | 'FINALIZING'
-  | 'COMPENSATING'
+/** Every status an order can have, in the order an order moves through them. */
+export const ORDER_STATUSES = [
+  'PENDING',
+  'RESERVING_INVENTORY',
+  'CHARGING_PAYMENT',
+  'AWARDING_POINTS',
+  'CREATING_SHIPMENT',
+  'FINALIZING',
+  'COMPENSATING',
   /** A compensation keeps failing: the workflow waits for an operator's retry or give-up. */
-  | 'NEEDS_ATTENTION'
-  | 'COMPLETED'
-  | 'CANCELLED'
-  | 'FAILED';
+  'NEEDS_ATTENTION',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED', 'FAILED'];
 

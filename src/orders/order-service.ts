@@ -229,7 +229,11 @@ export class OrderService {
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, status) };
   }
 
-  async reconcile(orderId: string, reason?: string): Promise<ActionResult> {
+  /** Signals the order's workflow to re-check the step it waits on; an order that has ended is left as it is. */
+  async reconcile(
+    orderId: string,
+    reason?: string,
+  ): Promise<Exclude<ActionResult, { kind: 'conflict' }>> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
     if (isTerminal(row.status))

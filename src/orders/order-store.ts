@@ -160,3 +160,11 @@ export async function listOrders(
   );
   return rows;
 }
+
+/** How many orders the table holds in each status it records. */
+export async function countOrdersByStatus(pool: Pool): Promise<Map<OrderStatus, number>> {
+  const { rows } = await pool.query<{ status: OrderStatus; n: number }>(
+    'SELECT status, count(*)::int AS n FROM app.orders GROUP BY status',
+  );
+  return new Map(rows.map((r) => [r.status, r.n]));
+}

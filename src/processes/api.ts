@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Gauge } from 'prom-client';
 import { serverApiKeys } from '../platform/security/credentials';
 import { buildApi } from '../orders/api/server';
+import { registerOrderGauges } from '../orders/order-gauges';
 import { OrderService } from '../orders/order-service';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
@@ -26,6 +27,7 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
     });
+    registerOrderGauges(registry, pool);
     const orders = new OrderService(temporal, pool, config, { deferStarts: log });
     const starter = r.add(orders.starter!, (s) => s.stop());
     void starter.sweep();

@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../platform/config';
 import { distDir } from '../platform/paths';
-import { APP_PROCESSES } from './table';
+import { APP_PROCESSES, metricsServedBy } from './table';
 import type { ProcessName } from './table';
 import { backoffMs } from '../platform/backoff';
 
@@ -29,6 +29,33 @@ export interface SupervisorOptions {
   logDir?: string;
 }
 
+/** The processes `shipshape run` starts with this configuration, in order. */
+export function processesToRun(config: Config): ProcessName[] {
+  return [...(config.providers.useFakes ? (['fake-providers'] as const) : []), ...APP_PROCESSES];
+}
+
+/** A supervised process's METRICS_PORT: the stack's metrics base plus its place among `names`. */
+const metricsPortOf = (config: Config, names: readonly ProcessName[], name: ProcessName) =>
+  config.stack.ports.metricsBase + names.indexOf(name);
+
+/**
+ * Where each of `names`, run by a supervisor, serves GET /metrics: a worker on its METRICS_PORT, the
+ * API on the API's port (with a key that has the `operate` scope). Processes without metrics are left out.
+ */
+export function metricsUrls(
+  config: Config,
+  names: readonly ProcessName[],
+): Partial<Record<ProcessName, string>> {
+  const urls: Partial<Record<ProcessName, string>> = {};
+  for (const name of names) {
+    const served = metricsServedBy(name);
+    if (served === 'api-port') urls[name] = `http://127.0.0.1:${config.api.port}/metrics`;
+    if (served === 'metrics-port')
+      urls[name] = `http://127.0.0.1:${metricsPortOf(config, names, name)}/metrics`;
+  }
+  return urls;
+}
+
 /**
  * Starts the app's processes as children, each logging to its own file, restarts any that dies,
  * and stops them all together.
@@ -44,19 +71,12 @@ export class Supervisor {
   }
 
   names(): ProcessName[] {
-    if (this.opts.names) return this.opts.names;
-    return [
-      ...(this.opts.config.providers.useFakes ? (['fake-providers'] as const) : []),
-      ...APP_PROCESSES,
-    ];
+    return this.opts.names ?? processesToRun(this.opts.config);
   }
 
-  /** Each worker's GET /metrics address (the API serves its own on the API port). */
-  metricsUrls(): Record<string, string> {
-    const base = this.opts.config.stack.ports.metricsBase;
-    return Object.fromEntries(
-      this.names().map((n, i) => [n, `http://127.0.0.1:${base + i}/metrics`]),
-    );
+  /** Where each process it runs serves GET /metrics (see `metricsUrls`). */
+  metricsUrls(): Partial<Record<ProcessName, string>> {
+    return metricsUrls(this.opts.config, this.names());
   }
 
   pidOf(name: ProcessName): number | undefined {
@@ -73,7 +93,7 @@ export class Supervisor {
   start(name: ProcessName, restarts = 0): Promise<void> {
     const logFile = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
-    const metricsPort = this.opts.config.stack.ports.metricsBase + this.names().indexOf(name);
+    const metricsPort = metricsPortOf(this.opts.config, this.names(), name);
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
       env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

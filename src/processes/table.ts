@@ -26,6 +26,11 @@ export interface ProcessRow {
    * PAYMENT_PROVIDER_URL and CARRIER_URL are unset; `by-hand` is the operator's CLI.
    */
   readonly runs: 'always' | 'with-fake-providers' | 'by-hand';
+  /**
+   * Where it serves GET /metrics for Prometheus: on the API's own port (behind a key with the `operate`
+   * scope), on its own METRICS_PORT, or nowhere.
+   */
+  readonly metrics: 'api-port' | 'metrics-port' | 'none';
 }
 
 const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(name: S) => ({
@@ -33,11 +38,18 @@ const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(nam
   identity: true as const,
   consumes: [[COMMAND_STREAM, serviceConsumerName(name)] as ConsumerRef],
   runs: 'always' as const,
+  metrics: 'metrics-port' as const,
 });
 
 export const PROCESS_TABLE = [
-  { name: 'api', identity: true, consumes: [], runs: 'always' },
-  { name: 'temporal-worker', identity: true, consumes: [], runs: 'always' },
+  { name: 'api', identity: true, consumes: [], runs: 'always', metrics: 'api-port' },
+  {
+    name: 'temporal-worker',
+    identity: true,
+    consumes: [],
+    runs: 'always',
+    metrics: 'metrics-port',
+  },
   service('inventory'),
   service('payment'),
   service('loyalty'),
@@ -50,12 +62,19 @@ export const PROCESS_TABLE = [
       [ADVISORY_STREAM, DEAD_LETTER_CONSUMER],
     ],
     runs: 'always',
+    metrics: 'metrics-port',
   },
-  { name: 'outbox-relay', identity: true, consumes: [], runs: 'always' },
-  { name: 'reconciler', identity: true, consumes: [], runs: 'always' },
-  { name: 'codec-server', identity: false, consumes: [], runs: 'always' },
-  { name: 'fake-providers', identity: false, consumes: [], runs: 'with-fake-providers' },
-  { name: 'cli', identity: true, consumes: [], runs: 'by-hand' },
+  { name: 'outbox-relay', identity: true, consumes: [], runs: 'always', metrics: 'metrics-port' },
+  { name: 'reconciler', identity: true, consumes: [], runs: 'always', metrics: 'metrics-port' },
+  { name: 'codec-server', identity: false, consumes: [], runs: 'always', metrics: 'none' },
+  {
+    name: 'fake-providers',
+    identity: false,
+    consumes: [],
+    runs: 'with-fake-providers',
+    metrics: 'none',
+  },
+  { name: 'cli', identity: true, consumes: [], runs: 'by-hand', metrics: 'none' },
 ] as const satisfies readonly ProcessRow[];
 
 type Row = (typeof PROCESS_TABLE)[number];
@@ -81,6 +100,10 @@ export const PROCESS_IDENTITIES: readonly ProcessIdentity[] = PROCESS_TABLE.filt
 
 export const isProcessIdentity = (name: string): name is ProcessIdentity =>
   (PROCESS_IDENTITIES as readonly string[]).includes(name);
+
+/** Where a process serves its metrics (see ProcessRow.metrics). */
+export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] =>
+  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)!.metrics;
 
 /** The durable consumers a process pulls from (none for a name not in the table). */
 export const consumersPulledBy = (name: string): readonly ConsumerRef[] =>

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { SAMPLE_ADDRESS } from '../../src/client/order-body';
-import { MAX_BODY_BYTES } from '../../src/orders/api/server';
+import { MAX_BODY_BYTES } from '../../src/orders/api/bodies';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
 
 /**

@@ -2,83 +2,15 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import type { Pool } from 'pg';
-import { Registry } from 'prom-client';
-import { buildApi, MAX_BODY_BYTES } from '../../src/orders/api/server';
-import type { ApiDeps } from '../../src/orders/api/server';
+import { MAX_BODY_BYTES } from '../../src/orders/api/bodies';
 import { MAX_ITEMS, MAX_UNIT_PRICE_CENTS } from '../../src/domain/schemas';
 import { bearer, invalidRequests, json, validOrder } from '../support/invalid-requests';
 import type { Req } from '../support/invalid-requests';
 import { createLogger } from '../../src/platform/logger';
-import { parseApiKeys } from '../../src/platform/security/api-keys';
+import { buildTestApi, CLIENT, CODEC, OPERATOR } from '../support/api-stand-ins';
+import type { Recorder } from '../support/api-stand-ins';
 
-const CLIENT = 'client-secret-0123456789-abcdefgh';
-const OPERATOR = 'operator-secret-0123456789-abcdefgh';
-const CODEC = 'codec-secret-0123456789-abcdefgh';
 const SECRETS = [CLIENT, OPERATOR, CODEC];
-const KEYS = parseApiKeys(
-  `shop:orders:write+orders:read:${CLIENT},ops:*:${OPERATOR},ui:codec:${CODEC}`,
-);
-
-/** Every call the API makes to the order service or the database, which no invalid request may cause. */
-interface Recorder {
-  calls: string[];
-  logs: string[];
-}
-
-function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool'> {
-  const placed = {
-    orderId: 'o-1',
-    workflowId: 'order-o-1',
-    status: 'PENDING' as const,
-    links: { self: '/orders/o-1', cancel: '', reconcile: '', temporalUi: '' },
-  };
-  return {
-    orders: {
-      place: async () => {
-        rec.calls.push('place');
-        return { order: placed, created: true };
-      },
-      get: async () => {
-        rec.calls.push('get');
-        return undefined;
-      },
-      cancel: async () => {
-        rec.calls.push('cancel');
-        return { kind: 'not_found' as const };
-      },
-      reconcile: async () => {
-        rec.calls.push('reconcile');
-        return { kind: 'not_found' as const };
-      },
-      resolve: async () => {
-        rec.calls.push('resolve');
-        return { kind: 'not_found' as const };
-      },
-    },
-    pool: {
-      query: async () => {
-        rec.calls.push('query');
-        return { rows: [{ sku: 's', available: 1, reserved: 0, points: 0 }] };
-      },
-    } as unknown as Pool,
-  };
-}
-
-function buildTestApi(rec: Recorder, ratePerMin: number): FastifyInstance {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      rec.logs.push(chunk.toString());
-      done();
-    },
-  });
-  return buildApi({
-    ...standIns(rec),
-    registry: new Registry(),
-    log: createLogger('api-test', 'info', sink),
-    auth: { keys: KEYS, ratePerMin },
-  });
-}
 
 const invalidRequest = invalidRequests({ client: CLIENT, operator: OPERATOR, codec: CODEC });
 
@@ -213,6 +145,46 @@ describe('the API refuses invalid requests', function () {
       payload: JSON.stringify(validOrder()),
     });
     assert.equal(text.statusCode, 415);
+    assert.deepEqual(rec.calls, []);
+  });
+
+  it('names every bad part of a request at once: its path, its body and its headers', async () => {
+    const fields = async (req: Omit<Req, 'why'>) => {
+      const r = await app.inject(req);
+      assert.equal(r.statusCode, 400, r.body);
+      const body = r.json<{ error: string; issues: { field: string }[] }>();
+      assert.equal(body.error, 'invalid_request');
+      return body.issues.map((i) => i.field).sort();
+    };
+    assert.deepEqual(
+      await fields({
+        method: 'POST',
+        url: '/orders/_bad/cancel',
+        headers: { ...bearer(OPERATOR), ...json },
+        payload: '{"reason":5,"extra":1,"$9 data":2}',
+      }),
+      ['(unknown field)', 'extra', 'orderId', 'reason'],
+    );
+    assert.deepEqual(
+      await fields({
+        method: 'PUT',
+        url: '/inventory/%20bad',
+        headers: { ...bearer(OPERATOR), ...json },
+        payload: '{"available":-1}',
+      }),
+      ['available', 'sku'],
+    );
+    const noCurrency: Partial<ReturnType<typeof validOrder>> = validOrder();
+    delete noCurrency.currency;
+    assert.deepEqual(
+      await fields({
+        method: 'POST',
+        url: '/orders',
+        headers: { ...bearer(CLIENT), ...json, 'idempotency-key': 'has space' },
+        payload: JSON.stringify(noCurrency),
+      }),
+      ['Idempotency-Key', 'currency'],
+    );
     assert.deepEqual(rec.calls, []);
   });
 

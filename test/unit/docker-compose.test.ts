@@ -9,9 +9,10 @@ import {
   TEMPORAL_SERVER_VERSION,
   TEMPORAL_UI_VERSION,
 } from '../../tooling/stack/binaries';
+import { APP_PROCESSES, PROCESS_IDENTITIES, PROCESS_TABLE } from '../../src/processes/table';
+import type { ProcessRow } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
-import { APP_PROCESSES, PROCESS_IDENTITIES } from '../../src/processes/table';
 
 interface ComposeService {
   image?: string;
@@ -36,7 +37,6 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   XDG_CACHE_HOME: 'the local stack only',
   SHIPSHAPE_PORT_OFFSET: 'the local stack only',
   SHIPSHAPE_TEMPORAL: 'the local stack only (this file runs its own Temporal servers)',
-  METRICS_PORT: 'set per deployment when Prometheus scrapes the workers',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing is off until a collector is named',
   SHIPSHAPE_LANES: 'the default suits one replica; scale with replicas',
   SHIPSHAPE_ACTIVITY_SLOTS: 'default',
@@ -58,7 +58,6 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_RELAY_GRACE_MS: 'default',
   SHIPSHAPE_CRASH_POINTS: 'chaos testing only; never in a deployment',
   PORT: 'the API only (set there)',
-  HOST: 'the listening services only (set there)',
   CODEC_PORT: 'the codec server only (set there)',
   NATS_USER: 'per-process credentials, set per service where the broker has users',
   NATS_PASSWORD: 'a secret: NATS_PASSWORD_FILE instead',
@@ -365,6 +364,83 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.ok(
       Number(setting.split('=')[1]) >= APP_CONNECTIONS + temporal,
       `${setting}: the app's ${APP_CONNECTIONS} and Temporal's ${temporal}`,
+    );
+  });
+
+  const readDeploy = <T>(file: string) =>
+    parse(readFileSync(path.join(projectRoot, 'deploy', file), 'utf8')) as T;
+  /** `./deploy/x:/etc/y:ro` → the container path of `./deploy/x`, checking the source exists. */
+  const mountOf = (service: string, source: string) => {
+    const volume = services[service]?.volumes?.find((v) => v.split(':')[0] === source);
+    assert.ok(volume, `${service} mounts ${source}`);
+    assert.ok(existsSync(path.join(projectRoot, source)), `${source} exists`);
+    return volume.split(':')[1]!;
+  };
+
+  it('has Prometheus scrape every process that exports metrics, each replica, the API with its key', () => {
+    const config = mountOf('prometheus', './deploy/prometheus/prometheus.yml');
+    assert.ok(services.prometheus?.command?.includes(`--config.file=${config}`));
+    const { scrape_configs: jobs } = readDeploy<{
+      scrape_configs: {
+        job_name: string;
+        authorization?: { type: string; credentials_file: string };
+        static_configs?: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; type: string; port: number }[];
+      }[];
+    }>('prometheus/prometheus.yml');
+    const exporting = (PROCESS_TABLE as readonly ProcessRow[]).filter((p) => p.metrics !== 'none');
+    assert.deepEqual(
+      jobs.map((j) => j.job_name).sort(),
+      exporting.map((p) => p.name).sort(),
+      'one job per process that exports metrics, named after it',
+    );
+    for (const p of exporting) {
+      const job = jobs.find((j) => j.job_name === p.name)!;
+      const env = services[p.name]!.environment!;
+      const settings = loadConfig(env);
+      if (p.metrics === 'api-port') {
+        assert.deepEqual(job.static_configs, [{ targets: [`${p.name}:${settings.api.port}`] }]);
+        assert.equal(job.authorization?.type, 'Bearer');
+        const secret = /^\/run\/secrets\/(.+)$/.exec(job.authorization.credentials_file)?.[1];
+        assert.ok(secret && services.prometheus?.secrets?.includes(secret), 'the key is a secret');
+      } else {
+        // Every replica: the service's DNS name gives each replica's address.
+        assert.deepEqual(job.dns_sd_configs, [
+          { names: [p.name], type: 'A', port: settings.metricsPort },
+        ]);
+        assert.ok(settings.metricsPort > 0, `${p.name} serves metrics`);
+        assert.equal(settings.api.host, '0.0.0.0', `${p.name} listens beyond its container`);
+      }
+    }
+  });
+
+  it('provisions Grafana with the dashboard, on that Prometheus', () => {
+    const provisioning = mountOf('grafana', './deploy/grafana/provisioning');
+    const dashboards = mountOf('grafana', './deploy/grafana/dashboards');
+    assert.equal(provisioning, '/etc/grafana/provisioning');
+    const { datasources } = readDeploy<{ datasources: { uid: string; url: string }[] }>(
+      'grafana/provisioning/datasources/prometheus.yml',
+    );
+    assert.equal(datasources.length, 1);
+    const prometheus = new URL(datasources[0]!.url);
+    assert.equal(prometheus.hostname, 'prometheus');
+    assert.ok(hostPort('prometheus').includes(Number(prometheus.port)));
+    const { providers } = readDeploy<{ providers: { options: { path: string } }[] }>(
+      'grafana/provisioning/dashboards/shipshape.yml',
+    );
+    assert.deepEqual(
+      providers.map((p) => p.options.path),
+      [dashboards],
+    );
+    const dashboard = readFileSync(
+      path.join(projectRoot, 'deploy/grafana/dashboards/shipshape.json'),
+      'utf8',
+    );
+    const uids = new Set([...dashboard.matchAll(/"uid": "([^"]+)"/g)].map((m) => m[1]));
+    assert.deepEqual(
+      uids,
+      new Set(['shipshape', datasources[0]!.uid]),
+      'panels use that datasource',
     );
   });
 

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -10,7 +10,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { BuildProgress, isCompiledPackage, plannedCompiles, stderrOrLog } from './build-progress';
 
 const run = promisify(execFile);
 
@@ -157,24 +159,68 @@ async function goBuild(
     );
   }
   log(`building ${pkgs.join(' ')} (first time only; this takes a few minutes)…`);
-  const started = Date.now();
-  const minutes = () => Math.round((Date.now() - started) / 60_000);
-  // A cold build of the Temporal server takes about ten minutes on two cores: say it is still going.
-  const ticker = setInterval(() => log(`still building ${label} (${minutes()} min)…`), 60_000);
+  const env = { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' };
+  const progress = new BuildProgress(label, stderrOrLog(log));
+  const ticker = setInterval(() => progress.tick(), 1000);
+  let built = false;
   try {
-    await run(go, ['install', ...pkgs], {
-      env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new MissingBinaryError(
-      `go install ${pkgs.join(' ')} failed:\n${(e.stderr ?? e.message).trim()}`,
-    );
+    progress.compilingStarts(await plannedPackages(go, pkgs, env));
+    await goInstallVerbose(go, pkgs, env, () => progress.packageCompiled());
+    built = true;
   } finally {
     clearInterval(ticker);
+    progress.finish(built);
   }
-  log(`built ${label} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/**
+ * How many packages installing `pkgs` compiles, from a dry run (`go install -n`, which fetches the
+ * modules too). Undefined when it fails: the install then says why.
+ */
+async function plannedPackages(
+  go: string,
+  pkgs: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number | undefined> {
+  try {
+    const { stdout, stderr } = await run(go, ['install', '-n', ...pkgs], {
+      env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return plannedCompiles(`${stdout}\n${stderr}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `go install -v pkgs…`, calling `compiled` for each package it compiles; fails with Go's messages. */
+function goInstallVerbose(
+  go: string,
+  pkgs: string[],
+  env: NodeJS.ProcessEnv,
+  compiled: () => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(go, ['install', '-v', ...pkgs], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const messages: string[] = [];
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (isCompiledPackage(line)) compiled();
+      else messages.push(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new MissingBinaryError(
+            `go install ${pkgs.join(' ')} failed:\n${messages.join('\n').trim()}`,
+          ),
+        );
+    });
+  });
 }
 
 /** The Temporal CLI: from PATH, else from the cache, else built once into the cache. */

@@ -1,5 +1,17 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import rateLimit from '@fastify/rate-limit';
@@ -7,9 +19,15 @@ import type { Logger } from '../../platform/logger';
 import type { OrderService } from '../order-service';
 import type { ApiKey, Scope } from '../../platform/security/api-keys';
 import { authenticate, requireScope } from '../../platform/security/http-auth';
+import { projectVersion } from '../../platform/paths';
+import { BODY_REFUSALS, MAX_BODY_BYTES } from './bodies';
+import { z } from 'zod';
+import { healthSchema, refusals, securedBy } from './answers';
 import { httpMetrics } from './http-metrics';
-import { orderRoutes } from './order-routes';
+import { describeRoutes, publishContract } from './openapi';
+import { orderActionRoutes, orderRoutes } from './order-routes';
 import { stockAndPointsRoutes } from './stock-and-points';
+import { badRequest, describeRequestIssues } from './validation';
 
 export interface ApiDeps {
   orders: Pick<OrderService, 'place' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
@@ -21,49 +39,10 @@ export interface ApiDeps {
 }
 
 /**
- * The largest body accepted. The largest valid order (100 items with 64-character SKUs, a full
- * address, escaped) is under 32 KiB; anything bigger is not an order.
- */
-export const MAX_BODY_BYTES = 64 * 1024;
-
-/** Fastify's own refusals (parsing, size, media type), answered in our words: theirs may quote the body. */
-const FRAMEWORK_REFUSALS: Record<string, { status: number; error: string; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: {
-    status: 413,
-    error: 'payload_too_large',
-    message: `the body must be at most ${MAX_BODY_BYTES} bytes`,
-  },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    status: 400,
-    error: 'bad_request',
-    message: 'the Content-Length does not match the body',
-  },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    status: 415,
-    error: 'unsupported_media_type',
-    message: 'the body must be JSON (Content-Type: application/json)',
-  },
-  FST_ERR_CTP_INVALID_TYPE: {
-    status: 415,
-    error: 'unsupported_media_type',
-    message: 'the body must be JSON (Content-Type: application/json)',
-  },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    status: 400,
-    error: 'invalid_json',
-    message: 'the body is empty but its Content-Type says JSON',
-  },
-  FST_ERR_CTP_INVALID_JSON_BODY: {
-    status: 400,
-    error: 'invalid_json',
-    message: 'the body is not valid JSON',
-  },
-};
-
-/**
  * The order service's HTTP API (MISSION.md). Nothing here waits for a service: POST /orders starts a
- * workflow and answers. Every route but /healthz wants an API key with the scope the route names;
- * bodies are JSON, at most MAX_BODY_BYTES, and checked field by field before anything is done.
+ * workflow and answers. Every route but /healthz and the published contract (/openapi.json, /docs)
+ * wants an API key with the scope the route names; bodies are JSON, at most MAX_BODY_BYTES, and
+ * checked against the route's zod schemas, field by field, before anything is done.
  */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
@@ -72,6 +51,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
   });
+  // Each route's zod schemas check its request and shape its answers.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text body is never a valid request, so say 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
   const metrics = httpMetrics(deps.registry);
@@ -85,7 +67,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.setErrorHandler(
     (err: { statusCode?: number; code?: string; message: string }, req, reply) => {
-      const known = err.code ? FRAMEWORK_REFUSALS[err.code] : undefined;
+      if (hasZodFastifySchemaValidationErrors(err)) {
+        return reply.code(400).send(badRequest(describeRequestIssues(req)));
+      }
+      const known = err.code ? BODY_REFUSALS[err.code] : undefined;
       if (known) {
         return reply.code(known.status).send({ error: known.error, message: known.message });
       }
@@ -107,21 +92,21 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  // An unknown route says 404 only to a caller with a key: the API's shape is not public either.
+  // An unknown route says 404 only to a caller with a key, like every route that wants one.
   app.setNotFoundHandler((req, reply) => {
     if (!authenticate(req, reply, keys)) return reply;
     return reply.code(404).send({ error: 'not_found', message: 'no such route' });
   });
 
-  app.get('/healthz', { config: { rateLimit: false } }, async () => ({ ok: true }));
-
+  // The OpenAPI document describes every route registered after this.
+  describeRoutes(app, projectVersion);
   // Routes go in a plugin registered after the rate limiter, so the limiter sees every one of them.
   if (deps.auth.ratePerMin > 0) {
     void app.register(rateLimit, {
       max: deps.auth.ratePerMin,
       timeWindow: 60_000,
       // Runs after the route's key check (route hooks first), so the name is known; a refused
-      // caller never gets this far.
+      // caller never gets this far. The public routes count per address.
       keyGenerator: (req) => `key:${req.apiKeyName ?? `ip:${req.ip}`}`,
       errorResponseBuilder: (req, ctx) => ({
         statusCode: 429,
@@ -129,21 +114,69 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       }),
     });
   }
-  void app.register(async (api) => routes(api, deps, metrics));
+  void app.register(async (api) => {
+    publishContract(api);
+    routes(api.withTypeProvider<ZodTypeProvider>(), deps, metrics);
+  });
   return app;
 }
+
+/** The API with its routes' zod schemas as types: handlers get parsed input, answers are checked. */
+export type ZodApi = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** The options of a route that wants a key with `scope`. */
 export type RouteOptions = { onRequest: ReturnType<typeof requireScope> };
 
-function routes(app: FastifyInstance, deps: ApiDeps, metrics: ReturnType<typeof httpMetrics>) {
+function routes(app: ZodApi, deps: ApiDeps, metrics: ReturnType<typeof httpMetrics>) {
   const need = (scope: Scope): RouteOptions => ({ onRequest: requireScope(deps.auth.keys, scope) });
 
+  app.get(
+    '/healthz',
+    {
+      config: { rateLimit: false },
+      schema: {
+        operationId: 'health',
+        tags: ['service'],
+        summary: 'Liveness; no key needed',
+        security: [],
+        response: { 200: healthSchema.describe('The API is up') },
+      },
+    },
+    async () => ({ ok: true as const }),
+  );
   // Prometheus sends the key as a bearer token (`authorization` in its scrape config).
-  app.get('/metrics', need('operate'), async (_req, reply) => {
-    reply.header('content-type', deps.registry.contentType);
-    return deps.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    {
+      ...need('operate'),
+      schema: {
+        operationId: 'metrics',
+        tags: ['service'],
+        summary:
+          'Prometheus metrics: requests, backlog per consumer and task queue, orders, dead letters',
+        security: securedBy('operate'),
+        response: {
+          200: {
+            description: 'Prometheus text format',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+          ...refusals(),
+        },
+      },
+    },
+    async (_req, reply) => {
+      reply.header('content-type', deps.registry.contentType);
+      return deps.registry.metrics();
+    },
+  );
   orderRoutes(app, deps.orders, metrics, need);
+  // Cancel, reconcile and resolve take an empty body as {}: in their own context (bodies.ts).
+  void app.register(async (actions) => orderActionRoutes(actions, deps.orders, need));
   stockAndPointsRoutes(app, deps.pool, need);
 }

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import { idSchema, inventoryPutSchema, skuSchema } from '../../domain/schemas';
 import type { Scope } from '../../platform/security/api-keys';
-import type { RouteOptions } from './server';
-import { checked } from './validation';
+import { BODY_REFUSALS, pointsSchema, refusals, securedBy, stockSchema } from './answers';
+import type { RouteOptions, ZodApi } from './server';
 
 export interface Stock {
   sku: string;
@@ -39,39 +39,77 @@ export async function getPoints(pool: Pool, customerId: string): Promise<number>
   return rows[0]?.points ?? 0;
 }
 
+const skuParams = z.object({ sku: skuSchema });
+
 /** GET and PUT /inventory/:sku, GET /customers/:customerId/points. */
 export function stockAndPointsRoutes(
-  app: FastifyInstance,
+  app: ZodApi,
   pool: Pool,
   need: (scope: Scope) => RouteOptions,
 ): void {
-  app.get<{ Params: { sku: string } }>('/inventory/:sku', need('operate'), async (req, reply) => {
-    const ok = checked(reply, { sku: { schema: skuSchema, value: req.params.sku, field: 'sku' } });
-    if (!ok) return reply;
-    const stock = await getStock(pool, ok.sku);
-    if (!stock) return reply.code(404).send({ error: 'not_found', message: 'no such SKU' });
-    return stock;
-  });
-
-  app.put<{ Params: { sku: string } }>('/inventory/:sku', need('operate'), async (req, reply) => {
-    const ok = checked(reply, {
-      sku: { schema: skuSchema, value: req.params.sku, field: 'sku' },
-      body: { schema: inventoryPutSchema, value: req.body },
-    });
-    if (!ok) return reply;
-    req.log.info({ sku: ok.sku, apiKeyName: req.apiKeyName }, 'stock set');
-    return setStock(pool, ok.sku, ok.body.available);
-  });
-
-  app.get<{ Params: { customerId: string } }>(
-    '/customers/:customerId/points',
-    need('orders:read'),
-    async (req, reply) => {
-      const ok = checked(reply, {
-        customerId: { schema: idSchema, value: req.params.customerId, field: 'customerId' },
-      });
-      if (!ok) return reply;
-      return { customerId: ok.customerId, points: await getPoints(pool, ok.customerId) };
+  app.get(
+    '/inventory/:sku',
+    {
+      ...need('operate'),
+      schema: {
+        operationId: 'getStock',
+        tags: ['operator'],
+        summary: "A SKU's stock: available and reserved",
+        security: securedBy('operate'),
+        params: skuParams,
+        response: { 200: stockSchema.describe("The SKU's stock"), ...refusals(400, 404) },
+      },
     },
+    async (req, reply) => {
+      const stock = await getStock(pool, req.params.sku);
+      if (!stock) return reply.code(404).send({ error: 'not_found', message: 'no such SKU' });
+      return reply.code(200).send(stock);
+    },
+  );
+
+  app.put(
+    '/inventory/:sku',
+    {
+      ...need('operate'),
+      schema: {
+        operationId: 'setStock',
+        tags: ['operator'],
+        summary: 'Set the available count, creating the SKU if new; what is reserved is left alone',
+        security: securedBy('operate'),
+        params: skuParams,
+        body: inventoryPutSchema,
+        response: {
+          200: stockSchema.describe('The stock as it now is'),
+          ...refusals(...BODY_REFUSALS),
+        },
+      },
+    },
+    async (req, reply) => {
+      req.log.info({ sku: req.params.sku, apiKeyName: req.apiKeyName }, 'stock set');
+      return reply.code(200).send(await setStock(pool, req.params.sku, req.body.available));
+    },
+  );
+
+  app.get(
+    '/customers/:customerId/points',
+    {
+      ...need('orders:read'),
+      schema: {
+        operationId: 'getPoints',
+        tags: ['orders'],
+        summary: "A customer's loyalty balance: 1 point per 100 cents of each completed order",
+        security: securedBy('orders:read'),
+        params: z.object({ customerId: idSchema }),
+        response: {
+          200: pointsSchema.describe('The balance (0 for a customer without points)'),
+          ...refusals(400),
+        },
+      },
+    },
+    async (req, reply) =>
+      reply.code(200).send({
+        customerId: req.params.customerId,
+        points: await getPoints(pool, req.params.customerId),
+      }),
   );
 }

@@ -1,5 +1,5 @@
-import type { FastifyReply } from 'fastify';
-import type { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { describeIssues } from '../../domain/schemas';
 
 export interface Issue {
@@ -16,31 +16,30 @@ export function badRequest(issues: Issue[]) {
   };
 }
 
-/**
- * A part of a request and the schema it must meet: a path parameter or header (named by `field`, so its
- * issue names it), or the body (whose issues name their own fields).
- */
-type Part<S extends z.ZodType> = { schema: S; value: unknown; field?: string };
+/** The parts of a request a route's schema may check, in the order fastify checks them. */
+const PARTS = ['params', 'body', 'querystring', 'headers'] as const;
+
+/** `idempotency-key` (as fastify holds headers) → `Idempotency-Key` (as the contract names it). */
+const headerName = (field: string) =>
+  field.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 
 /**
- * Checks every part of a request, so that one 400 names every bad field at once; answers that 400 and
- * returns undefined, or returns the parsed parts.
+ * Every bad field of a request that failed its route's schema. Fastify stops at the first part that
+ * fails (params before body before headers); the caller should hear of all of them at once, so each
+ * part is checked again here, against the same zod schema. Runs only for a refused request.
  */
-export function checked<P extends Record<string, Part<z.ZodType>>>(
-  reply: FastifyReply,
-  parts: P,
-): { [K in keyof P]: z.infer<P[K]['schema']> } | undefined {
-  const issues: Issue[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [name, { schema, value, field }] of Object.entries(parts)) {
-    const r = schema.safeParse(value);
-    if (r.success) values[name] = r.data;
-    else if (field) issues.push({ field, message: r.error.issues[0]!.message });
-    else issues.push(...describeIssues(r.error));
-  }
-  if (issues.length) {
-    void reply.code(400).send(badRequest(issues));
-    return undefined;
-  }
-  return values as { [K in keyof P]: z.infer<P[K]['schema']> };
+export function describeRequestIssues(req: FastifyRequest): Issue[] {
+  const schema = req.routeOptions.schema ?? {};
+  const issues = PARTS.flatMap((part) => {
+    const partSchema = schema[part];
+    if (!(partSchema instanceof z.ZodType)) return [];
+    const value = part === 'querystring' ? req.query : req[part];
+    // Fastify hands a missing part to the validator as null; do the same.
+    const r = partSchema.safeParse(value === undefined ? null : value);
+    if (r.success) return [];
+    const found = describeIssues(r.error);
+    return part === 'headers' ? found.map((i) => ({ ...i, field: headerName(i.field) })) : found;
+  });
+  // Fastify refused what the schemas accept on a second look: say so rather than name nothing.
+  return issues.length ? issues : [{ field: '(request)', message: 'is not valid' }];
 }
