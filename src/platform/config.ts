@@ -88,6 +88,7 @@ const envSchema = z.object({
   METRICS_PORT: intFromEnv('METRICS_PORT', 0, 0, 65535),
   OTEL_EXPORTER_OTLP_ENDPOINT: urlFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT'),
   SHIPSHAPE_LANES: intFromEnv('SHIPSHAPE_LANES', 8, 1, 1024),
+  SHIPSHAPE_DRAIN_NICENESS: intFromEnv('SHIPSHAPE_DRAIN_NICENESS', 10, 0, 19),
   SHIPSHAPE_ACTIVITY_SLOTS: intFromEnv('SHIPSHAPE_ACTIVITY_SLOTS', 100, 1, 10000),
   SHIPSHAPE_WORKFLOW_TASK_SLOTS: intFromEnv('SHIPSHAPE_WORKFLOW_TASK_SLOTS', 40, 2, 10000),
   SHIPSHAPE_PAYMENT_RATE_PER_SEC: intFromEnv('SHIPSHAPE_PAYMENT_RATE_PER_SEC', 0, 0, 100000),
@@ -272,6 +273,12 @@ export interface Config {
   otlpEndpoint: string | undefined;
   /** Orders a service or the reply bridge works on in parallel (key-ordered lanes). */
   lanes: number;
+  /**
+   * The niceness `shipshape run` and the local stack give the processes that drain the backlog (Temporal,
+   * its worker, the services, NATS…), so that accepting orders wins the cores on a shared machine; 0
+   * runs everything alike.
+   */
+  drainNiceness: number;
   /** The Temporal worker's concurrent activities and workflow tasks. */
   worker: { activitySlots: number; workflowTaskSlots: number };
   logLevel: string;
@@ -434,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     lanes: e.SHIPSHAPE_LANES,
+    drainNiceness: e.SHIPSHAPE_DRAIN_NICENESS,
     worker: {
       activitySlots: e.SHIPSHAPE_ACTIVITY_SLOTS,
       workflowTaskSlots: e.SHIPSHAPE_WORKFLOW_TASK_SLOTS,

@@ -5,18 +5,24 @@ import { buildApi } from '../orders/api/server';
 import { registerOrderGauges } from '../orders/order-gauges';
 import { OrderService } from '../orders/order-service';
 import type { Config } from '../platform/config';
+import { openConnections } from '../platform/db/pool';
 import type { Logger } from '../platform/logger';
 import { registerBacklogGauges } from '../platform/metrics/backlog-gauges';
 import { createRegistry } from '../platform/metrics/registry';
 import { Resources } from './resources';
 import type { Component } from './resources';
 
+/** Connections the accepting path uses at once: the batched inserts (two in flight) and reads beside. */
+const ACCEPT_CONNECTIONS = 4;
+
 /** The HTTP API: accepts orders, answers once each is committed, and starts its workflow right after. */
 export async function startApi(config: Config, log: Logger): Promise<Component & { port: number }> {
   // First: without keys the API must not start, and nothing should be connected by then.
   const keys = serverApiKeys(config);
   return Resources.open(config, async (r) => {
-    const pool = r.pool('api', { max: 20 });
+    // The accepting path's connections are open before the first order, and stay open.
+    const pool = r.pool('api', { max: 20, min: ACCEPT_CONNECTIONS });
+    await openConnections(pool, ACCEPT_CONNECTIONS);
     const temporal = await r.temporalClient();
     const nc = await r.nats('api');
     const registry = createRegistry('api');

@@ -4,7 +4,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../platform/config';
 import { distDir } from '../platform/paths';
-import { APP_PROCESSES, metricsServedBy } from './table';
+import { runBehind } from './priority';
+import { APP_PROCESSES, drains, metricsServedBy } from './table';
 import type { ProcessName } from './table';
 import { backoffMs } from '../platform/backoff';
 
@@ -99,6 +100,8 @@ export class Supervisor {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       ...(this.opts.execArgv ? { execArgv: [...process.execArgv, ...this.opts.execArgv] } : {}),
     });
+    // The processes that drain the backlog yield the cores to the API (and PostgreSQL) on this machine.
+    if (drains(name)) runBehind(child.pid, this.opts.config.drainNiceness);
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     this.procs.set(name, { name, child, restarts });

@@ -31,6 +31,12 @@ export interface ProcessRow {
    * scope), on its own METRICS_PORT, or nowhere.
    */
   readonly metrics: 'api-port' | 'metrics-port' | 'none';
+  /**
+   * Works off the backlog behind the accepting rather than on an order's acceptance: on a machine the
+   * whole stack shares, it runs at a lower CPU priority (SHIPSHAPE_DRAIN_NICENESS), so that a peak is
+   * accepted at once and drained at the pace the cores allow.
+   */
+  readonly drains: boolean;
 }
 
 const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(name: S) => ({
@@ -39,16 +45,18 @@ const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(nam
   consumes: [[COMMAND_STREAM, serviceConsumerName(name)] as ConsumerRef],
   runs: 'always' as const,
   metrics: 'metrics-port' as const,
+  drains: true,
 });
 
 export const PROCESS_TABLE = [
-  { name: 'api', identity: true, consumes: [], runs: 'always', metrics: 'api-port' },
+  { name: 'api', identity: true, consumes: [], runs: 'always', metrics: 'api-port', drains: false },
   {
     name: 'temporal-worker',
     identity: true,
     consumes: [],
     runs: 'always',
     metrics: 'metrics-port',
+    drains: true,
   },
   service('inventory'),
   service('payment'),
@@ -63,18 +71,42 @@ export const PROCESS_TABLE = [
     ],
     runs: 'always',
     metrics: 'metrics-port',
+    drains: true,
   },
-  { name: 'outbox-relay', identity: true, consumes: [], runs: 'always', metrics: 'metrics-port' },
-  { name: 'reconciler', identity: true, consumes: [], runs: 'always', metrics: 'metrics-port' },
-  { name: 'codec-server', identity: false, consumes: [], runs: 'always', metrics: 'none' },
+  {
+    name: 'outbox-relay',
+    identity: true,
+    consumes: [],
+    runs: 'always',
+    metrics: 'metrics-port',
+    drains: true,
+  },
+  {
+    name: 'reconciler',
+    identity: true,
+    consumes: [],
+    runs: 'always',
+    metrics: 'metrics-port',
+    drains: true,
+  },
+  {
+    name: 'codec-server',
+    identity: false,
+    consumes: [],
+    runs: 'always',
+    metrics: 'none',
+    drains: false,
+  },
+  // Stands for the outside companies a service calls while it drains.
   {
     name: 'fake-providers',
     identity: false,
     consumes: [],
     runs: 'with-fake-providers',
     metrics: 'none',
+    drains: true,
   },
-  { name: 'cli', identity: true, consumes: [], runs: 'by-hand', metrics: 'none' },
+  { name: 'cli', identity: true, consumes: [], runs: 'by-hand', metrics: 'none', drains: false },
 ] as const satisfies readonly ProcessRow[];
 
 type Row = (typeof PROCESS_TABLE)[number];
@@ -100,6 +132,10 @@ export const PROCESS_IDENTITIES: readonly ProcessIdentity[] = PROCESS_TABLE.filt
 
 export const isProcessIdentity = (name: string): name is ProcessIdentity =>
   (PROCESS_IDENTITIES as readonly string[]).includes(name);
+
+/** True for a process that works off the backlog (see ProcessRow.drains). */
+export const drains = (name: string): boolean =>
+  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.drains ?? false;
 
 /** Where a process serves its metrics (see ProcessRow.metrics). */
 export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] =>

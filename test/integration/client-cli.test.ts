@@ -16,7 +16,7 @@ import { formatPayloadKeys } from '../../src/platform/temporal/payload-keys';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { APP_PROCESSES } from '../../src/processes/table';
+import { APP_PROCESSES, drains } from '../../src/processes/table';
 
 const run = promisify(execFile);
 const bin = path.join(projectRoot, 'bin', 'shipshape.js');
@@ -162,8 +162,16 @@ describe('the client library and the CLI, end to end', function () {
       await waitFor('shipshape run to be ready', () => /Shipshape is running/.test(stderr), {
         timeoutMs: 90_000,
       });
-      const pids = [...stderr.matchAll(/ready \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+      const ready = [...stderr.matchAll(/(\S+) ready \(pid (\d+)\)/g)].map((m) => ({
+        name: m[1]!,
+        pid: Number(m[2]),
+      }));
+      const pids = ready.map((p) => p.pid);
       assert.equal(pids.length, APP_PROCESSES.length + 1, stderr); // and the fake providers
+      // What drains the backlog runs behind what accepts orders (SHIPSHAPE_DRAIN_NICENESS).
+      for (const { name, pid } of ready)
+        assert.equal(os.getPriority(pid), drains(name) ? config.drainNiceness : 0, name);
+      assert.equal(os.getPriority(ready.find((p) => p.name === 'api')!.pid), 0);
       const api = { apiUrl: `http://127.0.0.1:${config.api.port}`, apiKey: callerApiKey(config) };
       const sku = uniqueId('sku');
       await http(api, 'PUT', `/inventory/${sku}`, { available: 3 });

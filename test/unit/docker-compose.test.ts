@@ -39,6 +39,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_TEMPORAL: 'the local stack only (this file runs its own Temporal servers)',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing is off until a collector is named',
   SHIPSHAPE_LANES: 'the default suits one replica; scale with replicas',
+  SHIPSHAPE_DRAIN_NICENESS:
+    'read by `shipshape run` and the local stack only: a deployment gives the API cores of its own',
   SHIPSHAPE_ACTIVITY_SLOTS: 'default',
   SHIPSHAPE_WORKFLOW_TASK_SLOTS: 'default',
   SHIPSHAPE_PAYMENT_RATE_PER_SEC: 'unlimited until the provider says otherwise',

@@ -17,6 +17,8 @@ import { commandLine, isAlive, portAnswers, spawnDetached, tailFile } from './pr
 import { temporalAnswers, temporalArgs, temporalPaths } from './temporal';
 import { TemporalCluster } from './temporal-cluster';
 import { startTemporalUi, stopTemporalUi, temporalUiPaths, temporalUiPid } from './temporal-ui';
+import { runBehind } from '../../src/processes/priority';
+import { CLUSTER_NODES } from './temporal-node';
 
 /**
  * The stack's servers. With `--temporal cluster`, `temporal` is the address clients use (the
@@ -228,6 +230,14 @@ export async function stackUp(
   await Promise.all(
     mode === 'dev' ? [startNats(), startTemporal(), startPg()] : [startNats(), startCluster()],
   );
+  // Temporal and NATS serve the drain, not the accepting: on one machine they yield the cores to the
+  // API and PostgreSQL (SHIPSHAPE_DRAIN_NICENESS; docs/scaling.md says what a deployment does).
+  const cluster = mode === 'cluster' ? stackTemporalCluster(config, log) : undefined;
+  const drainers = cluster
+    ? [...Array.from({ length: CLUSTER_NODES }, (_, i) => cluster.pidOf(i)), cluster.forwarderPid()]
+    : [ourPid(config, 'temporal', state)];
+  for (const pid of [...drainers, ourPid(config, 'nats', state)])
+    runBehind(pid, config.drainNiceness);
   return stackStatus(config);
 }
 
