@@ -7,6 +7,8 @@ import { benchStackUp } from './bench-stack';
 import { profileProcessesInto } from './designs';
 import type { DesignName } from './designs';
 import { runFocused } from './focused-run';
+import { engineCeiling } from './engine-ceiling';
+import type { EngineCeiling } from './engine-ceiling';
 import { runDesign } from './full-run';
 import type { DesignResult } from './full-run';
 import { clearLeftovers } from './leftovers';
@@ -74,11 +76,13 @@ async function main(argv: string[]): Promise<void> {
       machine: machine(),
       commit: gitCommit(),
       startedAt: new Date(began).toISOString(),
+      ...(ceiling ? { engineCeiling: ceiling } : {}),
       plan: { ...plan },
     };
     writeFileSync(jsonFile, JSON.stringify(out, null, 2) + '\n');
     writeFileSync(svgFile, chart(results, plan));
   };
+  let ceiling: EngineCeiling | undefined;
   try {
     for (const d of plan.designs) {
       results[d] = await runDesign(d, plan, { config, pool, runId, env, logDir });
@@ -87,9 +91,17 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await pool.end();
   }
+  // Shipshape's rate against what the engine alone does on this machine, measured now, not quoted.
+  if (results.shipshape) {
+    progress("the engine's ceiling: order-shaped workflows on the dev server, no work in them");
+    ceiling = await engineCeiling(plan.quick ? 5 : 20, logDir, results.shipshape.maxOrdersPerSec);
+    progress(
+      `engine ceiling ${ceiling.orderShapedPerSec}/s; Shipshape sustained ${results.shipshape.maxOrdersPerSec}/s = ${ceiling.shipshapeShare} of it`,
+    );
+  }
   save(true);
   if (docsChart) copyFileSync(svgFile, path.join(projectRoot, 'docs', 'benchmarks.svg'));
-  process.stdout.write(table(results) + '\n');
+  process.stdout.write(table(results, ceiling) + '\n');
   progress(
     `figures: ${path.relative(process.cwd(), jsonFile)}; chart: ${path.relative(process.cwd(), svgFile)}; process logs: ${logDir}`,
   );

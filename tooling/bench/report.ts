@@ -2,6 +2,7 @@ import { renderChart } from './chart';
 import type { Panel } from './chart';
 import { DESIGN_TITLES, DESIGNS } from './designs';
 import type { DesignName } from './designs';
+import type { EngineCeiling } from './engine-ceiling';
 import type { DesignResult } from './full-run';
 import type { TimelinePoint } from './phases';
 import type { Plan } from './plan';
@@ -15,10 +16,20 @@ const COLOURS: Record<DesignName, string> = {
   outbox: '#2ca02c',
 };
 
-export function table(results: Partial<Record<DesignName, DesignResult>>): string {
+export function table(
+  results: Partial<Record<DesignName, DesignResult>>,
+  ceiling?: EngineCeiling,
+): string {
   const names = DESIGNS.filter((d) => results[d]);
-  const rows: [string, (r: DesignResult) => unknown][] = [
+  const rows: [string, (r: DesignResult, name: DesignName) => unknown][] = [
     ['max sustained orders/s', (r) => r.maxOrdersPerSec],
+    [
+      "… ÷ the engine's ceiling, same run",
+      (_r, name) =>
+        name === 'shipshape' && ceiling
+          ? `${ceiling.shipshapeShare} (of ${ceiling.orderShapedPerSec}/s)`
+          : '-',
+    ],
     [
       'accept p50 / p99 / max (ms) at half rate',
       (r) => `${r.acceptP50Ms} / ${r.acceptP99Ms} / ${r.acceptMaxMs}`,
@@ -45,7 +56,7 @@ export function table(results: Partial<Record<DesignName, DesignResult>>): strin
   ];
   return textTable(
     ['', ...names],
-    rows.map(([label, f]) => [label, ...names.map((n) => String(f(results[n]!)))]),
+    rows.map(([label, f]) => [label, ...names.map((n) => String(f(results[n]!, n)))]),
   );
 }
 

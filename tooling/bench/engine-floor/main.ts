@@ -282,6 +282,7 @@ async function main(argv: string[]): Promise<void> {
         .default(20),
     )
     .option('--quick', 'five seconds per shape: a check that it works, not figures to quote')
+    .option('--out <file>', 'write the figures to <file> instead of tooling/bench/results/')
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   program.parse(argv);
@@ -295,7 +296,8 @@ async function main(argv: string[]): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(projectRoot, 'tooling', 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `${stamp}-engine.json`);
+  const { out: outFile } = program.opts<{ out?: string }>();
+  const file = outFile ? path.resolve(outFile) : path.join(resultsDir, `${stamp}-engine.json`);
   const results: Results = {};
   for (const mode of plan.temporal) {
     progress(`Temporal as ${mode === 'dev' ? 'the dev server' : 'a two-node cluster'}`);
