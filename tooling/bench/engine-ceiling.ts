@@ -20,7 +20,8 @@ export async function engineCeiling(
   shipshapeMaxPerSec: number | undefined,
 ): Promise<EngineCeiling> {
   const out = path.join(logDir, 'engine-ceiling.json');
-  const log = createWriteStream(path.join(logDir, 'engine-ceiling.log'));
+  const logFile = path.join(logDir, 'engine-ceiling.log');
+  const log = createWriteStream(logFile);
   const child = spawn(
     process.execPath,
     [
@@ -39,7 +40,7 @@ export async function engineCeiling(
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the engine's ceiling could not be measured; see ${log.path}`);
+  if (code !== 0) throw new Error(`the engine's ceiling could not be measured; see ${logFile}`);
   const figures = JSON.parse(readFileSync(out, 'utf8')) as {
     temporal: { dev: { 'order-shaped': { saturated: { perSec: number } } } };
   };
