@@ -14,8 +14,11 @@ export interface WorkflowStarterOptions {
   log: Logger;
   /** Starts in flight at once. */
   concurrency?: number;
-  /** Starts in flight at once while orders are being accepted (`whileAccepting`); at least 1. */
-  busyConcurrency?: number;
+  /**
+   * While orders are being accepted (`whileAccepting`), how long an accepted order's start may wait
+   * for the accepting to pause. Past it, starts go on one at a time even while orders keep coming.
+   */
+  holdMs?: number;
   /** How often the table is swept for accepted orders nobody is starting (after a restart). */
   sweepMs?: number;
   /** An order younger than this is left to whoever accepted it. */
@@ -31,7 +34,7 @@ export interface WorkflowStarterOptions {
  */
 export class WorkflowStarter {
   /** Each order with the trace context it was accepted in: its workflow's start continues that trace. */
-  private readonly queue: { order: OrderRequest; trace: Context }[] = [];
+  private readonly queue: { order: OrderRequest; trace: Context; queuedAt: number }[] = [];
   private readonly queued = new Set<string>();
   private readonly started: string[] = [];
   private active = 0;
@@ -40,14 +43,15 @@ export class WorkflowStarter {
   private readonly sweepTimer: NodeJS.Timeout;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly concurrency: number;
-  private readonly busyConcurrency: number;
+  private readonly holdMs: number;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly graceMs: number;
   /** Orders being accepted right now (`whileAccepting`). */
   private accepting = 0;
 
   constructor(private readonly opts: WorkflowStarterOptions) {
     this.concurrency = opts.concurrency ?? 16;
-    this.busyConcurrency = Math.max(1, Math.min(opts.busyConcurrency ?? 2, this.concurrency));
+    this.holdMs = opts.holdMs ?? 1_000;
     this.graceMs = opts.sweepGraceMs ?? 10_000;
     this.sweepTimer = setInterval(() => void this.sweep(), opts.sweepMs ?? 5_000);
     this.sweepTimer.unref();
@@ -62,13 +66,15 @@ export class WorkflowStarter {
   enqueue(order: OrderRequest): void {
     if (this.queued.has(order.orderId)) return;
     this.queued.add(order.orderId);
-    this.queue.push({ order, trace: context.active() });
+    this.queue.push({ order, trace: context.active(), queuedAt: Date.now() });
     this.pump();
   }
 
   /**
-   * Runs the accepting of an order: meanwhile starts go on at `busyConcurrency` only, so a burst of
-   * orders is answered first (each is durable once its row commits) and its workflows started after.
+   * Runs the accepting of an order. Meanwhile no start begins — a start is the API's costliest work per
+   * order, and each order is durable once its row commits — so a burst is answered first and its
+   * workflows are started as soon as the accepting pauses; an order held `holdMs` is started anyway,
+   * one at a time, so a stream that never pauses cannot hold the starts back for ever.
    */
   async whileAccepting<T>(accept: () => Promise<T>): Promise<T> {
     this.accepting++;
@@ -106,14 +112,23 @@ export class WorkflowStarter {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweepTimer);
+    clearTimeout(this.holdTimer);
     this.queue.length = 0;
     if (this.active) await new Promise<void>((r) => this.idle.push(r));
     await this.flush();
   }
 
+  /** Starts allowed in flight now: all while nothing is being accepted, else one for an order held too long. */
+  private limit(): number {
+    if (!this.accepting) return this.concurrency;
+    const oldest = this.queue[0];
+    return oldest && Date.now() - oldest.queuedAt >= this.holdMs ? 1 : 0;
+  }
+
   private pump(): void {
-    const limit = this.accepting ? this.busyConcurrency : this.concurrency;
-    while (!this.stopping && this.active < limit && this.queue.length) {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    while (!this.stopping && this.queue.length && this.active < this.limit()) {
       const { order, trace } = this.queue.shift()!;
       this.active++;
       void context
@@ -124,6 +139,12 @@ export class WorkflowStarter {
           if (!this.active) for (const r of this.idle.splice(0)) r();
           this.pump();
         });
+    }
+    // Orders held back by the accepting: look again when the oldest of them has waited long enough.
+    const oldest = this.queue[0];
+    if (!this.stopping && oldest && this.accepting && this.active === 0) {
+      this.holdTimer = setTimeout(() => this.pump(), oldest.queuedAt + this.holdMs - Date.now());
+      this.holdTimer.unref();
     }
   }
 

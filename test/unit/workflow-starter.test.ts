@@ -86,18 +86,20 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
     await starter.stop();
   });
 
-  it('holds starts back to its busy concurrency while orders are being accepted, then goes on at full', async () => {
+  it('starts nothing while orders are being accepted, then one at a time for orders held a second, all once it pauses', async () => {
     const { pool, marked } = fakePool();
     let acceptingDone!: () => void;
     let running = 0;
     let peak = 0;
+    const began: number[] = [];
     const release: (() => void)[] = [];
     const starter = new WorkflowStarter({
       pool,
       log,
       concurrency: 8,
-      busyConcurrency: 2,
+      holdMs: 300,
       start: async () => {
+        began.push(Date.now());
         running++;
         peak = Math.max(peak, running);
         await new Promise<void>((r) => release.push(r));
@@ -107,22 +109,20 @@ describe('WorkflowStarter: starts accepted orders after the API answered', () =>
     });
     // An order being accepted until `acceptingDone`; twenty accepted ones wait for their starts.
     const accepting = starter.whileAccepting(() => new Promise<void>((r) => (acceptingDone = r)));
+    const queuedAt = Date.now();
     for (let i = 0; i < 20; i++) starter.enqueue(order(`b-${i}`));
-    await waitFor('two starts under way', () => running === 2 || undefined, {
+    await waitFor('the first held order to be started', () => running === 1 || undefined, {
       timeoutMs: 5_000,
       intervalMs: 10,
     });
-    // Finishing starts while orders still come in lets only as many new ones begin.
+    assert.ok(began[0]! - queuedAt >= 290, `held ${began[0]! - queuedAt} ms first`);
+    // While orders still come in, held ones go one at a time.
     release.splice(0).forEach((r) => r());
-    await waitFor(
-      'two more under way',
-      () => (running === 2 && release.length === 2) || undefined,
-      {
-        timeoutMs: 5_000,
-        intervalMs: 10,
-      },
-    );
-    assert.equal(peak, 2);
+    await waitFor('the next one under way', () => began.length === 2 || undefined, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    assert.equal(peak, 1);
     acceptingDone();
     await accepting;
     await waitFor('full concurrency once accepting stops', () => running === 8 || undefined, {
