@@ -91,6 +91,7 @@ const envSchema = z.object({
   SHIPSHAPE_DRAIN_NICENESS: intFromEnv('SHIPSHAPE_DRAIN_NICENESS', 10, 0, 19),
   SHIPSHAPE_ACTIVITY_SLOTS: intFromEnv('SHIPSHAPE_ACTIVITY_SLOTS', 100, 1, 10000),
   SHIPSHAPE_WORKFLOW_TASK_SLOTS: intFromEnv('SHIPSHAPE_WORKFLOW_TASK_SLOTS', 40, 2, 10000),
+  SHIPSHAPE_WORKFLOW_CACHE: intFromEnv('SHIPSHAPE_WORKFLOW_CACHE', 500, 2, 100000),
   SHIPSHAPE_PAYMENT_RATE_PER_SEC: intFromEnv('SHIPSHAPE_PAYMENT_RATE_PER_SEC', 0, 0, 100000),
   SHIPSHAPE_CARRIER_RATE_PER_SEC: intFromEnv('SHIPSHAPE_CARRIER_RATE_PER_SEC', 0, 0, 100000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -279,8 +280,11 @@ export interface Config {
    * runs everything alike.
    */
   drainNiceness: number;
-  /** The Temporal worker's concurrent activities and workflow tasks. */
-  worker: { activitySlots: number; workflowTaskSlots: number };
+  /**
+   * The Temporal worker's concurrent activities and workflow tasks, and the workflows it keeps in
+   * memory between their tasks (one evicted replays its history at its next task).
+   */
+  worker: { activitySlots: number; workflowTaskSlots: number; cachedWorkflows: number };
   logLevel: string;
   /** Passed to each order's workflow when it starts (workflows read no environment). */
   workflow: {
@@ -445,6 +449,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: {
       activitySlots: e.SHIPSHAPE_ACTIVITY_SLOTS,
       workflowTaskSlots: e.SHIPSHAPE_WORKFLOW_TASK_SLOTS,
+      cachedWorkflows: e.SHIPSHAPE_WORKFLOW_CACHE,
     },
     logLevel: e.LOG_LEVEL,
     workflow: {

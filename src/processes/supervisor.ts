@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../platform/config';
 import { distDir } from '../platform/paths';
 import { runBehind } from './priority';
-import { APP_PROCESSES, drains, metricsServedBy } from './table';
+import { APP_PROCESSES, drains, metricsServedBy, nodeOptionsOf } from './table';
 import type { ProcessName } from './table';
 import { backoffMs } from '../platform/backoff';
 
@@ -98,7 +98,7 @@ export class Supervisor {
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
       env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      ...(this.opts.execArgv ? { execArgv: [...process.execArgv, ...this.opts.execArgv] } : {}),
+      execArgv: [...process.execArgv, ...(this.opts.execArgv ?? []), ...nodeOptionsOf(name)],
     });
     // The processes that drain the backlog yield the cores to the API (and PostgreSQL) on this machine.
     if (drains(name)) runBehind(child.pid, this.opts.config.drainNiceness);

@@ -37,6 +37,8 @@ export interface ProcessRow {
    * accepted at once and drained at the pace the cores allow.
    */
   readonly drains: boolean;
+  /** Options for the `node` that runs it, wherever it runs (`shipshape run`, chaos, docker-compose.yml). */
+  readonly nodeOptions?: readonly string[];
 }
 
 const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(name: S) => ({
@@ -57,6 +59,11 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'metrics-port',
     drains: true,
+    // V8 sizes a heap from the machine's memory and, on Node 24, lets each thread's young generation
+    // grow to 128 MB: with a burst's orders in flight the worker (its main thread and its workflow
+    // thread) held hundreds of MB of garbage. Limits make it collect sooner; what it keeps alive is
+    // bounded by SHIPSHAPE_WORKFLOW_CACHE.
+    nodeOptions: ['--max-old-space-size=256', '--max-semi-space-size=16'],
   },
   service('inventory'),
   service('payment'),
@@ -136,6 +143,10 @@ export const isProcessIdentity = (name: string): name is ProcessIdentity =>
 /** True for a process that works off the backlog (see ProcessRow.drains). */
 export const drains = (name: string): boolean =>
   (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.drains ?? false;
+
+/** The options for the `node` that runs a process (see ProcessRow.nodeOptions). */
+export const nodeOptionsOf = (name: string): readonly string[] =>
+  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.nodeOptions ?? [];
 
 /** Where a process serves its metrics (see ProcessRow.metrics). */
 export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] =>

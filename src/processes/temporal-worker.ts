@@ -74,6 +74,9 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
         : {}),
       maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
       maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
+      // Set, not derived from the heap's limit as the SDK would: a burst's thousands of orders in
+      // flight would otherwise all stay in memory at once.
+      maxCachedWorkflows: config.worker.cachedWorkflows,
       activities: createActivities({ js: jetstream(nc), pool }),
     });
     const running = worker.run();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ import { formatPayloadKeys } from '../../src/platform/temporal/payload-keys';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { APP_PROCESSES, drains } from '../../src/processes/table';
+import { APP_PROCESSES, drains, nodeOptionsOf } from '../../src/processes/table';
 
 const run = promisify(execFile);
 const bin = path.join(projectRoot, 'bin', 'shipshape.js');
@@ -172,6 +172,13 @@ describe('the client library and the CLI, end to end', function () {
       for (const { name, pid } of ready)
         assert.equal(os.getPriority(pid), drains(name) ? config.drainNiceness : 0, name);
       assert.equal(os.getPriority(ready.find((p) => p.name === 'api')!.pid), 0);
+      // A process's own node options (the worker's heap limit) are on its command line, as `ps` shows.
+      for (const { name, pid } of ready) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        for (const option of nodeOptionsOf(name))
+          assert.ok(argv.includes(option), `${name}: ${option}`);
+      }
+      assert.ok(nodeOptionsOf('temporal-worker').length > 0);
       const api = { apiUrl: `http://127.0.0.1:${config.api.port}`, apiKey: callerApiKey(config) };
       const sku = uniqueId('sku');
       await http(api, 'PUT', `/inventory/${sku}`, { available: 3 });

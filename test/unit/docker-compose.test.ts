@@ -9,7 +9,12 @@ import {
   TEMPORAL_SERVER_VERSION,
   TEMPORAL_UI_VERSION,
 } from '../../tooling/stack/binaries';
-import { APP_PROCESSES, PROCESS_IDENTITIES, PROCESS_TABLE } from '../../src/processes/table';
+import {
+  APP_PROCESSES,
+  nodeOptionsOf,
+  PROCESS_IDENTITIES,
+  PROCESS_TABLE,
+} from '../../src/processes/table';
 import type { ProcessRow } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
@@ -43,6 +48,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
     'read by `shipshape run` and the local stack only: a deployment gives the API cores of its own',
   SHIPSHAPE_ACTIVITY_SLOTS: 'default',
   SHIPSHAPE_WORKFLOW_TASK_SLOTS: 'default',
+  SHIPSHAPE_WORKFLOW_CACHE:
+    'default, sized for the heap limit the worker runs with (--max-old-space-size)',
   SHIPSHAPE_PAYMENT_RATE_PER_SEC: 'unlimited until the provider says otherwise',
   SHIPSHAPE_CARRIER_RATE_PER_SEC: 'unlimited until the carrier says otherwise',
   SHIPSHAPE_STEP_TIMEOUT_MS: 'default',
@@ -131,7 +138,7 @@ describe('docker-compose.yml, checked against the code', () => {
     for (const name of [...APP_PROCESSES, 'fake-providers']) {
       const svc = services[name];
       assert.ok(svc, `a service for ${name}`);
-      assert.deepEqual(svc.command, ['node', `dist/workers/${name}.js`]);
+      assert.deepEqual(svc.command, ['node', ...nodeOptionsOf(name), `dist/workers/${name}.js`]);
       assert.ok(existsSync(path.join(projectRoot, 'workers', `${name}.ts`)), `workers/${name}.ts`);
     }
   });

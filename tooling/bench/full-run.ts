@@ -45,10 +45,10 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
     const graceMs = 2000 + 2 * (unloaded.e2eP50Ms ?? 500);
 
     // Maximum sustainable rate: step the open-loop rate up until a step's backlog does not drain
-    // within the grace period (2 s + twice the unloaded e2e median) after the step.
+    // within the grace period (2 s + twice the unloaded e2e median) after the step; then halve the gap
+    // between the last rate sustained and the first not, down to 1 order/s, each try on an empty backlog.
     const steps: Record<string, unknown>[] = [];
-    let maxRate = 0;
-    for (const rate of plan.rates) {
+    const sustains = async (rate: number): Promise<boolean> => {
       const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {
         loadMs: plan.stepMs,
         drainTimeoutMs: plan.drainTimeoutMs,
@@ -71,8 +71,22 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
             : 'not drained') +
           ` → ${sustained ? 'sustained' : 'NOT sustained'}`,
       );
-      if (!sustained) break;
+      return sustained;
+    };
+    let maxRate = 0;
+    let notSustained: number | undefined;
+    for (const rate of plan.rates) {
+      if (!(await sustains(rate))) {
+        notSustained = rate;
+        break;
+      }
       maxRate = rate;
+    }
+    while (maxRate > 0 && notSustained !== undefined && notSustained - maxRate > 1) {
+      const rate = Math.floor((maxRate + notSustained) / 2);
+      await run.settle(plan.burstDrainTimeoutMs, say);
+      if (await sustains(rate)) maxRate = rate;
+      else notSustained = rate;
     }
 
     // End-to-end latency at half the maximum rate, once the last step's backlog is gone.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { stopChild } from '../../src/processes/supervisor';
 import { distDir } from '../../src/platform/paths';
 import { waitFor } from '../../src/platform/wait';
+import { nodeOptionsOf } from '../../src/processes/table';
 import type { ProcessName } from '../../src/processes/table';
 
 /**
@@ -63,6 +64,7 @@ export class AppProcesses {
         ...this.env.get(name),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [...process.execArgv, ...nodeOptionsOf(name)],
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     activities: floorActivities,
     maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
     maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
+    maxCachedWorkflows: config.worker.cachedWorkflows,
   });
   const running = worker.run();
   process.once('SIGTERM', () => worker.shutdown());
