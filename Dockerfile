@@ -16,4 +16,4 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
-CMD ["node", "dist/workers/api.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/workers/api.js"]

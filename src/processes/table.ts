@@ -51,7 +51,17 @@ const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(nam
 });
 
 export const PROCESS_TABLE = [
-  { name: 'api', identity: true, consumes: [], runs: 'always', metrics: 'api-port', drains: false },
+  {
+    name: 'api',
+    identity: true,
+    consumes: [],
+    runs: 'always',
+    metrics: 'api-port',
+    drains: false,
+    // A small young generation: each collection of it stops every request in flight, and on Node 24 it
+    // grew to 64 MB, whose collections took 10-100 ms under a peak (docs/benchmarks.md).
+    nodeOptions: ['--max-semi-space-size=4'],
+  },
   {
     name: 'temporal-worker',
     identity: true,
