@@ -61,6 +61,11 @@ export function metricsUrls(
  * Starts the app's processes as children, each logging to its own file, restarts any that dies,
  * and stops them all together.
  */
+/** The node options a process of the app is forked with: ours, any extra, then its own from the table. */
+export function execArgvFor(name: ProcessName, extra: readonly string[] = []): string[] {
+  return [...process.execArgv, ...extra, ...nodeOptionsOf(name)];
+}
+
 export class Supervisor {
   private readonly procs = new Map<ProcessName, Supervised>();
   private stopping = false;
@@ -98,7 +103,7 @@ export class Supervisor {
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
       env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [...process.execArgv, ...(this.opts.execArgv ?? []), ...nodeOptionsOf(name)],
+      execArgv: execArgvFor(name, this.opts.execArgv),
     });
     // The processes that drain the backlog yield the cores to the API (and PostgreSQL) on this machine.
     if (drains(name)) runBehind(child.pid, this.opts.config.drainNiceness);

@@ -150,21 +150,21 @@ export const PROCESS_IDENTITIES: readonly ProcessIdentity[] = PROCESS_TABLE.filt
 export const isProcessIdentity = (name: string): name is ProcessIdentity =>
   (PROCESS_IDENTITIES as readonly string[]).includes(name);
 
+const rowOf = (name: string): ProcessRow | undefined =>
+  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name);
+
 /** True for a process that works off the backlog (see ProcessRow.drains). */
-export const drains = (name: string): boolean =>
-  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.drains ?? false;
+export const drains = (name: string): boolean => rowOf(name)?.drains ?? false;
 
 /** The options for the `node` that runs a process (see ProcessRow.nodeOptions). */
-export const nodeOptionsOf = (name: string): readonly string[] =>
-  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.nodeOptions ?? [];
+export const nodeOptionsOf = (name: string): readonly string[] => rowOf(name)?.nodeOptions ?? [];
 
 /** Where a process serves its metrics (see ProcessRow.metrics). */
-export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] =>
-  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)!.metrics;
+export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] => rowOf(name)!.metrics;
 
 /** The durable consumers a process pulls from (none for a name not in the table). */
 export const consumersPulledBy = (name: string): readonly ConsumerRef[] =>
-  (PROCESS_TABLE as readonly ProcessRow[]).find((p) => p.name === name)?.consumes ?? [];
+  rowOf(name)?.consumes ?? [];
 
 /** Every durable consumer of the app. */
 export const ALL_CONSUMERS: readonly ConsumerRef[] = PROCESS_TABLE.flatMap(

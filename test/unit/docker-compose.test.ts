@@ -143,6 +143,16 @@ describe('docker-compose.yml, checked against the code', () => {
     }
   });
 
+  it("runs the API in the image by default with the API's own node options", () => {
+    const dockerfile = readFileSync(path.join(projectRoot, 'Dockerfile'), 'utf8');
+    const cmd = /^CMD (.+)$/m.exec(dockerfile)?.[1];
+    assert.deepEqual(cmd && JSON.parse(cmd), [
+      'node',
+      ...nodeOptionsOf('api'),
+      'dist/workers/api.js',
+    ]);
+  });
+
   it('sets every variable a deployment needs, only variables the code reads, and values the code accepts', () => {
     const required = [
       'TEMPORAL_ADDRESS',

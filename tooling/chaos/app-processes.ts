@@ -2,10 +2,9 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { stopChild } from '../../src/processes/supervisor';
+import { execArgvFor, stopChild } from '../../src/processes/supervisor';
 import { distDir } from '../../src/platform/paths';
 import { waitFor } from '../../src/platform/wait';
-import { nodeOptionsOf } from '../../src/processes/table';
 import type { ProcessName } from '../../src/processes/table';
 
 /**
@@ -64,7 +63,7 @@ export class AppProcesses {
         ...this.env.get(name),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [...process.execArgv, ...nodeOptionsOf(name)],
+      execArgv: execArgvFor(name),
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -4,7 +4,7 @@ import { waitFor } from '../../src/platform/wait';
 import type { LocalSecrets } from '../../src/platform/security/local-secrets';
 import { natsBinary } from './binaries';
 import { natsAccountsConfig } from './nats';
-import { commandLine, isAlive, spawnDetached, tailFile } from './process';
+import { commandLine, isAlive, spawnDetached, stopPid, tailFile } from './process';
 
 /**
  * A three-node nats-server cluster with JetStream on loopback, for tests that must see what a real
@@ -236,17 +236,6 @@ function nodeAt(nodes: readonly NatsNode[], index: number): NatsNode {
 }
 
 async function stopNode(node: NatsNode): Promise<void> {
-  const pid = node.pid;
-  if (pid === undefined || !isAlive(pid)) {
-    node.pid = undefined;
-    return;
-  }
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`${node.name} to exit`, () => !isAlive(pid), { timeoutMs: 15_000 });
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(`${node.name} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
-  }
+  await stopPid(node.pid, node.name, 15_000);
   node.pid = undefined;
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { waitFor } from '../../src/platform/wait';
 
 /** True while a process with this pid exists and is not a zombie (signal 0 checks without touching it). */
 export function isAlive(pid: number): boolean {
@@ -15,6 +16,22 @@ export function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return true;
+  }
+}
+
+/** SIGTERM a server we started, SIGKILL it if it has not exited in `timeoutMs`; resolves once it is gone. */
+export async function stopPid(
+  pid: number | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  if (pid === undefined || !isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitFor(`${what} to exit`, () => !isAlive(pid), { timeoutMs });
+  } catch {
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`${what} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
   }
 }
 

@@ -13,7 +13,7 @@ import {
   startPostgres,
   stopPostgres,
 } from './postgres';
-import { commandLine, isAlive, portAnswers, spawnDetached, tailFile } from './process';
+import { commandLine, isAlive, portAnswers, spawnDetached, stopPid, tailFile } from './process';
 import { temporalAnswers, temporalArgs, temporalPaths } from './temporal';
 import { TemporalCluster } from './temporal-cluster';
 import { startTemporalUi, stopTemporalUi, temporalUiPaths, temporalUiPid } from './temporal-ui';
@@ -274,13 +274,7 @@ async function stopOurServer(
   const pid = ourPid(config, name, state);
   if (pid === undefined) return;
   log(`stopping ${name} (pid ${pid})`);
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`${name} to exit`, () => !isAlive(pid), { timeoutMs: 20_000 });
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(`${name} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
-  }
+  await stopPid(pid, name);
   delete state.pids[name];
 }
 

@@ -12,7 +12,7 @@ import { waitFor } from '../../src/platform/wait';
 import { temporalServerBinaries } from './binaries';
 import { dynamicConfigProblems } from './dynamic-config';
 import { ensureOwnedDatabases } from './postgres';
-import { commandLine, isAlive, spawnDetached, tailFile } from './process';
+import { commandLine, isAlive, spawnDetached, stopPid, tailFile } from './process';
 import {
   clusterNodes,
   DEPLOYMENT_DYNAMIC_CONFIG,
@@ -66,17 +66,6 @@ function livePid(pidFile: string, tag: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8'));
   return Number.isInteger(pid) && isAlive(pid) && commandLine(pid).includes(tag) ? pid : undefined;
-}
-
-async function stopPid(pid: number | undefined, what: string): Promise<void> {
-  if (pid === undefined || !isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`${what} to exit`, () => !isAlive(pid), { timeoutMs: 20_000 });
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(`${what} to die`, () => !isAlive(pid), { timeoutMs: 5_000 });
-  }
 }
 
 /** The number in a Prometheus text line `numshards_gauge{…} 2`, from a node's metrics. */

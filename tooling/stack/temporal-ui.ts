@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../../src/platform/wait';
 import { temporalUiBinary } from './binaries';
-import { commandLine, isAlive, portAnswers, spawnDetached, tailFile } from './process';
+import { commandLine, isAlive, portAnswers, spawnDetached, stopPid, tailFile } from './process';
 
 /**
  * The Temporal UI server beside the local cluster (the dev server has its own UI built in): the same
@@ -66,14 +66,7 @@ function uiConfig(o: TemporalUiOptions): string {
 
 /** SIGTERM the UI server if it runs from `dir`. */
 export async function stopTemporalUi(dir: string): Promise<void> {
-  const pid = temporalUiPid(dir);
-  if (pid === undefined) return;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor('the Temporal UI to exit', () => !isAlive(pid), { timeoutMs: 10_000 });
-  } catch {
-    process.kill(pid, 'SIGKILL');
-  }
+  await stopPid(temporalUiPid(dir), 'the Temporal UI', 10_000);
 }
 
 /** Starts the UI server unless it runs; returns once its port answers. */
