@@ -147,8 +147,12 @@ export class TemporalCluster {
     const { server } = await temporalServerBinaries(this.opts.binCacheDir, this.log);
     this.spawnNode(server, node);
     this.log(`restarted Temporal node ${node.name} (pid ${this.pidOf(index)})`);
+    // Rejoined means owning shards again: right after it answers, it may still report none while the
+    // other reports all four, and the shards move over the next moments.
     await this.waitRunning(`Temporal node ${node.name} to rejoin`, async () => {
-      return (await this.nodeAnswers(index)) && allShardsOwned(await this.shardsOwned());
+      if (!(await this.nodeAnswers(index))) return false;
+      const owned = await this.shardsOwned();
+      return (owned[index] ?? 0) > 0 && allShardsOwned(owned);
     });
   }
 
