@@ -45,7 +45,8 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-async function listen(app: FastifyInstance): Promise<string> {
+/** Starts a fake provider on a free port; answers its base URL. */
+export async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const a = app.server.address();
   if (!a || typeof a === 'string') throw new Error('no address');

@@ -1,11 +1,12 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../../platform/db/pool';
 import type { CommandEnvelope, ReplyEnvelope } from '../../domain/types';
 import { replySubject } from '../../platform/messaging/subjects';
 import { PoisonMessageError } from './errors';
-import { handlerFor, rejected } from './handler';
+import { callsProvider, handlerFor, rejected } from './handler';
 import { crashPoint } from '../../platform/crash-points';
 import { recordReply, storedReply } from './outbox';
+import { noteProviderCall, settleProviderCall } from './provider-calls';
 import type { ReplyBody, ServiceDefinition } from './handler';
 
 export interface ProcessResult {
@@ -22,7 +23,8 @@ export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
  * the order (so replicas of a service never work on one order at once): a command seen before gets its
  * stored reply back; a command older than one already applied for the order is recorded as stale and
  * not applied; otherwise the effect is made. The command id goes into the consumed-messages table and
- * the reply into the outbox in the same transaction.
+ * the reply into the outbox in the same transaction. A command that makes an effect at a provider is
+ * first noted in a transaction of its own (provider-calls.ts), so a lost answer leaves a trace.
  */
 export async function processCommand(
   pool: Pool,
@@ -36,29 +38,28 @@ export async function processCommand(
   const before = await storedReply(pool, schema, cmd.commandId);
   if (before) return { ...before, firstTime: false };
 
-  return inTransaction(pool, async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `${schema}:${cmd.orderId}`,
-    ]);
-    const raced = await storedReply(tx, schema, cmd.commandId);
-    if (raced) return { ...raced, firstTime: false };
+  if (callsProvider(service, cmd)) {
+    await inTransaction(pool, async (tx) => {
+      if ((await admit(tx, schema, cmd)).kind === 'new') await noteProviderCall(tx, schema, cmd);
+    });
+  }
 
-    const { rows } = await tx.query<{ newest: number | null }>(
-      `SELECT max(seq) AS newest FROM ${schema}.consumed_messages WHERE order_id = $1`,
-      [cmd.orderId],
-    );
-    const newest = rows[0]?.newest ?? null;
+  return inTransaction(pool, async (tx) => {
+    const admitted = await admit(tx, schema, cmd);
+    if (admitted.kind === 'handled') return { ...admitted.before, firstTime: false };
+
     let body: ReplyBody;
     let outcome: 'applied' | 'rejected' | 'stale';
-    if (newest !== null && newest > cmd.seq) {
+    if (admitted.kind === 'stale') {
       body = rejected(
         'stale',
-        `command ${cmd.seq} of this order arrived after command ${newest}; not applied`,
+        `command ${cmd.seq} of this order arrived after command ${admitted.newest}; not applied`,
       );
       outcome = 'stale';
     } else {
       body = await handler(tx, cmd);
       outcome = body.outcome === 'succeeded' ? 'applied' : 'rejected';
+      if (callsProvider(service, cmd)) await settleProviderCall(tx, schema, cmd.commandId);
     }
 
     const replyId = replyIdFor(cmd.commandId);
@@ -81,4 +82,31 @@ export async function processCommand(
     crashPoint('service.before-commit', service.name);
     return { reply, subject, firstTime: true };
   });
+}
+
+/**
+ * Takes the order's lock for the rest of the transaction (so replicas of a service never work on one
+ * order at once), then says whether the command was handled before (its stored reply), is older than
+ * one already applied for the order, or is new.
+ */
+async function admit(
+  tx: PoolClient,
+  schema: ServiceDefinition['name'],
+  cmd: CommandEnvelope,
+): Promise<
+  | { kind: 'new' }
+  | { kind: 'stale'; newest: number }
+  | { kind: 'handled'; before: { reply: ReplyEnvelope; subject: string } }
+> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `${schema}:${cmd.orderId}`,
+  ]);
+  const before = await storedReply(tx, schema, cmd.commandId);
+  if (before) return { kind: 'handled', before };
+  const { rows } = await tx.query<{ newest: number | null }>(
+    `SELECT max(seq) AS newest FROM ${schema}.consumed_messages WHERE order_id = $1`,
+    [cmd.orderId],
+  );
+  const newest = rows[0]?.newest ?? null;
+  return newest !== null && newest > cmd.seq ? { kind: 'stale', newest } : { kind: 'new' };
 }

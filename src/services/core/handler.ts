@@ -21,6 +21,11 @@ export type CommandHandler<T extends CommandType> = (
 export interface ServiceOf<S extends ServiceName> {
   name: S;
   handlers: { [T in CommandOf<S>]: CommandHandler<T> };
+  /**
+   * Commands whose handler makes an effect at a provider that offers no look-up: each is noted before
+   * its handler runs (provider-calls.ts), so the compensation can undo an effect whose answer was lost.
+   */
+  providerCalls?: readonly CommandOf<S>[];
 }
 
 /** Any one of the four services. */
@@ -34,6 +39,12 @@ export function handlerFor(
   // The map is keyed by command type, each handler typed for its own: looked up by the command's type.
   const handlers = service.handlers as Partial<Record<CommandType, CommandHandler<CommandType>>>;
   return handlers[cmd.type];
+}
+
+/** Whether the command makes an effect at a provider that offers no look-up (see `providerCalls`). */
+export function callsProvider(service: ServiceDefinition, cmd: CommandEnvelope): boolean {
+  const types: readonly CommandType[] = service.providerCalls ?? [];
+  return types.includes(cmd.type);
 }
 
 /**

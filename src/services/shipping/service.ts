@@ -1,44 +1,51 @@
-import type { CarrierClient } from './carrier-client';
+import type { PoolClient } from 'pg';
+import type { CommandEnvelope } from '../../domain/types';
+import type { CarrierClient, ShipmentOutcome } from './carrier-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
+import { takeNotedCall } from '../core/provider-calls';
 
 export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
+  /** Asks the carrier for the shipment under the create command's key: made once, answered every time. */
+  const create = (
+    orderId: string,
+    createCommandId: string,
+    p: CommandEnvelope<'shipping.create'>['payload'],
+  ): Promise<ShipmentOutcome> =>
+    carrier.createShipment(
+      { orderId, address: p.address, items: p.items },
+      providerKey(createCommandId),
+    );
+
   return {
     name: 'shipping',
+    providerCalls: ['shipping.create'],
     handlers: {
       'shipping.create': async (tx, cmd) => {
-        const p = cmd.payload;
-        const out = await carrier.createShipment(
-          { orderId: cmd.orderId, address: p.address, items: p.items },
-          providerKey(cmd.commandId),
-        );
-        await tx.query(
-          `INSERT INTO shipping.shipments (order_id, command_id, shipment_id, tracking_number, status)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [
-            cmd.orderId,
-            cmd.commandId,
-            out.kind === 'created' ? out.shipmentId : null,
-            out.kind === 'created' ? out.trackingNumber : null,
-            out.kind === 'created' ? 'created' : 'rejected',
-          ],
-        );
+        const out = await create(cmd.orderId, cmd.commandId, cmd.payload);
+        await recordShipment(tx, cmd.orderId, cmd.commandId, out);
         return out.kind === 'created'
           ? succeeded({ shipmentId: out.shipmentId, trackingNumber: out.trackingNumber })
           : rejected(out.reason, 'the carrier rejected the shipment');
       },
 
       'shipping.cancel': async (tx, cmd) => {
-        const { rows } = await tx.query<{ shipment_id: string | null; status: string }>(
-          `SELECT shipment_id, status FROM shipping.shipments WHERE order_id = $1 FOR UPDATE`,
-          [cmd.orderId],
-        );
-        const shipment = rows[0];
-        if (!shipment || shipment.status !== 'created' || !shipment.shipment_id) {
-          return succeeded({
-            cancelled: false,
-            reason: shipment ? shipment.status : 'no_shipment',
-          });
+        let shipment = await shipmentOf(tx, cmd.orderId);
+        if (!shipment) {
+          // No record, but the create may have reached the carrier and lost its answer: asking again
+          // under its key tells what the carrier holds (and makes it, if the create never got there).
+          const noted = await takeNotedCall(
+            tx,
+            'shipping',
+            'shipping.create',
+            cmd.payload.createCommandId,
+          );
+          if (!noted) return succeeded({ cancelled: false, reason: 'no_shipment' });
+          const out = await create(cmd.orderId, noted.commandId, noted.payload);
+          shipment = await recordShipment(tx, cmd.orderId, noted.commandId, out);
+        }
+        if (shipment.status !== 'created' || !shipment.shipment_id) {
+          return succeeded({ cancelled: false, reason: shipment.status });
         }
         await carrier.cancelShipment(shipment.shipment_id, providerKey(cmd.commandId));
         await tx.query(
@@ -49,4 +56,37 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
       },
     },
   };
+}
+
+interface ShipmentRow {
+  shipment_id: string | null;
+  status: string;
+}
+
+async function shipmentOf(tx: PoolClient, orderId: string): Promise<ShipmentRow | undefined> {
+  const { rows } = await tx.query<ShipmentRow>(
+    `SELECT shipment_id, status FROM shipping.shipments WHERE order_id = $1 FOR UPDATE`,
+    [orderId],
+  );
+  return rows[0];
+}
+
+async function recordShipment(
+  tx: PoolClient,
+  orderId: string,
+  createCommandId: string,
+  out: ShipmentOutcome,
+): Promise<ShipmentRow> {
+  const { rows } = await tx.query<ShipmentRow>(
+    `INSERT INTO shipping.shipments (order_id, command_id, shipment_id, tracking_number, status)
+     VALUES ($1, $2, $3, $4, $5) RETURNING shipment_id, status`,
+    [
+      orderId,
+      createCommandId,
+      out.kind === 'created' ? out.shipmentId : null,
+      out.kind === 'created' ? out.trackingNumber : null,
+      out.kind === 'created' ? 'created' : 'rejected',
+    ],
+  );
+  return rows[0] as ShipmentRow;
 }

@@ -1,0 +1,52 @@
+import type { PoolClient } from 'pg';
+import type { CommandEnvelope, CommandType, ServiceName } from '../../domain/types';
+
+/**
+ * Notes, in its own committed transaction, a provider call the command is about to make, while the
+ * order's lock is held and only if no newer command of the order has been applied: a compensation that
+ * runs after this finds the note, and one that ran before makes this command stale, so it never calls.
+ */
+export async function noteProviderCall(
+  tx: PoolClient,
+  service: ServiceName,
+  cmd: CommandEnvelope,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${service}.provider_calls (command_id, order_id, command_type, payload)
+     VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING`,
+    [cmd.commandId, cmd.orderId, cmd.type, JSON.stringify(cmd.payload)],
+  );
+}
+
+/** Removes the note once the call's outcome is recorded, in the transaction that records it. */
+export async function settleProviderCall(
+  tx: PoolClient,
+  service: ServiceName,
+  commandId: string,
+): Promise<void> {
+  await tx.query(`DELETE FROM ${service}.provider_calls WHERE command_id = $1`, [commandId]);
+}
+
+export interface NotedCall<T extends CommandType> {
+  commandId: string;
+  payload: CommandEnvelope<T>['payload'];
+}
+
+/**
+ * The noted call of command `commandId` (of `type`) whose outcome nothing recorded: the provider may
+ * have acted on it. Taken (removed) in the caller's transaction, which records the outcome instead.
+ */
+export async function takeNotedCall<T extends CommandType>(
+  tx: PoolClient,
+  service: ServiceName,
+  type: T,
+  commandId: string,
+): Promise<NotedCall<T> | undefined> {
+  const { rows } = await tx.query<{ command_id: string; payload: CommandEnvelope<T>['payload'] }>(
+    `DELETE FROM ${service}.provider_calls WHERE command_id = $1 AND command_type = $2
+     RETURNING command_id, payload`,
+    [commandId, type],
+  );
+  const row = rows[0];
+  return row ? { commandId: row.command_id, payload: row.payload } : undefined;
+}
