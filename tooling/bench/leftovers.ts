@@ -15,6 +15,8 @@ const TABLES = [
   'payment.charges',
   'loyalty.ledger',
   'shipping.shipments',
+  'payment.provider_calls',
+  'shipping.provider_calls',
   'bench.outbox',
   ...SERVICES.flatMap((s) => [`${s}.consumed_messages`, `${s}.outbox`]),
 ];

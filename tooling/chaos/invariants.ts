@@ -180,6 +180,18 @@ export async function checkInvariants(
   ).rows;
   const reservationsByOrder = countBy(reservations, (r) => r.order_id);
 
+  // What the services recorded of the providers' effects: every charge and shipment by its id.
+  const recorded = new Set(
+    (
+      await pool.query<{ id: string }>(
+        `SELECT charge_id AS id FROM payment.charges WHERE starts_with(order_id, $1) AND charge_id IS NOT NULL
+         UNION ALL
+         SELECT shipment_id FROM shipping.shipments WHERE starts_with(order_id, $1) AND shipment_id IS NOT NULL`,
+        [prefix],
+      )
+    ).rows.map((r) => r.id),
+  );
+
   for (const id of new Set([...chargesByOrder.keys(), ...shipmentsByOrder.keys()])) {
     if (!run.accepted.has(id))
       add('effect-invented', 'a provider effect for an order never accepted', id);
@@ -198,6 +210,9 @@ export async function checkInvariants(
     const pts = pointsByOrder.get(o.orderId) ?? [];
     const res = reservationsByOrder.get(o.orderId) ?? [];
     if (ch.length > 1) add('charge-twice', `${ch.length} charges`, o.orderId);
+    // An effect no table records is one the reconciler cannot see, nor an operator find.
+    for (const id of [...ch.map((c) => c.chargeId), ...sh.map((x) => x.shipmentId)])
+      if (!recorded.has(id)) add('effect-unrecorded', `${id} is in no service's table`, o.orderId);
     for (const c of ch) {
       const rf = refundsByCharge.get(c.chargeId) ?? [];
       if (rf.length > 1) add('refund-twice', `${rf.length} refunds of ${c.chargeId}`, o.orderId);
