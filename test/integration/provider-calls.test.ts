@@ -4,6 +4,7 @@ import type { CommandEnvelope, CommandPayloads, CommandType } from '../../src/do
 import { createPool } from '../../src/platform/db/pool';
 import { processCommand } from '../../src/services/core/command-processor';
 import { isTransient } from '../../src/services/core/errors';
+import { ProviderRefusedError } from '../../src/services/core/provider-http';
 import { createFakePaymentProvider } from '../../src/services/payment/fake-payment';
 import { PaymentProviderClient } from '../../src/services/payment/payment-client';
 import { paymentService } from '../../src/services/payment/service';
@@ -150,6 +151,35 @@ describe('compensations undo effects whose answers were lost (real PostgreSQL, f
       carrierShipments(orderId).map((s) => [s.idempotencyKey, s.cancelled]),
       [[create.commandId, true]],
     );
+  });
+
+  it('keeps no note of a create the carrier refused, and the cancel asks it nothing', async () => {
+    const orderId = uniqueId('ord');
+    const { create, cancel } = shipmentCommands(orderId);
+    carrier.state.faults.badRequestNext = 1;
+    await assert.rejects(processCommand(shippingPool, shipping, create), ProviderRefusedError);
+    assert.equal(await notes('shipping', orderId), 0);
+    assert.deepEqual((await processCommand(shippingPool, shipping, cancel)).reply.result, {
+      cancelled: false,
+      reason: 'no_shipment',
+    });
+    // The fake counts the calls it served; the refused one is not among them.
+    assert.equal(carrier.state.calls.length, 0, 'the cancel asked the carrier nothing');
+    assert.equal(carrierShipments(orderId).length, 0);
+  });
+
+  it('takes a refused replay as nothing made: the refund has nothing to undo', async () => {
+    const orderId = uniqueId('ord');
+    const { charge, refund } = chargeCommands(orderId);
+    payment.state.faults.failNext = 1;
+    await assert.rejects(processCommand(paymentPool, pay, charge), transient);
+    payment.state.faults.badRequestNext = 1;
+    assert.deepEqual((await processCommand(paymentPool, pay, refund)).reply.result, {
+      refunded: false,
+      reason: 'no_charge',
+    });
+    assert.equal(payment.state.ledger.charges.filter((c) => c.orderId === orderId).length, 0);
+    assert.equal(await notes('payment', orderId), 0);
   });
 
   it('does not reach the provider for a compensation whose effect was never attempted', async () => {

@@ -1,13 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../../platform/db/pool';
-import type { CommandEnvelope, ReplyEnvelope } from '../../domain/types';
+import type { CommandEnvelope, CommandType, ReplyEnvelope } from '../../domain/types';
 import { replySubject } from '../../platform/messaging/subjects';
 import { PoisonMessageError } from './errors';
 import { callsProvider, handlerFor, rejected } from './handler';
 import { crashPoint } from '../../platform/crash-points';
 import { recordReply, storedReply } from './outbox';
-import { noteProviderCall, settleProviderCall } from './provider-calls';
-import type { ReplyBody, ServiceDefinition } from './handler';
+import { dropProviderCall, noteProviderCall } from './provider-calls';
+import { ProviderRefusedError } from './provider-http';
+import type { CommandHandler, ReplyBody, ServiceDefinition } from './handler';
 
 export interface ProcessResult {
   reply: ReplyEnvelope;
@@ -24,7 +25,7 @@ export const replyIdFor = (commandId: string): string => `reply:${commandId}`;
  * stored reply back; a command older than one already applied for the order is recorded as stale and
  * not applied; otherwise the effect is made. The command id goes into the consumed-messages table and
  * the reply into the outbox in the same transaction. A command that makes an effect at a provider is
- * first noted in a transaction of its own (provider-calls.ts), so a lost answer leaves a trace.
+ * noted before, in a transaction of its own (provider-calls.ts), so an answer lost leaves a trace.
  */
 export async function processCommand(
   pool: Pool,
@@ -38,12 +39,27 @@ export async function processCommand(
   const before = await storedReply(pool, schema, cmd.commandId);
   if (before) return { ...before, firstTime: false };
 
-  if (callsProvider(service, cmd)) {
-    await inTransaction(pool, async (tx) => {
-      if ((await admit(tx, schema, cmd)).kind === 'new') await noteProviderCall(tx, schema, cmd);
-    });
+  if (!callsProvider(service, cmd)) return handleOnce(pool, service, handler, cmd);
+  await inTransaction(pool, async (tx) => {
+    if ((await admit(tx, schema, cmd)).kind === 'new') await noteProviderCall(tx, schema, cmd);
+  });
+  try {
+    return await handleOnce(pool, service, handler, cmd);
+  } catch (err) {
+    // The provider answered that it made nothing: no compensation needs to ask it again.
+    if (err instanceof ProviderRefusedError) await dropProviderCall(pool, schema, cmd.commandId);
+    throw err;
   }
+}
 
+/** The one transaction that makes the command's effect and records it with its reply. */
+function handleOnce(
+  pool: Pool,
+  service: ServiceDefinition,
+  handler: CommandHandler<CommandType>,
+  cmd: CommandEnvelope,
+): Promise<ProcessResult> {
+  const schema = service.name;
   return inTransaction(pool, async (tx) => {
     const admitted = await admit(tx, schema, cmd);
     if (admitted.kind === 'handled') return { ...admitted.before, firstTime: false };
@@ -59,7 +75,7 @@ export async function processCommand(
     } else {
       body = await handler(tx, cmd);
       outcome = body.outcome === 'succeeded' ? 'applied' : 'rejected';
-      if (callsProvider(service, cmd)) await settleProviderCall(tx, schema, cmd.commandId);
+      if (callsProvider(service, cmd)) await dropProviderCall(tx, schema, cmd.commandId);
     }
 
     const replyId = replyIdFor(cmd.commandId);

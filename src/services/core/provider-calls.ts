@@ -1,5 +1,6 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { CommandEnvelope, CommandType, ServiceName } from '../../domain/types';
+import { ProviderRefusedError } from './provider-http';
 
 /**
  * Notes, in its own committed transaction, a provider call the command is about to make, while the
@@ -18,13 +19,16 @@ export async function noteProviderCall(
   );
 }
 
-/** Removes the note once the call's outcome is recorded, in the transaction that records it. */
-export async function settleProviderCall(
-  tx: PoolClient,
+/**
+ * Removes the note once the call's outcome is known: in the transaction that records it, or after the
+ * provider refused the call.
+ */
+export async function dropProviderCall(
+  db: Pool | PoolClient,
   service: ServiceName,
   commandId: string,
 ): Promise<void> {
-  await tx.query(`DELETE FROM ${service}.provider_calls WHERE command_id = $1`, [commandId]);
+  await db.query(`DELETE FROM ${service}.provider_calls WHERE command_id = $1`, [commandId]);
 }
 
 export interface NotedCall<T extends CommandType> {
@@ -49,4 +53,13 @@ export async function takeNotedCall<T extends CommandType>(
   );
   const row = rows[0];
   return row ? { commandId: row.command_id, payload: row.payload } : undefined;
+}
+
+/**
+ * For a replayed call's `.catch`: undefined when the provider refuses it (it holds nothing under the
+ * key, so there is nothing to undo); any other failure is thrown again.
+ */
+export function nothingMade(err: unknown): undefined {
+  if (err instanceof ProviderRefusedError) return undefined;
+  throw err;
 }

@@ -41,8 +41,17 @@ export class ProviderContractError extends Error {
   override name = 'ProviderContractError';
 }
 
+/**
+ * The provider refused the request (a 4xx the contract gives no meaning to): it made nothing under the
+ * key. Not a 409, which says the key was used before, with another request.
+ */
+export class ProviderRefusedError extends ProviderContractError {
+  override name = 'ProviderRefusedError';
+}
+
 export function unexpected(op: string, r: ProviderResponse): never {
-  throw new ProviderContractError(
-    `${op}: unexpected answer ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`,
-  );
+  const message = `${op}: unexpected answer ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
+  if (r.status >= 400 && r.status < 500 && r.status !== 409)
+    throw new ProviderRefusedError(message);
+  throw new ProviderContractError(message);
 }

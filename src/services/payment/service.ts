@@ -3,7 +3,7 @@ import type { CommandEnvelope } from '../../domain/types';
 import type { ChargeOutcome, PaymentProviderClient } from './payment-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
-import { takeNotedCall } from '../core/provider-calls';
+import { nothingMade, takeNotedCall } from '../core/provider-calls';
 
 type ChargePayload = CommandEnvelope<'payment.charge'>['payload'];
 
@@ -41,7 +41,10 @@ export function paymentService(provider: PaymentProviderClient): ServiceOf<'paym
             cmd.payload.chargeCommandId,
           );
           if (!noted) return succeeded({ refunded: false, reason: 'no_charge' });
-          const outcome = await charge(cmd.orderId, noted.commandId, noted.payload);
+          const outcome = await charge(cmd.orderId, noted.commandId, noted.payload).catch(
+            nothingMade,
+          );
+          if (!outcome) return succeeded({ refunded: false, reason: 'no_charge' });
           charged = await recordCharge(tx, cmd.orderId, noted.commandId, noted.payload, outcome);
         }
         // Nothing was charged: declined.

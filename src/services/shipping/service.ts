@@ -3,7 +3,7 @@ import type { CommandEnvelope } from '../../domain/types';
 import type { CarrierClient, ShipmentOutcome } from './carrier-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
-import { takeNotedCall } from '../core/provider-calls';
+import { nothingMade, takeNotedCall } from '../core/provider-calls';
 
 export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
   /** Asks the carrier for the shipment under the create command's key: made once, answered every time. */
@@ -41,7 +41,8 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
             cmd.payload.createCommandId,
           );
           if (!noted) return succeeded({ cancelled: false, reason: 'no_shipment' });
-          const out = await create(cmd.orderId, noted.commandId, noted.payload);
+          const out = await create(cmd.orderId, noted.commandId, noted.payload).catch(nothingMade);
+          if (!out) return succeeded({ cancelled: false, reason: 'no_shipment' });
           shipment = await recordShipment(tx, cmd.orderId, noted.commandId, out);
         }
         if (shipment.status !== 'created' || !shipment.shipment_id) {
