@@ -40,9 +40,7 @@ export async function processCommand(
   if (before) return { ...before, firstTime: false };
 
   if (!callsProvider(service, cmd)) return handleOnce(pool, service, handler, cmd);
-  await inTransaction(pool, async (tx) => {
-    if ((await admit(tx, schema, cmd)).kind === 'new') await noteProviderCall(tx, schema, cmd);
-  });
+  await noteProviderCall(pool, schema, cmd);
   try {
     return await handleOnce(pool, service, handler, cmd);
   } catch (err) {
@@ -62,6 +60,8 @@ function handleOnce(
   const schema = service.name;
   return inTransaction(pool, async (tx) => {
     const admitted = await admit(tx, schema, cmd);
+    // Whatever happens next is recorded with this transaction, or it rolls back and the note stays.
+    if (callsProvider(service, cmd)) await dropProviderCall(tx, schema, cmd.commandId);
     if (admitted.kind === 'handled') return { ...admitted.before, firstTime: false };
 
     let body: ReplyBody;
@@ -75,7 +75,6 @@ function handleOnce(
     } else {
       body = await handler(tx, cmd);
       outcome = body.outcome === 'succeeded' ? 'applied' : 'rejected';
-      if (callsProvider(service, cmd)) await dropProviderCall(tx, schema, cmd.commandId);
     }
 
     const replyId = replyIdFor(cmd.commandId);

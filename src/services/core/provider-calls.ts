@@ -3,16 +3,17 @@ import type { CommandEnvelope, CommandType, ServiceName } from '../../domain/typ
 import { ProviderRefusedError } from './provider-http';
 
 /**
- * Notes, in its own committed transaction, a provider call the command is about to make, while the
- * order's lock is held and only if no newer command of the order has been applied: a compensation that
- * runs after this finds the note, and one that ran before makes this command stale, so it never calls.
+ * Notes, committed on its own, a provider call the command is about to make. It needs no lock on the
+ * order: the call is made only later, by a transaction that holds the lock and finds no newer command
+ * applied. A compensation that commits before that transaction makes the command stale, so it never
+ * calls; one that runs after finds the outcome recorded or, if its answer was lost, this note.
  */
 export async function noteProviderCall(
-  tx: PoolClient,
+  db: Pool,
   service: ServiceName,
   cmd: CommandEnvelope,
 ): Promise<void> {
-  await tx.query(
+  await db.query(
     `INSERT INTO ${service}.provider_calls (command_id, order_id, command_type, payload)
      VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING`,
     [cmd.commandId, cmd.orderId, cmd.type, JSON.stringify(cmd.payload)],
@@ -20,8 +21,8 @@ export async function noteProviderCall(
 }
 
 /**
- * Removes the note once the call's outcome is known: in the transaction that records it, or after the
- * provider refused the call.
+ * Removes the note once the call's outcome is known: in the transaction that records it (or finds the
+ * command handled before, or stale), or after the provider refused the call.
  */
 export async function dropProviderCall(
   db: Pool | PoolClient,
