@@ -57,15 +57,15 @@ export function metricsUrls(
   return urls;
 }
 
-/**
- * Starts the app's processes as children, each logging to its own file, restarts any that dies,
- * and stops them all together.
- */
 /** The node options a process of the app is forked with: ours, any extra, then its own from the table. */
 export function execArgvFor(name: ProcessName, extra: readonly string[] = []): string[] {
   return [...process.execArgv, ...extra, ...nodeOptionsOf(name)];
 }
 
+/**
+ * Starts the app's processes as children, each logging to its own file, restarts any that dies,
+ * and stops them all together.
+ */
 export class Supervisor {
   private readonly procs = new Map<ProcessName, Supervised>();
   private stopping = false;

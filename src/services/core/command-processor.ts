@@ -39,10 +39,10 @@ export async function processCommand(
   const before = await storedReply(pool, schema, cmd.commandId);
   if (before) return { ...before, firstTime: false };
 
-  if (!callsProvider(service, cmd)) return handleOnce(pool, service, handler, cmd);
+  if (!callsProvider(service, cmd)) return handleOnce(pool, service, handler, cmd, false);
   await noteProviderCall(pool, schema, cmd);
   try {
-    return await handleOnce(pool, service, handler, cmd);
+    return await handleOnce(pool, service, handler, cmd, true);
   } catch (err) {
     // The provider answered that it made nothing: no compensation needs to ask it again.
     if (err instanceof ProviderRefusedError) await dropProviderCall(pool, schema, cmd.commandId);
@@ -50,18 +50,19 @@ export async function processCommand(
   }
 }
 
-/** The one transaction that makes the command's effect and records it with its reply. */
+/** The one transaction that makes the command's effect and records it with its reply (and drops its note). */
 function handleOnce(
   pool: Pool,
   service: ServiceDefinition,
   handler: CommandHandler<CommandType>,
   cmd: CommandEnvelope,
+  noted: boolean,
 ): Promise<ProcessResult> {
   const schema = service.name;
   return inTransaction(pool, async (tx) => {
     const admitted = await admit(tx, schema, cmd);
     // Whatever happens next is recorded with this transaction, or it rolls back and the note stays.
-    if (callsProvider(service, cmd)) await dropProviderCall(tx, schema, cmd.commandId);
+    if (noted) await dropProviderCall(tx, schema, cmd.commandId);
     if (admitted.kind === 'handled') return { ...admitted.before, firstTime: false };
 
     let body: ReplyBody;

@@ -38,29 +38,30 @@ export interface NotedCall<T extends CommandType> {
 }
 
 /**
- * The noted call of command `commandId` (of `type`) whose outcome nothing recorded: the provider may
- * have acted on it. Taken (removed) in the caller's transaction, which records the outcome instead.
+ * What a compensation undoes: the forward effect as recorded or, when nothing was recorded but the
+ * call was noted (its answer lost), what `replay` records after asking the provider again under the
+ * same key. The note is taken in the compensation's transaction. Undefined when nothing was made: no
+ * note (the forward command never called and, older than the compensation, never will), or the
+ * provider refused the replay (it holds nothing under the key).
  */
-export async function takeNotedCall<T extends CommandType>(
+export async function effectToUndo<T extends CommandType, R>(
   tx: PoolClient,
   service: ServiceName,
-  type: T,
-  commandId: string,
-): Promise<NotedCall<T> | undefined> {
+  forward: { type: T; commandId: string },
+  effect: { recorded: R | undefined; replay: (noted: NotedCall<T>) => Promise<R> },
+): Promise<R | undefined> {
+  if (effect.recorded) return effect.recorded;
   const { rows } = await tx.query<{ command_id: string; payload: CommandEnvelope<T>['payload'] }>(
     `DELETE FROM ${service}.provider_calls WHERE command_id = $1 AND command_type = $2
      RETURNING command_id, payload`,
-    [commandId, type],
+    [forward.commandId, forward.type],
   );
   const row = rows[0];
-  return row ? { commandId: row.command_id, payload: row.payload } : undefined;
-}
-
-/**
- * For a replayed call's `.catch`: undefined when the provider refuses it (it holds nothing under the
- * key, so there is nothing to undo); any other failure is thrown again.
- */
-export function nothingMade(err: unknown): undefined {
-  if (err instanceof ProviderRefusedError) return undefined;
-  throw err;
+  if (!row) return undefined;
+  try {
+    return await effect.replay({ commandId: row.command_id, payload: row.payload });
+  } catch (err) {
+    if (err instanceof ProviderRefusedError) return undefined;
+    throw err;
+  }
 }

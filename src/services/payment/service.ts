@@ -3,7 +3,7 @@ import type { CommandEnvelope } from '../../domain/types';
 import type { ChargeOutcome, PaymentProviderClient } from './payment-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
-import { nothingMade, takeNotedCall } from '../core/provider-calls';
+import { effectToUndo } from '../core/provider-calls';
 
 type ChargePayload = CommandEnvelope<'payment.charge'>['payload'];
 
@@ -29,24 +29,25 @@ export function paymentService(provider: PaymentProviderClient): ServiceOf<'paym
       },
 
       'payment.refund': async (tx, cmd) => {
-        let charged = await chargeOf(tx, cmd.orderId);
-        if (!charged) {
-          // No record, but the charge may have reached the provider and lost its answer: asking again
-          // under its key tells what the provider holds. Without a note the charge never reached it
-          // and, older than this refund, never will.
-          const noted = await takeNotedCall(
-            tx,
-            'payment',
-            'payment.charge',
-            cmd.payload.chargeCommandId,
-          );
-          if (!noted) return succeeded({ refunded: false, reason: 'no_charge' });
-          const outcome = await charge(cmd.orderId, noted.commandId, noted.payload).catch(
-            nothingMade,
-          );
-          if (!outcome) return succeeded({ refunded: false, reason: 'no_charge' });
-          charged = await recordCharge(tx, cmd.orderId, noted.commandId, noted.payload, outcome);
-        }
+        // A charge whose answer was lost may have been made with no row to record it; the provider,
+        // asked again under the charge's key, says which.
+        const charged = await effectToUndo(
+          tx,
+          'payment',
+          { type: 'payment.charge', commandId: cmd.payload.chargeCommandId },
+          {
+            recorded: await chargeOf(tx, cmd.orderId),
+            replay: async (noted) =>
+              recordCharge(
+                tx,
+                cmd.orderId,
+                noted.commandId,
+                noted.payload,
+                await charge(cmd.orderId, noted.commandId, noted.payload),
+              ),
+          },
+        );
+        if (!charged) return succeeded({ refunded: false, reason: 'no_charge' });
         // Nothing was charged: declined.
         if (charged.status !== 'charged' || !charged.charge_id) {
           return succeeded({ refunded: false, reason: charged.status });

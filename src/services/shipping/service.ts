@@ -3,7 +3,7 @@ import type { CommandEnvelope } from '../../domain/types';
 import type { CarrierClient, ShipmentOutcome } from './carrier-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
-import { nothingMade, takeNotedCall } from '../core/provider-calls';
+import { effectToUndo } from '../core/provider-calls';
 
 export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
   /** Asks the carrier for the shipment under the create command's key: made once, answered every time. */
@@ -30,21 +30,24 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
       },
 
       'shipping.cancel': async (tx, cmd) => {
-        let shipment = await shipmentOf(tx, cmd.orderId);
-        if (!shipment) {
-          // No record, but the create may have reached the carrier and lost its answer: asking again
-          // under its key tells what the carrier holds (and makes it, if the create never got there).
-          const noted = await takeNotedCall(
-            tx,
-            'shipping',
-            'shipping.create',
-            cmd.payload.createCommandId,
-          );
-          if (!noted) return succeeded({ cancelled: false, reason: 'no_shipment' });
-          const out = await create(cmd.orderId, noted.commandId, noted.payload).catch(nothingMade);
-          if (!out) return succeeded({ cancelled: false, reason: 'no_shipment' });
-          shipment = await recordShipment(tx, cmd.orderId, noted.commandId, out);
-        }
+        // A create whose answer was lost may have made a shipment no row records; the carrier,
+        // asked again under the create's key, says which (and makes it, if the create never got there).
+        const shipment = await effectToUndo(
+          tx,
+          'shipping',
+          { type: 'shipping.create', commandId: cmd.payload.createCommandId },
+          {
+            recorded: await shipmentOf(tx, cmd.orderId),
+            replay: async (noted) =>
+              recordShipment(
+                tx,
+                cmd.orderId,
+                noted.commandId,
+                await create(cmd.orderId, noted.commandId, noted.payload),
+              ),
+          },
+        );
+        if (!shipment) return succeeded({ cancelled: false, reason: 'no_shipment' });
         if (shipment.status !== 'created' || !shipment.shipment_id) {
           return succeeded({ cancelled: false, reason: shipment.status });
         }
