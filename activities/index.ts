@@ -74,10 +74,20 @@ export function createActivities({ js, pool }: ActivityDeps) {
       msgId: string;
     }): Promise<ReplyEnvelope> {
       const ctx = Context.current();
-      const addressed = { ...command, replyTo: ctx.info.activityId };
+      const runId = ctx.info.workflowExecution?.runId ?? 'unknown-run';
+      // The run that sends, and when by Temporal's clock: the service lets the run that sent last act
+      // on the order (a reset's new run, a cleanup), so a copy an older run left in the stream is refused.
+      const addressed: CommandEnvelope = {
+        ...command,
+        replyTo: ctx.info.activityId,
+        sentBy: { runId, at: ctx.info.currentAttemptScheduledTimestampMs },
+      };
+      // Per run: a reset's new run sends the same command ids as the run it replaced, and must not have
+      // its copies dropped as duplicates of the old run's for JetStream's duplicate window.
+      const runMsgId = `${msgId}@${runId}`;
       for (let attempt = 1; ; attempt++) {
         try {
-          await publishCommandOnce(js, addressed, msgId);
+          await publishCommandOnce(js, addressed, runMsgId);
           break;
         } catch (err) {
           if (err instanceof ApplicationFailure) throw err; // refused for good

@@ -18,7 +18,7 @@ import type {
 import { lookupReply, sendCommandActivity } from './activity-stubs';
 import { deadLetterSignal, replySignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
-import { asDeadLetter, asReply } from './order-input';
+import { asDeadLetter, asReply, foreignInputProblem } from './order-input';
 import type { OrderProgress } from './order-progress';
 
 /**
@@ -55,7 +55,7 @@ export function describe(o: Outcome): string {
     case 'succeeded':
       return 'succeeded';
     case 'rejected':
-      return o.code;
+      return o.code === 'undone' ? 'undone in an earlier run of this order' : o.code;
     case 'dead_lettered':
       return `dead-lettered: ${o.reason}`;
     case 'no_reply':
@@ -64,6 +64,9 @@ export function describe(o: Outcome): string {
       return 'cancelled while waiting';
   }
 }
+
+/** The service refused because this order's effect there was undone before (see command-processor.ts). */
+export const wasUndone = (o: Outcome): boolean => o.kind === 'rejected' && o.code === 'undone';
 
 const outcomeOf = (reply: ReplyEnvelope): Outcome =>
   reply.outcome === 'succeeded'
@@ -120,11 +123,18 @@ export class CommandDelivery {
       const reply = asReply(input);
       if (reply) this.accept(reply);
       else
-        log.warn('ignored a reply signal that is not a service reply (unencrypted or malformed)');
+        progress.noteRejectedInput(
+          'a reply signal',
+          foreignInputProblem(input) ?? 'it is not a service reply',
+        );
     });
     setHandler(deadLetterSignal, (input) => {
       const dead = asDeadLetter(input);
-      if (!dead) return log.warn('ignored a dead-letter signal that is not a dead-letter notice');
+      if (!dead)
+        return progress.noteRejectedInput(
+          'a dead-letter signal',
+          foreignInputProblem(input) ?? 'it is not a dead-letter notice',
+        );
       if (this.issued.has(dead.commandId) && this.answers.get(dead.commandId)?.kind !== 'succeeded')
         this.answers.set(dead.commandId, { kind: 'dead_lettered', reason: dead.reason });
     });
@@ -142,6 +152,12 @@ export class CommandDelivery {
   /** Reconcile: whatever the order waits on is checked with its service at once. */
   reconcile(): void {
     this.reconciles += 1;
+  }
+
+  /** The service's reply to a command, once it has confirmed it. */
+  answerTo(commandId: string): ReplyEnvelope | undefined {
+    const a = this.answers.get(commandId);
+    return a?.kind === 'succeeded' ? a.reply : undefined;
   }
 
   /** True once the service has confirmed the command (however the confirmation came). */
@@ -236,6 +252,11 @@ export class CommandDelivery {
           // Completed by the reply bridge; one completed by hand with anything else counts as no answer.
           const valid = asReply(reply);
           if (valid) this.accept(valid);
+          else
+            this.progress.noteRejectedInput(
+              `the result of ${cmd.commandId}`,
+              foreignInputProblem(reply) ?? 'it is not a service reply',
+            );
           result ??= { kind: 'reply' };
         },
         // An open activity left behind times out in the end; nobody waits for that any more.

@@ -42,5 +42,13 @@ export const OrderProgressAtKey = defineSearchAttributeKey(
 );
 
 export const ORDER_WORKFLOW_TYPE = 'orderFulfillment';
+/** Undoes what an order holds once its run closed unfinished (order-cleanup.ts). */
+export const CLEANUP_WORKFLOW_TYPE = 'orderCleanup';
 
 export const workflowIdFor = (orderId: string): string => `order-${orderId}`;
+/** The cleanup of an order's effects: `cleanup-order-<orderId>`, never an order's own workflow id. */
+export const cleanupWorkflowIdFor = (orderId: string): string =>
+  `cleanup-${workflowIdFor(orderId)}`;
+/** The order a workflow id belongs to (`order-<id>` or `cleanup-order-<id>`); undefined for others. */
+export const orderIdOf = (workflowId: string): string | undefined =>
+  /^(?:cleanup-)?order-(.+)$/.exec(workflowId)?.[1];

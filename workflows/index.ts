@@ -1,1 +1,2 @@
 export { orderFulfillment } from './order-fulfillment';
+export { orderCleanup } from './order-cleanup';

@@ -37,7 +37,7 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   setHandler(cancelUpdate, (req) => cancel(cancelReason(req) ?? 'cancelled on request'), {
     validator: (req) => {
       const problem = cancelInputProblem(req);
-      if (problem) throw new Error(problem);
+      if (problem) throw new Error(problem); // refused before it is in the history: the caller is told
     },
   });
   // Temporal's own cancel (the UI's button, `temporal workflow cancel`) is a cancel like the others:

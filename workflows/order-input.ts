@@ -1,5 +1,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { OrderRequest, ReplyEnvelope, UnencryptedPayload } from '../src/domain/types';
+import { TERMINAL_STATUSES } from '../src/domain/types';
+import type {
+  OrderRequest,
+  OrderStatus,
+  ReplyEnvelope,
+  StepName,
+  StepView,
+  UndecodablePayload,
+  UnencryptedPayload,
+} from '../src/domain/types';
 
 /**
  * What an order workflow is started with, and what it makes of the inputs its signals and updates
@@ -29,12 +38,40 @@ export interface OrderWorkflowInput {
   recorded?: boolean;
 }
 
+/** What the cleanup of an order whose run closed unfinished (or that still holds effects) starts with. */
+export interface OrderCleanupInput {
+  order: OrderRequest;
+  settings: OrderWorkflowSettings;
+  /**
+   * The status the order ends with once undone: how its run closed (TERMINATED, TIMED_OUT, FAILED),
+   * or the ended status the orders table already holds.
+   */
+  endAs: OrderStatus;
+  /** Why, in words: how the run closed, as Temporal recorded it (with the operator's reason). */
+  reason: string;
+  /** Each step as the closed run last showed it, when it could be read. */
+  steps?: Record<StepName, StepView>;
+  /** Steps whose compensation an operator gave up: left as they are. */
+  leave?: StepName[];
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A payload that reached Temporal unencrypted, as the payload codec hands it over (see payload-codec.ts). */
 export const isUnencrypted = (v: unknown): v is UnencryptedPayload =>
   isObject(v) && 'unencrypted' in v && typeof v.encoding === 'string';
+
+/** A payload the worker could not decrypt, as its codec hands it over (see payload-codec.ts). */
+export const isUndecodable = (v: unknown): v is UndecodablePayload =>
+  isObject(v) && typeof v.undecodable === 'string' && typeof v.encoding === 'string';
+
+/** Why an input is not one Shipshape sent, in words, or undefined when it may be: for logs and the order's view. */
+export function foreignInputProblem(input: unknown): string | undefined {
+  if (isUndecodable(input)) return `it could not be decrypted (${input.undecodable})`;
+  if (isUnencrypted(input)) return `it reached Temporal unencrypted (${input.encoding})`;
+  return undefined;
+}
 
 const SETTINGS: readonly (keyof OrderWorkflowSettings)[] = [
   'stepTimeoutMs',
@@ -46,6 +83,7 @@ const SETTINGS: readonly (keyof OrderWorkflowSettings)[] = [
 
 /** What is wrong with a start input, or undefined. The starters validate orders fully; this guards the shape. */
 function inputProblem(input: unknown): string | undefined {
+  if (isUndecodable(input)) return `it could not be decrypted: ${input.undecodable}`;
   if (isUnencrypted(input))
     return 'it reached Temporal unencrypted: start orders through the API or the client library, which encrypt it';
   if (!isObject(input)) return 'it must be an object { order, settings }';
@@ -73,16 +111,31 @@ function inputProblem(input: unknown): string | undefined {
   return undefined;
 }
 
+const invalidInput = (workflow: string, problem: string) =>
+  ApplicationFailure.create({
+    type: 'InvalidWorkflowInput',
+    message: `the ${workflow} workflow's input is not valid: ${problem}`,
+    nonRetryable: true,
+  });
+
 /** The start input, checked: a bad one fails the run at once, with the reason, instead of its tasks. */
 export function checkedInput(input: unknown): OrderWorkflowInput {
   const problem = inputProblem(input);
-  if (problem)
-    throw ApplicationFailure.create({
-      type: 'InvalidWorkflowInput',
-      message: `the order workflow's input is not valid: ${problem}`,
-      nonRetryable: true,
-    });
+  if (problem) throw invalidInput('order', problem);
   return input as OrderWorkflowInput;
+}
+
+/** The cleanup's start input, checked the same way. */
+export function checkedCleanupInput(input: unknown): OrderCleanupInput {
+  const problem =
+    inputProblem(input) ??
+    (isObject(input) && TERMINAL_STATUSES.includes(input.endAs as OrderStatus)
+      ? typeof input.reason === 'string'
+        ? undefined
+        : '"reason" must be a string'
+      : `"endAs" must be one of ${TERMINAL_STATUSES.join(', ')}`);
+  if (problem) throw invalidInput('cleanup', problem);
+  return input as OrderCleanupInput;
 }
 
 const reasonOf = (v: unknown): string | undefined =>
@@ -93,11 +146,11 @@ const reasonOf = (v: unknown): string | undefined =>
  * an unencrypted one too (the Temporal CLI without the codec server sends its input in clear).
  */
 export const reconcileReason = (input: unknown): string | undefined =>
-  reasonOf(isUnencrypted(input) ? input.unencrypted : input);
+  isUndecodable(input) ? undefined : reasonOf(isUnencrypted(input) ? input.unencrypted : input);
 
 /** An operator's resolve action; undefined for anything else, and for an unencrypted one. */
 export function resolveAction(input: unknown): 'retry' | 'give-up' | undefined {
-  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  if (!isObject(input) || foreignInputProblem(input)) return undefined;
   return input.action === 'retry' || input.action === 'give-up' ? input.action : undefined;
 }
 
@@ -107,6 +160,8 @@ export function resolveAction(input: unknown): 'retry' | 'give-up' | undefined {
  * codec server.
  */
 export function cancelInputProblem(input: unknown): string | undefined {
+  if (isUndecodable(input))
+    return `the cancel could not be decrypted (${input.undecodable}): cancel through the API, the shipshape CLI or the codec server`;
   if (isUnencrypted(input))
     return 'the cancel reached Temporal unencrypted: cancel through the API, the shipshape CLI or the codec server';
   if (input !== undefined && !isObject(input)) return 'the cancel input must be { reason? }';
@@ -120,7 +175,7 @@ export const cancelReason = (input: unknown): string | undefined => reasonOf(inp
  * is not a reply: the step goes on waiting, and re-sends on its timeout as usual.
  */
 export function asReply(input: unknown): ReplyEnvelope | undefined {
-  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  if (!isObject(input) || foreignInputProblem(input)) return undefined;
   const { replyId, commandId, outcome } = input;
   if (typeof replyId !== 'string' || typeof commandId !== 'string') return undefined;
   if (outcome !== 'succeeded' && outcome !== 'rejected') return undefined;
@@ -129,7 +184,7 @@ export function asReply(input: unknown): ReplyEnvelope | undefined {
 
 /** A dead letter's notice, as the dead-letter watcher sends it; anything else is ignored. */
 export function asDeadLetter(input: unknown): { commandId: string; reason: string } | undefined {
-  if (!isObject(input) || isUnencrypted(input)) return undefined;
+  if (!isObject(input) || foreignInputProblem(input)) return undefined;
   const { commandId, reason } = input;
   if (typeof commandId !== 'string') return undefined;
   return { commandId, reason: typeof reason === 'string' ? reason : 'dead-lettered' };

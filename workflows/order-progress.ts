@@ -1,4 +1,4 @@
-import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { isTerminal, orderTotalCents } from '../src/domain/orders';
 import type {
   OrderRequest,
@@ -20,8 +20,11 @@ export class OrderProgress {
   private readonly marks: SearchAttributeMarks;
   /** What the latest reconciles found, newest last: shown by the query, not stored. */
   private readonly reconciled: string[] = [];
+  /** Inputs the order refused, newest last: shown by the query, not stored (the history has each). */
+  private readonly rejected: string[] = [];
 
-  constructor(order: OrderRequest, stepTimeoutMs: number) {
+  /** `steps`: where each step stood before this run (the cleanup of a closed run starts from there). */
+  constructor(order: OrderRequest, stepTimeoutMs: number, steps?: Record<StepName, StepView>) {
     this.view = {
       orderId: order.orderId,
       workflowId: workflowInfo().workflowId,
@@ -29,7 +32,7 @@ export class OrderProgress {
       status: 'PENDING',
       totalCents: orderTotalCents(order),
       currency: order.currency,
-      steps: {
+      steps: steps ?? {
         inventory: { state: 'PENDING' },
         payment: { state: 'PENDING' },
         loyalty: { state: 'PENDING' },
@@ -40,6 +43,7 @@ export class OrderProgress {
     setHandler(orderStateQuery, () => ({
       ...this.view,
       ...(this.reconciled.length ? { reconciled: this.reconciled.slice(-10) } : {}),
+      ...(this.rejected.length ? { rejectedInputs: this.rejected.slice(-10) } : {}),
     }));
   }
 
@@ -75,6 +79,13 @@ export class OrderProgress {
   skipUnreachedSteps(): void {
     for (const s of ['inventory', 'payment', 'loyalty', 'shipping'] as const)
       if (this.step(s).state === 'PENDING') this.setStep(s, 'SKIPPED');
+  }
+
+  /** An input the order refused: logged, and shown by the query; the order goes on as it was. */
+  noteRejectedInput(what: string, why: string): void {
+    log.warn(`ignored ${what}: ${why}`);
+    this.rejected.push(`${what}: ${why}`);
+    if (this.rejected.length > 50) this.rejected.splice(0, this.rejected.length - 10);
   }
 
   noteReconcile(finding: string): void {

@@ -6,13 +6,14 @@ import type {
   OrderView,
   ReplyEnvelope,
   StepName,
+  StepView,
 } from '../src/domain/types';
 import { recordOrderOutcome } from './activity-stubs';
-import type { CommandDelivery, CommandSpec } from './command-delivery';
-import { describe } from './command-delivery';
+import type { CommandDelivery, CommandSpec, Outcome } from './command-delivery';
+import { describe, wasUndone } from './command-delivery';
 import { reconcileSignal, resolveSignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
-import { reconcileReason, resolveAction } from './order-input';
+import { foreignInputProblem, reconcileReason, resolveAction } from './order-input';
 import type { OrderProgress } from './order-progress';
 
 /** Thrown by a step that did not succeed, or when the order is cancelled: the saga then compensates. */
@@ -36,13 +37,18 @@ export class OrderSaga {
     private readonly settings: OrderWorkflowSettings,
   ) {
     setHandler(reconcileSignal, (input) => {
+      // A reconcile only makes the order look again: taken whatever it carries.
       log.info('reconcile requested', { reason: reconcileReason(input) });
       commands.reconcile();
       if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer ??= 'retry';
     });
     setHandler(resolveSignal, (input) => {
       const action = resolveAction(input);
-      if (!action) return log.warn('ignored a resolve without a valid, encrypted action');
+      if (!action)
+        return progress.noteRejectedInput(
+          'a resolve',
+          foreignInputProblem(input) ?? 'it has no action "retry" or "give-up"',
+        );
       if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer = action;
     });
   }
@@ -95,6 +101,7 @@ export class OrderSaga {
     this.compensations.push({ step, undo: undo(cmd.commandId) });
     const out = await this.commands.deliver(cmd, { stopWhen: () => this.cancelled, step });
     if (out.kind === 'cancelled') throw new OrderStopped();
+    if (wasUndone(out)) this.stopUndone(step, out);
     if (out.kind === 'succeeded') {
       this.succeeded(step, out.reply);
       return undefined;
@@ -129,6 +136,7 @@ export class OrderSaga {
     for (let round = 1; ; round++) {
       const out = await this.commands.deliver(cmd, round > 1 ? { round: `c${round}-` } : {});
       if (out.kind === 'succeeded') return true;
+      if (wasUndone(out)) this.stopUndone(step, out);
       log.error('not confirmed', { commandId: cmd.commandId, round, outcome: describe(out) });
       if (round % this.settings.compensationRounds !== 0) continue;
       const answer = await this.askOperator(
@@ -145,16 +153,39 @@ export class OrderSaga {
     }
   }
 
-  /** The order stopped: undo what may have happened, newest first, and end CANCELLED or FAILED. */
-  async stop(): Promise<OrderView> {
+  /**
+   * The order stopped: undo what may have happened, newest first, and end CANCELLED or FAILED (or as
+   * `endAs` says). Each step keeps what its undo's service answered.
+   */
+  async stop(endAs?: OrderStatus): Promise<OrderView> {
     if (this.cancelReason !== undefined) this.progress.view.failureReason = this.cancelReason;
     this.progress.setStatus('COMPENSATING');
-    for (let c = this.compensations.pop(); c; c = this.compensations.pop()) {
-      const cmd = this.commands.issue(c.undo);
-      this.progress.setStep(c.step, 'COMPENSATING', { commandId: cmd.commandId, sends: 0 });
-      if (await this.confirmIssued(c.step, cmd)) this.progress.setStep(c.step, 'COMPENSATED');
-    }
-    return this.finish(this.cancelled ? 'CANCELLED' : 'FAILED');
+    for (let c = this.compensations.pop(); c; c = this.compensations.pop())
+      await this.undo(c.step, c.undo);
+    return this.finish(endAs ?? (this.cancelled ? 'CANCELLED' : 'FAILED'));
+  }
+
+  /**
+   * Undoes one step: its command is sent until its service confirms it (or an operator gives it up),
+   * and the step shows what the service answered it undid. Resolves with that answer.
+   */
+  async undo(step: StepName, action: CommandSpec): Promise<StepView['undone']> {
+    const cmd = this.commands.issue(action);
+    this.progress.setStep(step, 'COMPENSATING', { commandId: cmd.commandId, sends: 0 });
+    if (!(await this.confirmIssued(step, cmd))) return undefined;
+    const undone = this.commands.answerTo(cmd.commandId)?.result;
+    this.progress.setStep(step, 'COMPENSATED', undone ? { undone } : {});
+    return undone;
+  }
+
+  /**
+   * A service answered that this order's effect there was undone in an earlier run of it (a reset of
+   * an order that had been compensated): nothing is built on it, the order stops.
+   */
+  private stopUndone(step: StepName, out: Outcome): never {
+    this.progress.setStep(step, 'FAILED', { detail: describe(out) });
+    this.progress.view.failureReason ??= `${step}: ${describe(out)}`;
+    throw new OrderStopped();
   }
 
   /** The order ends: its final view goes to the orders table. */

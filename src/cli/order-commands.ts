@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { jetstream } from '@nats-io/jetstream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { ApiClient } from '../client/api-client';
 import { listOrders } from '../orders/order-store';
-import { OrderService } from '../orders/order-service';
 import type { OrderDetails } from '../orders/order-service';
 import { createLogger } from '../platform/logger';
-import { connectNats } from '../platform/messaging/connection';
 import { callerApiKey } from '../platform/security/credentials';
 import { connectTemporalClient } from '../platform/temporal/client';
 import { reconcileRound } from '../reconciler/reconciler';
+import { reconcilerDeps } from '../processes/reconciler';
 import {
   apiUrl,
   CliError,
@@ -69,9 +67,20 @@ export function orderCommands(program: Command): void {
       print(
         `${r.orderId}  ${colourStatus(r.status)}  ${r.totalCents} ${r.currency} cents  customer ${r.customerId}`,
       );
-      for (const [step, v] of Object.entries(r.steps ?? {}))
-        print(`  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}`);
+      for (const [step, v] of Object.entries(r.steps ?? {})) {
+        const undone =
+          v.undone && v.state !== 'SKIPPED'
+            ? `  undone: ${Object.entries(v.undone)
+                .map(([k, x]) => `${k} ${String(x)}`)
+                .join(', ')}`
+            : '';
+        print(
+          `  ${step.padEnd(10)} ${colourStatus(v.state)}${v.detail ? ` (${v.detail})` : ''}${undone}`,
+        );
+      }
       if (r.failureReason) print(`  reason: ${r.failureReason}`);
+      if (r.attention) print(`  needs attention: ${r.attention}`);
+      for (const x of r.rejectedInputs ?? []) print(`  refused input: ${x}`);
       print(`  ${r.links.temporalUi}`);
     });
   for (const action of ['cancel'] as const) {
@@ -96,7 +105,7 @@ export function orderCommands(program: Command): void {
   order
     .command('reconcile')
     .description(
-      'signal an order to re-check the step it waits on against the owning service; or, with --stuck-for, every order without progress for that long (and compensate effects no workflow accounts for)',
+      'signal an order to re-check the step it waits on against the owning service; or, with --stuck-for, run one round of the reconciler: signal every order without progress for that long, start orders left without a workflow, and clean up orders whose run closed unfinished or that still hold effects after ending',
     )
     .argument('[orderId]')
     .option(
@@ -119,34 +128,24 @@ export function orderCommands(program: Command): void {
         }
         const thresholdMs = parseDuration(o.stuckFor!);
         const c = config();
-        const nc = await connectNats(c, 'cli');
         const temporal = await connectTemporalClient(c);
         try {
           const report = await withPool((pool) =>
             reconcileRound(
-              {
-                temporal,
-                pool,
-                js: jetstream(nc),
-                orders: new OrderService(temporal, pool, c),
-                namespace: c.temporal.namespace,
-                log: createLogger('cli', 'silent'),
-              },
-              { thresholdMs, maxPerRound: c.reconciler.maxPerRound },
+              reconcilerDeps(c, { temporal, pool, log: createLogger('cli', 'silent') }),
+              { ...c.reconciler, thresholdMs },
             ),
           );
           if (o.json) return print(JSON.stringify(report, null, 2));
-          print(
-            `signalled to reconcile: ${report.signalled.length ? report.signalled.join(', ') : 'none'}`,
-          );
-          print(
-            `started (had no workflow): ${report.started.length ? report.started.join(', ') : 'none'}`,
-          );
+          const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+          print(`signalled to reconcile: ${list(report.signalled)}`);
+          print(`started (had no workflow): ${list(report.started)}`);
+          print(`cleanups of runs that closed unfinished: ${list(report.cleanups)}`);
           for (const x of report.orphans)
-            print(`orphan ${x.effect} of ${x.orderId}: sent ${x.compensation}`);
-          if (!report.orphans.length) print('orphan effects: none');
+            print(`effects left by ${x.orderId} (${x.effects.join(', ')}): cleanup ${x.cleanup}`);
+          if (!report.orphans.length) print('effects left by ended orders: none');
+          print(`marked for a person: ${list(report.attention)}`);
         } finally {
-          await nc.close();
           await temporal.connection.close();
         }
       },

@@ -95,23 +95,26 @@ const itemsSchema = z.array(z.object({ sku: skuSchema, quantity: z.number().int(
 const payloadSchemas = {
   'inventory.reserve': z.object({ items: itemsSchema }),
   'inventory.commit': z.object({ reserveCommandId: z.string().min(1) }),
-  'inventory.release': z.object({ reserveCommandId: z.string().min(1) }),
+  'inventory.release': z.object({ reserveCommandId: z.string().min(1).optional() }),
   'payment.charge': z.object({
     customerId: z.string().min(1),
     amountCents: z.number().int().min(0),
     currency: z.string().length(3),
   }),
   'payment.refund': z.object({
-    chargeCommandId: z.string().min(1),
+    chargeCommandId: z.string().min(1).optional(),
     amountCents: z.number().int().min(0),
   }),
   'loyalty.award': z.object({
     customerId: z.string().min(1),
     orderTotalCents: z.number().int().min(0),
   }),
-  'loyalty.reverse': z.object({ awardCommandId: z.string().min(1), customerId: z.string().min(1) }),
+  'loyalty.reverse': z.object({
+    awardCommandId: z.string().min(1).optional(),
+    customerId: z.string().min(1),
+  }),
   'shipping.create': z.object({ address: addressSchema, items: itemsSchema }),
-  'shipping.cancel': z.object({ createCommandId: z.string().min(1) }),
+  'shipping.cancel': z.object({ createCommandId: z.string().min(1).optional() }),
 } as const;
 
 const envelopeBase = z.object({
@@ -120,6 +123,7 @@ const envelopeBase = z.object({
   workflowId: z.string().min(1),
   seq: z.number().int().min(1),
   replyTo: z.string().min(1).max(400).optional(),
+  sentBy: z.object({ runId: z.string().min(1).max(100), at: z.number().int().min(0) }).optional(),
 });
 
 /** Parses a command off the wire; a failure means the message is poison and must not be retried. */

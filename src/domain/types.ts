@@ -50,8 +50,10 @@ export interface ReserveCommand {
 export interface CommitCommand {
   reserveCommandId: string;
 }
+/** Releases what the order holds; the service looks it up by order. */
 export interface ReleaseCommand {
-  reserveCommandId: string;
+  /** The reserve it undoes, when the sender knows it (the cleanup of a closed run may not). */
+  reserveCommandId?: string;
 }
 export interface ChargeCommand {
   customerId: string;
@@ -60,15 +62,18 @@ export interface ChargeCommand {
 }
 /** Refunds whatever the order's charge took; the service looks the charge up, so this works even when the workflow never heard the charge's reply. */
 export interface RefundCommand {
-  chargeCommandId: string;
+  /** The charge it undoes, when the sender knows it (the cleanup of a closed run may not). */
+  chargeCommandId?: string;
   amountCents: number;
 }
 export interface AwardCommand {
   customerId: string;
   orderTotalCents: number;
 }
+/** Takes back what the order was credited; the service looks it up by order. */
 export interface ReverseCommand {
-  awardCommandId: string;
+  /** The award it undoes, when the sender knows it. */
+  awardCommandId?: string;
   customerId: string;
 }
 export interface CreateShipmentCommand {
@@ -77,7 +82,8 @@ export interface CreateShipmentCommand {
 }
 /** Cancels the order's shipment, if one was created; the service looks it up by order. */
 export interface CancelShipmentCommand {
-  createCommandId: string;
+  /** The create it undoes, when the sender knows it. */
+  createCommandId?: string;
 }
 
 export interface CommandPayloads {
@@ -106,6 +112,12 @@ export interface CommandEnvelope<T extends CommandType = CommandType> {
    * it into its reply, and the reply bridge completes that activity with the reply.
    */
   replyTo?: string;
+  /**
+   * The Temporal run that sent this copy of the command and when (ms since the epoch, Temporal's own
+   * clock), stamped by the `sendCommand` activity. A service lets the run that sent last act on the
+   * order: a command from a run that a reset or a cleanup replaced is refused.
+   */
+  sentBy?: { runId: string; at: number };
 }
 
 export type ReplyOutcome = 'succeeded' | 'rejected';
@@ -158,10 +170,20 @@ export const ORDER_STATUSES = [
   'COMPLETED',
   'CANCELLED',
   'FAILED',
+  /** Its run was terminated in Temporal before the saga finished; what it did has been undone. */
+  'TERMINATED',
+  /** Its run hit a Temporal run or execution timeout before the saga finished; undone likewise. */
+  'TIMED_OUT',
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED', 'FAILED'];
+export const TERMINAL_STATUSES: readonly OrderStatus[] = [
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TERMINATED',
+  'TIMED_OUT',
+];
 
 export interface StepView {
   state: StepState;
@@ -170,6 +192,8 @@ export interface StepView {
   sends?: number;
   detail?: string;
   result?: Record<string, string | number | boolean | null>;
+  /** What the step's compensation did, as its service answered (refunded, cancelled, released…). */
+  undone?: Record<string, string | number | boolean | null>;
 }
 
 /** What the workflow's `orderState` query returns and what the `orders` table stores at the end. */
@@ -186,6 +210,8 @@ export interface OrderView {
   attention?: string;
   /** What the latest reconciles found (query only). */
   reconciled?: string[];
+  /** Inputs sent to the order that it refused (a reply, resolve or cancel it could not trust), newest last (query only). */
+  rejectedInputs?: string[];
 }
 
 /**
@@ -197,5 +223,15 @@ export interface UnencryptedPayload {
   /** The payload's content: its JSON value, or null when it is not JSON. */
   unencrypted: unknown;
   /** The payload's own `encoding` metadata, e.g. `json/plain`. */
+  encoding: string;
+}
+
+/**
+ * What workflow code receives in place of a payload the worker could not decrypt (an unknown key id,
+ * an altered or truncated payload): why, and its `encoding`. Only the Temporal worker's codec hands
+ * these over; the workflow refuses such an input instead of failing its tasks over it.
+ */
+export interface UndecodablePayload {
+  undecodable: string;
   encoding: string;
 }

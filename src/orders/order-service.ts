@@ -19,12 +19,14 @@ import {
   findOrder,
   findOrderByIdempotencyKey,
   loadOrderRequest,
+  resolveMarkedOrder,
   markWorkflowsStarted,
 } from './order-store';
 import type { OrderRow } from './order-store';
 import { WorkflowStarter } from './workflow-starter';
 import { BatchedOrderInserts } from './batched-order-inserts';
 import type { Logger } from '../platform/logger';
+import { openRunsOnly } from '../platform/temporal/client';
 
 export interface OrderSummary {
   orderId: string;
@@ -41,6 +43,8 @@ export interface OrderDetails extends OrderSummary {
   failureReason: string | null;
   /** Why the order waits for an operator, while its status is NEEDS_ATTENTION. */
   attention?: string;
+  /** Inputs the running order refused (from its workflow's view). */
+  rejectedInputs?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -61,6 +65,8 @@ export class OrderService {
    */
   readonly starter: WorkflowStarter | undefined;
   private readonly inserts: BatchedOrderInserts;
+  /** Reads live views from open runs only (see liveView). */
+  private readonly openRuns: Client;
 
   constructor(
     private readonly temporal: Client,
@@ -76,6 +82,7 @@ export class OrderService {
         })
       : undefined;
     this.inserts = new BatchedOrderInserts(pool);
+    this.openRuns = openRunsOnly(temporal);
   }
 
   private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
@@ -188,6 +195,7 @@ export class OrderService {
     let view: OrderView | undefined;
     if (!isTerminal(row.status)) view = await this.liveView(row.workflowId);
     const status = view?.status ?? row.status;
+    const attention = view ? view.attention : (row.attention ?? undefined);
     return {
       ...this.summary(row.orderId, row.workflowId, status),
       customerId: row.customerId,
@@ -195,15 +203,19 @@ export class OrderService {
       currency: row.currency,
       steps: view?.steps ?? row.steps,
       failureReason: view?.failureReason ?? row.failureReason,
-      ...(view?.attention ? { attention: view.attention } : {}),
+      ...(attention ? { attention } : {}),
+      ...(view?.rejectedInputs ? { rejectedInputs: view.rejectedInputs } : {}),
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
     };
   }
 
-  /** The running workflow's view; undefined when no worker answers right now (the table then serves). */
+  /**
+   * The running workflow's view; undefined when no worker answers right now, or when its latest run is
+   * closed (its view stopped where the run stopped): the table then serves.
+   */
   private liveView(workflowId: string): Promise<OrderView | undefined> {
-    return queryOrder(this.temporal, workflowId);
+    return queryOrder(this.openRuns, workflowId);
   }
 
   /** Cancels through the workflow's `cancel` update, which answers whether the order could still be cancelled. */
@@ -252,12 +264,43 @@ export class OrderService {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
     const view = isTerminal(row.status) ? undefined : await this.liveView(row.workflowId);
+    if (!view && row.status === 'NEEDS_ATTENTION') return this.resolveMarked(row, action, reason);
     if (view?.status !== 'NEEDS_ATTENTION') {
       const status = view?.status ?? row.status;
       return { kind: 'conflict', reason: `the order is ${status}, not NEEDS_ATTENTION`, status };
     }
     await resolveOrderWorkflow(this.temporal, row.workflowId, action, reason);
     return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view.status) };
+  }
+
+  /**
+   * The answer to an order the reconciler marked NEEDS_ATTENTION, whose latest run is closed or gone
+   * (its cleanups gave up, or it aged out of Temporal). `retry` clears the mark and the count of
+   * cleanups, so the reconciler's next round starts its cleanup again; `give-up` ends it FAILED, and
+   * what its services still hold is the operator's to settle: the reconciler never undoes it.
+   */
+  private async resolveMarked(
+    row: OrderRow,
+    action: 'retry' | 'give-up',
+    reason: string | undefined,
+  ): Promise<ActionResult> {
+    const open = await this.temporal.workflow
+      .getHandle(row.workflowId)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      });
+    if (open)
+      return {
+        kind: 'conflict',
+        reason:
+          'its run is open but does not answer (its workflow tasks fail): deploy a fix and reset the run, or resolve it once it answers',
+        status: row.status,
+      };
+    const status = await resolveMarkedOrder(this.pool, row.orderId, action, reason);
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, status) };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { TERMINAL_STATUSES } from '../domain/types';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
 
 export interface OrderRow {
@@ -11,6 +12,10 @@ export interface OrderRow {
   currency: string;
   steps: Record<StepName, StepView> | null;
   failureReason: string | null;
+  /** Why the order waits for a person (NEEDS_ATTENTION), as the workflow or the reconciler found it. */
+  attention: string | null;
+  /** Cleanups started for it: of a run that closed unfinished, or of effects left after it ended. */
+  cleanupRuns: number;
   createdAt: Date;
   updatedAt: Date;
   /** True while the order waits for its workflow to be started (the API starts it after answering). */
@@ -19,8 +24,8 @@ export interface OrderRow {
 
 const COLUMNS = `order_id AS "orderId", workflow_id AS "workflowId", customer_id AS "customerId",
   idempotency_key AS "idempotencyKey", status, total_cents AS "totalCents", currency, steps,
-  failure_reason AS "failureReason", created_at AS "createdAt", updated_at AS "updatedAt",
-  start_pending AS "startPending"`;
+  failure_reason AS "failureReason", attention, cleanup_runs AS "cleanupRuns",
+  created_at AS "createdAt", updated_at AS "updatedAt", start_pending AS "startPending"`;
 
 /** An accepted order as it is written: the request, its workflow id and total, and its key if any. */
 export interface AcceptedOrder {
@@ -110,6 +115,28 @@ export async function unstartedOrders(
   return rows.map((r) => r.request);
 }
 
+/**
+ * Orders not ended, accepted before `olderThan`, oldest first, from after `after` (a page of a walk
+ * through all of them).
+ */
+export async function openOrdersOlderThan(
+  pool: Pool,
+  olderThan: Date,
+  after: { createdAt: Date; orderId: string } | undefined,
+  limit: number,
+): Promise<OrderRow[]> {
+  // Keyed on the time in ms, as a JavaScript Date holds it: compared in µs, the last row of a page
+  // would come after its own cursor and start every next page again.
+  const { rows } = await pool.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM app.orders
+     WHERE status <> ALL($1) AND created_at < $2
+       AND ($3::timestamptz IS NULL OR (date_trunc('milliseconds', created_at), order_id) > ($3, $4))
+     ORDER BY date_trunc('milliseconds', created_at), order_id LIMIT $5`,
+    [TERMINAL_STATUSES, olderThan, after?.createdAt ?? null, after?.orderId ?? '', limit],
+  );
+  return rows;
+}
+
 export async function findOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {
   const { rows } = await pool.query<OrderRow>(
     `SELECT ${COLUMNS} FROM app.orders WHERE order_id = $1`,
@@ -140,11 +167,116 @@ export async function loadOrderRequest(
   return rows[0]?.request;
 }
 
-/** Stores the workflow's final view; the orders table answers once the run is gone. */
+/** Stores the workflow's view (final, or waiting for a person); the orders table answers once the run is gone. */
 export async function recordOrderOutcome(pool: Pool, view: OrderView): Promise<void> {
   await pool.query(
-    `UPDATE app.orders SET status = $2, steps = $3, failure_reason = $4, updated_at = now() WHERE order_id = $1`,
-    [view.orderId, view.status, JSON.stringify(view.steps), view.failureReason ?? null],
+    `UPDATE app.orders SET status = $2, steps = $3, failure_reason = $4, attention = $5, updated_at = now()
+     WHERE order_id = $1`,
+    [
+      view.orderId,
+      view.status,
+      JSON.stringify(view.steps),
+      view.failureReason ?? null,
+      view.attention ?? null,
+    ],
+  );
+}
+
+/**
+ * An order the reconciler found waiting for a person although its workflow cannot say so (its
+ * workflow tasks keep failing, its workflow is gone from Temporal, its cleanups gave up). An order
+ * that has ended keeps its status and gets the note.
+ */
+export async function markNeedsAttention(pool: Pool, orderId: string, why: string): Promise<void> {
+  await pool.query(
+    `UPDATE app.orders
+     SET status = CASE WHEN status = ANY($3) THEN status ELSE 'NEEDS_ATTENTION' END,
+         attention = $2, updated_at = now()
+     WHERE order_id = $1 AND attention IS DISTINCT FROM $2`,
+    [orderId, why, TERMINAL_STATUSES],
+  );
+}
+
+/**
+ * An operator's answer to an order the reconciler marked: `retry` clears the mark and the count of
+ * cleanups (the reconciler then starts one again); `give-up` ends it FAILED with the mark kept, so no
+ * sweep ever undoes what it holds. Answers the status the order has now.
+ */
+export async function resolveMarkedOrder(
+  pool: Pool,
+  orderId: string,
+  action: 'retry' | 'give-up',
+  reason: string | undefined,
+): Promise<OrderStatus> {
+  const { rows } = await pool.query<{ status: OrderStatus }>(
+    action === 'retry'
+      ? `UPDATE app.orders SET attention = NULL, cleanup_runs = 0, updated_at = now()
+         WHERE order_id = $1 AND status = 'NEEDS_ATTENTION' RETURNING status`
+      : `UPDATE app.orders SET status = 'FAILED', updated_at = now(),
+           attention = 'given up by an operator: ' || $2 || '; what its services still hold is theirs to settle',
+           failure_reason = coalesce(failure_reason, 'given up by an operator')
+         WHERE order_id = $1 AND status = 'NEEDS_ATTENTION' RETURNING status`,
+    action === 'retry' ? [orderId] : [orderId, reason ?? 'no reason given'],
+  );
+  return rows[0]?.status ?? 'NEEDS_ATTENTION';
+}
+
+/** The effects the orphan check looks for, by step: what each service holds of an order. */
+const HELD_EFFECTS = `
+  SELECT 'payment' AS step WHERE EXISTS (SELECT 1 FROM payment.charges c WHERE c.order_id = o.order_id AND c.status = 'charged')
+  UNION ALL
+  SELECT 'shipping' WHERE EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.order_id AND s.status = 'created')
+  UNION ALL
+  SELECT 'loyalty' WHERE EXISTS (SELECT 1 FROM loyalty.ledger l WHERE l.order_id = o.order_id AND l.kind = 'award' AND l.points > 0)
+    AND NOT EXISTS (SELECT 1 FROM loyalty.ledger l WHERE l.order_id = o.order_id AND l.kind = 'reverse')
+  UNION ALL
+  SELECT 'inventory' WHERE EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.order_id AND r.state IN ('reserved', 'committed'))`;
+
+/**
+ * Orders that ended without completing while a service still holds an effect of theirs, oldest
+ * change first from after `after`, with the steps held. An effect whose compensation an operator gave
+ * up, and an order already marked for a person, are left out. `next` is where the next page starts
+ * (undefined after the last).
+ */
+export async function endedOrdersHoldingEffects(
+  pool: Pool,
+  after: { updatedAt: Date; orderId: string } | undefined,
+  limit: number,
+): Promise<{
+  orders: { row: OrderRow; effects: StepName[] }[];
+  next: { updatedAt: Date; orderId: string } | undefined;
+}> {
+  const { rows } = await pool.query<OrderRow & { effects: StepName[] | null }>(
+    `SELECT ${COLUMNS}, (
+       SELECT array_agg(e.step) FROM (${HELD_EFFECTS}) e
+       WHERE coalesce(o.steps -> e.step ->> 'state', '') <> 'COMPENSATION_ABANDONED'
+     ) AS effects
+     FROM app.orders o
+     WHERE o.status = ANY($1) AND o.attention IS NULL
+       AND ($2::timestamptz IS NULL OR (date_trunc('milliseconds', o.updated_at), o.order_id) > ($2, $3))
+     ORDER BY date_trunc('milliseconds', o.updated_at), o.order_id LIMIT $4`,
+    [UNDONE_ENDINGS, after?.updatedAt ?? null, after?.orderId ?? '', limit],
+  );
+  const last = rows[rows.length - 1];
+  return {
+    orders: rows
+      .filter((r) => r.effects?.length)
+      .map(({ effects, ...row }) => ({ row, effects: effects ?? [] })),
+    next:
+      rows.length < limit || !last
+        ? undefined
+        : { updatedAt: last.updatedAt, orderId: last.orderId },
+  };
+}
+
+/** The ways an order ends without completing: whatever it took is given back. */
+const UNDONE_ENDINGS: OrderStatus[] = ['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
+
+/** Counts one more cleanup started for the order. */
+export async function countCleanupStarted(pool: Pool, orderId: string): Promise<void> {
+  await pool.query(
+    'UPDATE app.orders SET cleanup_runs = cleanup_runs + 1, updated_at = now() WHERE order_id = $1',
+    [orderId],
   );
 }
 

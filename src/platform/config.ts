@@ -107,6 +107,9 @@ const envSchema = z.object({
   SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
   SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
+  SHIPSHAPE_CLEANUP_PERIOD_MS: intFromEnv('SHIPSHAPE_CLEANUP_PERIOD_MS', 5_000, 100),
+  SHIPSHAPE_MAX_CLEANUPS: intFromEnv('SHIPSHAPE_MAX_CLEANUPS', 3, 1, 1000),
+  SHIPSHAPE_FAILING_TASK_ATTEMPTS: intFromEnv('SHIPSHAPE_FAILING_TASK_ATTEMPTS', 3, 2, 1000),
   SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
   SHIPSHAPE_CRASH_POINTS: z
@@ -302,8 +305,19 @@ export interface Config {
     replicas: number;
   };
   relay: { intervalMs: number; graceMs: number };
-  /** The reconciler: how often it looks, how long without progress counts as stuck, how many per round. */
-  reconciler: { periodMs: number; thresholdMs: number; maxPerRound: number };
+  /**
+   * The reconciler: how often it makes a full round and how often it looks for runs that closed
+   * unfinished, how long without progress counts as stuck, how many orders per round, how many
+   * cleanups one order gets, and after how many attempts an open run's workflow task counts as failing.
+   */
+  reconciler: {
+    periodMs: number;
+    cleanupPeriodMs: number;
+    thresholdMs: number;
+    maxPerRound: number;
+    maxCleanups: number;
+    failingTaskAttempts: number;
+  };
   /** Named points where this process kills itself, for the chaos campaign; empty in normal use. */
   crashPoints: CrashPointRule[];
 }
@@ -468,8 +482,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
     reconciler: {
       periodMs: e.SHIPSHAPE_RECONCILE_PERIOD_MS,
+      cleanupPeriodMs: e.SHIPSHAPE_CLEANUP_PERIOD_MS,
       thresholdMs: e.SHIPSHAPE_RECONCILE_THRESHOLD_MS,
       maxPerRound: e.SHIPSHAPE_RECONCILE_MAX,
+      maxCleanups: e.SHIPSHAPE_MAX_CLEANUPS,
+      failingTaskAttempts: e.SHIPSHAPE_FAILING_TASK_ATTEMPTS,
     },
     crashPoints: e.SHIPSHAPE_CRASH_POINTS,
   };

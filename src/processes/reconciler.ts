@@ -1,33 +1,42 @@
-import { jetstream } from '@nats-io/jetstream';
 import { OrderService } from '../orders/order-service';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { createRegistry } from '../platform/metrics/registry';
+import { reconcilerMetrics } from '../reconciler/metrics';
 import { startReconciler } from '../reconciler/reconciler';
+import type { ReconcilerDeps } from '../reconciler/reconciler';
 import { Resources } from './resources';
 import type { Component } from './resources';
 
-/** The reconciler: un-sticks orders that made no progress and compensates effects no workflow accounts for. */
+/** The same dependencies for the reconciler process and the CLI's one-off round. */
+export function reconcilerDeps(
+  config: Config,
+  parts: Pick<ReconcilerDeps, 'temporal' | 'pool' | 'log' | 'metrics'>,
+): ReconcilerDeps {
+  return {
+    ...parts,
+    orders: new OrderService(parts.temporal, parts.pool, config),
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowSettings: config.workflow,
+  };
+}
+
+/**
+ * The reconciler: un-sticks orders that made no progress, starts orders left without a workflow, and
+ * hands orders whose run closed unfinished, or that still hold effects after ending, to a cleanup.
+ */
 export async function startReconcilerProcess(config: Config, log: Logger): Promise<Component> {
   return Resources.open(config, async (r) => {
     const pool = r.pool('reconciler', { max: 3 });
-    const nc = await r.nats('reconciler');
     const temporal = await r.temporalClient();
+    const registry = createRegistry('reconciler');
+    const metrics = reconcilerMetrics(registry);
     r.add(
-      startReconciler(
-        {
-          temporal,
-          pool,
-          js: jetstream(nc),
-          orders: new OrderService(temporal, pool, config),
-          namespace: config.temporal.namespace,
-          log,
-        },
-        config.reconciler,
-      ),
+      startReconciler(reconcilerDeps(config, { temporal, pool, log, metrics }), config.reconciler),
       (reconciler) => reconciler.stop(),
     );
-    await r.metrics(createRegistry('reconciler'));
+    await r.metrics(registry);
     log.info(config.reconciler, 'reconciler running');
     return {};
   });

@@ -47,7 +47,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     const pool = r.pool('temporal-worker', { max: 10 });
     const nc = await r.nats('temporal-worker');
     // Made before connecting: without a payload key the worker refuses to start.
-    const dataConverter = temporalDataConverter(config);
+    const dataConverter = temporalDataConverter(config, { forWorker: true });
     const connection = r.add(
       await NativeConnection.connect(temporalConnectionOptions(config)),
       (c) => c.close(),

@@ -55,13 +55,37 @@ export interface Send {
 const RESULTS: Partial<Record<CommandType, ReplyEnvelope['result']>> = {
   'inventory.reserve': { reserved: true },
   'payment.charge': { chargeId: 'ch_1' },
-  'payment.refund': { refundId: 're_1' },
   'loyalty.award': { points: 50 },
   'shipping.create': { shipmentId: 'sh_1', trackingNumber: 'TRK1' },
 };
 
-function replyTo(cmd: CommandEnvelope, b: Behaviour, replyTo: string): ReplyEnvelope {
+/** What an undo answers it did, as the real services do: it gives back only what its order holds. */
+function undoResult(
+  type: CommandType,
+  holds: (forward: CommandType) => boolean,
+): ReplyEnvelope['result'] | undefined {
+  switch (type) {
+    case 'payment.refund':
+      return { refunded: holds('payment.charge') };
+    case 'shipping.cancel':
+      return { cancelled: holds('shipping.create') };
+    case 'inventory.release':
+      return { released: holds('inventory.reserve') ? 3 : 0 };
+    case 'loyalty.reverse':
+      return { points: holds('loyalty.award') ? -25 : 0 };
+    default:
+      return undefined;
+  }
+}
+
+function replyTo(
+  cmd: CommandEnvelope,
+  b: Behaviour,
+  replyTo: string,
+  holds: (forward: CommandType) => boolean,
+): ReplyEnvelope {
   const refused = b.answer === 'refuse';
+  const result = RESULTS[cmd.type] ?? undoResult(cmd.type, holds);
   return {
     replyId: `${cmd.commandId}:reply`,
     commandId: cmd.commandId,
@@ -71,8 +95,8 @@ function replyTo(cmd: CommandEnvelope, b: Behaviour, replyTo: string): ReplyEnve
     outcome: refused ? 'rejected' : 'succeeded',
     ...(refused
       ? { error: { code: b.code, message: `${cmd.type} refused: ${b.code}` } }
-      : RESULTS[cmd.type]
-        ? { result: RESULTS[cmd.type] }
+      : result
+        ? { result }
         : {}),
     replyTo,
   };
@@ -166,7 +190,11 @@ export class ScriptedServices {
       return;
     }
     // A service handles a command once and keeps its answer: a later copy gets the same stored reply.
-    const stored = this.records.get(cmd.commandId) ?? replyTo(cmd, b, activityId);
+    const holds = (forward: CommandType) =>
+      [...this.records.values()].some(
+        (r) => r.orderId === cmd.orderId && r.type === forward && r.outcome === 'succeeded',
+      );
+    const stored = this.records.get(cmd.commandId) ?? replyTo(cmd, b, activityId, holds);
     this.records.set(cmd.commandId, stored);
     if (b.answer === 'lost') return;
     if (b.answer !== 'refuse' && b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));

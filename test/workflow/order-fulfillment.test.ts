@@ -1,53 +1,28 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import type { CommandType, OrderView, ReplyEnvelope } from '../../src/domain/types';
-import { createLogger } from '../../src/platform/logger';
-import { installRuntime } from '../../src/processes/temporal-worker';
-import { temporalBinary } from '../../tooling/stack/binaries';
-import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
-import { workflowBundlePath } from '../../src/platform/temporal/bundle';
-import { EncryptionCodec } from '../../src/platform/temporal/payload-codec';
+import type { CommandType } from '../../src/domain/types';
 import { waitFor } from '../../src/platform/wait';
 import {
   cancelUpdate,
-  CustomerIdKey,
-  orderStateQuery,
-  OrderProgressAtKey,
-  OrderStatusKey,
-  OrderTotalCentsKey,
   reconcileSignal,
   replySignal,
   resolveSignal,
   workflowIdFor,
 } from '../../workflows/definitions';
-import type { OrderWorkflowSettings } from '../../workflows/order-input';
-import { testConfig, uniqueId } from '../support/env';
+import { uniqueId } from '../support/env';
 import {
   deadLetter,
   later,
   lost,
   ok,
   refuse,
-  ScriptedServices,
   silent,
   testOrder,
 } from '../support/scripted-services';
 import type { Script } from '../support/scripted-services';
-
-/** Settings in milliseconds, so that every path plays out in about a second. */
-const SETTINGS: OrderWorkflowSettings = {
-  stepTimeoutMs: 1_000,
-  stepMaxSends: 3,
-  duplicateWindowMs: 60_000,
-  compensationRounds: 1,
-  loyaltyRetryMs: 200,
-};
-const TASK_QUEUE = 'order-workflow-tests';
+import { forgedCharge, SETTINGS, stepStates, WorkflowBench } from '../support/workflow-bench';
 
 /** The carrier rejects the address, so the charge must be refunded; the refund does as `refund` says. */
 const failingRefund = (refund: Script['payment.refund']): Script => ({
@@ -57,114 +32,21 @@ const failingRefund = (refund: Script['payment.refund']): Script => ({
 
 describe('the order workflow on its own (a real Temporal dev server, scripted services)', function () {
   this.timeout(30_000);
-  let env: TestWorkflowEnvironment;
-  let client: Client;
-  /** A client that sends without encrypting: what the Temporal CLI or UI sends without the codec server. */
-  let clearClient: Client;
-  let worker: Worker;
-  let running: Promise<void>;
-  const services = new ScriptedServices(() => client);
+  const bench = new WorkflowBench();
+  const { services } = bench;
 
   before(async function () {
     this.timeout(15 * 60_000); // a first run builds the Temporal CLI
-    const config = testConfig();
-    // The SDK's and the workflows' log lines go through our logger, at the tests' level (quiet).
-    installRuntime(createLogger('workflow-tests', config.logLevel), config.logLevel);
-    const bin = await temporalBinary(config.stack.binCacheDir, (l) =>
-      process.stderr.write(`[workflow tests] ${l}\n`),
-    );
-    const codec = new EncryptionCodec([{ id: 'test', key: crypto.randomBytes(32) }]);
-    const failureConverterPath = require.resolve('../../src/platform/temporal/failure-converter');
-    const dataConverter = { payloadCodecs: [codec], failureConverterPath };
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: bin },
-        searchAttributes: [OrderStatusKey, CustomerIdKey, OrderTotalCentsKey, OrderProgressAtKey],
-        extraArgs: Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([k, v]) => [
-          '--dynamic-config-value',
-          `${k}=${JSON.stringify(v)}`,
-        ]),
-      },
-      client: { dataConverter },
-    });
-    client = env.client;
-    // Sends in clear, as the CLI does without the codec server; reads through the key, to assert on answers.
-    clearClient = new Client({
-      connection: env.connection,
-      namespace: env.namespace ?? 'default',
-      dataConverter: {
-        payloadCodecs: [{ encode: async (p) => p, decode: (p) => codec.decode(p) }],
-        failureConverterPath,
-      },
-    });
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: TASK_QUEUE,
-      workflowBundle: { codePath: await workflowBundlePath(false) },
-      activities: services.activities(),
-      dataConverter,
-    });
-    running = worker.run();
+    await bench.start();
   });
-
   after(async function () {
     this.timeout(60_000);
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-    await services.settled();
+    await bench.stop();
   });
 
-  async function place(
-    script: Script,
-    settings: Partial<OrderWorkflowSettings> = {},
-  ): Promise<{ orderId: string; handle: WorkflowHandle }> {
-    const orderId = uniqueId('ord');
-    services.script(orderId, script);
-    const handle = await client.workflow.start('orderFulfillment', {
-      taskQueue: TASK_QUEUE,
-      workflowId: workflowIdFor(orderId),
-      args: [{ order: testOrder(orderId), settings: { ...SETTINGS, ...settings }, recorded: true }],
-    });
-    return { orderId, handle };
-  }
-
-  const result = (h: WorkflowHandle) => h.result() as Promise<OrderView>;
-  const stateOf = (h: WorkflowHandle) => h.query(orderStateQuery);
-  const stepStates = (v: OrderView) =>
-    Object.fromEntries(Object.entries(v.steps).map(([k, s]) => [k, s.state]));
-  /** Waits until the service got the nth send of a command of this type. */
-  const sent = (orderId: string, type: CommandType, nth = 1) =>
-    waitFor(`send ${nth} of ${type} for ${orderId}`, () =>
-      services.sends(orderId).filter((s) => s.type === type).length >= nth
-        ? services.sends(orderId).filter((s) => s.type === type)[nth - 1]
-        : undefined,
-    );
-  const waitForStatus = (h: WorkflowHandle, status: OrderView['status']) =>
-    waitFor(`order ${h.workflowId} to be ${status}`, async () =>
-      (await stateOf(h)).status === status ? true : undefined,
-    );
-  /** Waits until the workflow has handled every event so far (a signal just sent, say). */
-  async function handledSoFar(h: WorkflowHandle): Promise<void> {
-    const before = (await h.fetchHistory()).events?.length ?? 0;
-    await waitFor('the signal to be handled in a workflow task', async () => {
-      const events = (await h.fetchHistory()).events ?? [];
-      return events.slice(before - 1).some((e) => e.workflowTaskCompletedEventAttributes)
-        ? true
-        : undefined;
-    });
-  }
-
-  /** A charge's success that no service sent. */
-  const forgedCharge = (h: WorkflowHandle, commandId: string): ReplyEnvelope => ({
-    replyId: 'forged',
-    commandId,
-    type: 'payment.charge',
-    orderId: commandId.split(':')[0]!.replace(/^order-/, ''),
-    workflowId: h.workflowId,
-    outcome: 'succeeded',
-    result: { chargeId: 'ch_forged' },
-  });
+  const place = bench.place.bind(bench);
+  const { result, stateOf, sent, waitForStatus } = bench;
+  const handledSoFar = bench.handledSoFar.bind(bench);
 
   describe('the business process', () => {
     it('reserves, charges, awards points, ships and commits, each command once under its own id', async () => {
@@ -388,7 +270,10 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
     const senders: [string, (h: WorkflowHandle) => Promise<void>][] = [
       ['encrypted', (h) => h.signal(reconcileSignal, { reason: 'stuck' })],
       // The Temporal CLI without the codec server: the input reaches Temporal unencrypted.
-      ['in clear', (h) => clearClient.workflow.getHandle(h.workflowId).signal('reconcile', {})],
+      [
+        'in clear',
+        (h) => bench.clearClient.workflow.getHandle(h.workflowId).signal('reconcile', {}),
+      ],
     ];
     for (const [how, reconcile] of senders) {
       it(`finds the effect done by the service and moves on with its stored answer (a reconcile sent ${how})`, async () => {
@@ -544,7 +429,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
         { stepTimeoutMs: 60_000 },
       );
       await sent(orderId, 'payment.charge');
-      const clear = clearClient.workflow.getHandle(handle.workflowId);
+      const clear = bench.clearClient.workflow.getHandle(handle.workflowId);
       await clear.signal('reconcile');
       await clear.signal('reconcile', 'not an object');
       assert.equal((await result(handle)).status, 'COMPLETED');
@@ -557,7 +442,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
     it('ignores a reply sent in clear: the step waits for its service', async () => {
       const { orderId, handle } = await place({ 'payment.charge': [silent, ok] });
       const charge = await sent(orderId, 'payment.charge');
-      await clearClient.workflow
+      await bench.clearClient.workflow
         .getHandle(handle.workflowId)
         .signal('reply', forgedCharge(handle, charge.commandId));
       const done = await result(handle);
@@ -572,7 +457,9 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
       );
       await sent(orderId, 'payment.charge');
       await assert.rejects(
-        clearClient.workflow.getHandle(handle.workflowId).executeUpdate('cancel', { args: [{}] }),
+        bench.clearClient.workflow
+          .getHandle(handle.workflowId)
+          .executeUpdate('cancel', { args: [{}] }),
         (err: Error) => {
           assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
           assert.match(String(err.cause?.message), /reached Temporal unencrypted: cancel through/);
@@ -585,7 +472,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
     it('ignores a resolve sent in clear: the order still waits for an operator', async () => {
       const { handle } = await place(failingRefund(deadLetter('provider keeps failing')));
       await waitForStatus(handle, 'NEEDS_ATTENTION');
-      await clearClient.workflow
+      await bench.clearClient.workflow
         .getHandle(handle.workflowId)
         .signal('resolve', { action: 'give-up' });
       await handledSoFar(handle);
@@ -596,8 +483,8 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
 
     it('fails a run started with an unencrypted input at once, saying why', async () => {
       const orderId = uniqueId('ord');
-      const handle = await clearClient.workflow.start('orderFulfillment', {
-        taskQueue: TASK_QUEUE,
+      const handle = await bench.clearClient.workflow.start('orderFulfillment', {
+        taskQueue: bench.taskQueue,
         workflowId: workflowIdFor(orderId),
         args: [{ order: testOrder(orderId), settings: SETTINGS }],
       });

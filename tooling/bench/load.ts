@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from '../../src/domain/types';
 import http from 'node:http';
 import type { Pool } from '../../src/platform/db/pool';
 import { sampleOrder } from '../../src/client/order-body';
@@ -153,9 +154,9 @@ export class CompletionWatcher {
     try {
       const { rows } = await this.pool.query<{ order_id: string; status: string; done: number }>(
         `SELECT order_id, status, (extract(epoch FROM updated_at) * 1000)::float8 AS done
-         FROM app.orders WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')
+         FROM app.orders WHERE status = ANY($3)
            AND updated_at >= to_timestamp($1 / 1000.0) AND order_id LIKE $2`,
-        [this.since, `${this.prefix}-%`],
+        [this.since, `${this.prefix}-%`, TERMINAL_STATUSES],
       );
       let newest = this.since;
       for (const r of rows) {

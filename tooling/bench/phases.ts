@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from '../../src/domain/types';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/platform/config';
 import type { Pool } from '../../src/platform/db/pool';
@@ -122,8 +123,8 @@ export class DesignRun {
     for (;;) {
       const { rows } = await this.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM app.orders
-         WHERE order_id LIKE $1 AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
-        [`b${this.runId}-${this.name}-%`],
+         WHERE order_id LIKE $1 AND status <> ALL($2)`,
+        [`b${this.runId}-${this.name}-%`, TERMINAL_STATUSES],
       );
       const left = rows[0]?.n ?? 0;
       if (left === 0) return;

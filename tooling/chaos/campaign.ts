@@ -5,8 +5,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/platform/config';
 import { createPool } from '../../src/platform/db/pool';
-import { SERVICES } from '../../src/domain/types';
-import type { ServiceName } from '../../src/domain/types';
+import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
+import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { connectNats } from '../../src/platform/messaging/connection';
 import { REPLY_STREAM } from '../../src/platform/messaging/subjects';
 import { prepareInfrastructure } from '../../src/processes/setup';
@@ -114,7 +114,6 @@ const clusterBasePort = (config: { stack: { ports: { nats: number } } }) =>
   config.stack.ports.nats + 100;
 
 const PROCESSES: ProcessName[] = ['fake-providers', ...APP_PROCESSES];
-const ENDED = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
 /** True once every accepted order has ended (or waits for an operator) and completed orders have their points. */
 async function settled(
@@ -129,7 +128,8 @@ async function settled(
   let done = 0;
   for (const r of rows) {
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-    const ended = ENDED.includes(r.status) || r.status === 'NEEDS_ATTENTION';
+    const ended =
+      TERMINAL_STATUSES.includes(r.status as OrderStatus) || r.status === 'NEEDS_ATTENTION';
     if (ended && (r.status !== 'COMPLETED' || r.loyalty === 'SUCCEEDED')) done++;
   }
   return { done, statuses };
@@ -263,7 +263,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
             await pool.query<{ n: number }>(
               `SELECT count(*)::int AS n FROM app.orders
                WHERE starts_with(order_id, $1) AND NOT (status = ANY($2))`,
-              [runId, [...ENDED, 'NEEDS_ATTENTION']],
+              [runId, [...TERMINAL_STATUSES, 'NEEDS_ATTENTION']],
             )
           ).rows[0]?.n ?? 0,
         log,

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, StepName, StepView } from '../../src/domain/types';
 import type { CarrierLedger } from '../../src/services/shipping/fake-carrier';
 import type { PaymentLedger } from '../../src/services/payment/fake-payment';
@@ -51,7 +52,7 @@ export interface Violation {
   fault?: string;
 }
 
-const ENDED: OrderStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+const ENDED: readonly OrderStatus[] = TERMINAL_STATUSES;
 
 interface OrderRow {
   order_id: string;

@@ -22,6 +22,8 @@ export const orderSummarySchema = z.object({
   }),
 });
 
+const resultSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
 const stepSchema = z.object({
   state: z.enum(STEP_STATES),
   commandId: z.string().optional(),
@@ -31,7 +33,10 @@ const stepSchema = z.object({
     .optional()
     .describe("How often the step's current command was published (re-sends included)"),
   detail: z.string().optional(),
-  result: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  result: resultSchema.optional(),
+  undone: resultSchema
+    .optional()
+    .describe("What the step's compensation did, as its service answered (refunded, cancelled, …)"),
 });
 
 export const orderDetailsSchema = orderSummarySchema.extend({
@@ -52,6 +57,12 @@ export const orderDetailsSchema = orderSummarySchema.extend({
     .string()
     .optional()
     .describe('Why the order waits for an operator (status NEEDS_ATTENTION)'),
+  rejectedInputs: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'Inputs sent to the running order that it refused (a reply, resolve or cancel it could not trust), newest last',
+    ),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

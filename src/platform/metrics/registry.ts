@@ -15,7 +15,7 @@ export function consumerMetrics(registry: Registry) {
   return {
     handled: new Counter({
       name: 'shipshape_commands_handled_total',
-      help: 'Commands handled by a service, by outcome (applied, rejected, stale, duplicate, failed, terminated)',
+      help: 'Commands handled by a service, by outcome (applied, rejected, stale, duplicate, fenced, failed, terminated)',
       labelNames: ['service', 'outcome'] as const,
       registers: [registry],
     }),

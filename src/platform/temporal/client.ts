@@ -16,3 +16,16 @@ export async function connectTemporalClient(config: Config): Promise<Client> {
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }
+
+/**
+ * The same client (its connection, namespace, codec and interceptors), but a query to a workflow
+ * whose latest run has closed is refused rather than answered by replaying that run: a terminated
+ * order's view stopped where its run stopped, and what happened after is in the orders table.
+ */
+export function openRunsOnly(client: Client): Client {
+  return new Client({
+    ...client.options,
+    connection: client.connection,
+    workflow: { queryRejectCondition: 'NOT_OPEN' },
+  });
+}

@@ -67,11 +67,17 @@ export function connectTemporal(
 
 /**
  * Every payload encrypted with the configured payload keys, and failure messages and stack traces
- * encoded with them. Throws (the process refuses to start) when no key is configured.
+ * encoded with them. Throws (the process refuses to start) when no key is configured. The worker's
+ * (`forWorker`) hands what it cannot decrypt to the workflow marked, rather than failing its task.
  */
-export function temporalDataConverter(config: Config): DataConverter {
+export function temporalDataConverter(
+  config: Config,
+  opts: { forWorker?: boolean } = {},
+): DataConverter {
   return {
-    payloadCodecs: [new EncryptionCodec(payloadKeysFor(config))],
+    payloadCodecs: [
+      new EncryptionCodec(payloadKeysFor(config), opts.forWorker ? 'mark' : 'refuse'),
+    ],
     failureConverterPath: require.resolve('./failure-converter'),
   };
 }

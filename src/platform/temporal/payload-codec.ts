@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import type { UnencryptedPayload } from '../../domain/types';
+import type { UndecodablePayload, UnencryptedPayload } from '../../domain/types';
 import { PAYLOAD_KEY_BYTES, PayloadKeyError } from './payload-keys';
 import type { PayloadKey } from './payload-keys';
 
@@ -56,8 +56,18 @@ export class EncryptionCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
   private readonly current: PayloadKey;
 
-  /** `keys[0]` encrypts; any of `keys` decrypts (old keys stay listed until no history needs them). */
-  constructor(keys: readonly PayloadKey[]) {
+  /**
+   * `keys[0]` encrypts; any of `keys` decrypts (old keys stay listed until no history needs them).
+   * `undecodable`: what a payload that cannot be decrypted becomes. `refuse` throws, for readers that
+   * answer a person (the codec server, clients). `mark` hands it over as `{ undecodable, encoding }`
+   * (UndecodablePayload), for the worker: a signal or update that an operator sent under an unknown
+   * key, altered or truncated would otherwise fail every workflow task of its order, and stop the
+   * order where it stands; marked, the workflow refuses the input and goes on.
+   */
+  constructor(
+    keys: readonly PayloadKey[],
+    private readonly undecodable: 'refuse' | 'mark' = 'refuse',
+  ) {
     const [first] = keys;
     if (!first) throw new PayloadKeyError('at least one payload key is needed');
     for (const k of keys) {
@@ -78,7 +88,19 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => this.decrypt(p));
+    return payloads.map((p) => {
+      if (this.undecodable === 'refuse') return this.decrypt(p);
+      try {
+        return this.decrypt(p);
+      } catch (err) {
+        if (!(err instanceof PayloadDecryptionError)) throw err;
+        const marked: UndecodablePayload = {
+          undecodable: err.message,
+          encoding: text(p.metadata?.encoding) ?? '(none)',
+        };
+        return { metadata: { encoding: utf8(JSON_ENCODING) }, data: utf8(JSON.stringify(marked)) };
+      }
+    });
   }
 
   private encrypt(payload: Payload): Payload {
@@ -135,6 +157,10 @@ export class EncryptionCodec implements PayloadCodec {
         `encrypted payload (key "${keyId}") failed authentication: it was altered or made with a different key`,
       );
     }
-    return temporal.api.common.v1.Payload.decode(plain);
+    try {
+      return temporal.api.common.v1.Payload.decode(plain);
+    } catch {
+      throw new PayloadDecryptionError(`encrypted payload (key "${keyId}") holds no payload`);
+    }
   }
 }

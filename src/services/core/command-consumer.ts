@@ -11,7 +11,7 @@ import { publishJson } from '../../platform/messaging/publish';
 import { COMMAND_STREAM, serviceConsumerName } from '../../platform/messaging/subjects';
 import { processCommand } from './command-processor';
 import { PublishedMarks } from './outbox';
-import { isTransient, PoisonMessageError } from './errors';
+import { CommandFencedError, isTransient, PoisonMessageError } from './errors';
 import type { ServiceDefinition } from './handler';
 import type { ConsumerMetrics } from '../../platform/metrics/registry';
 import { crashPoint } from '../../platform/crash-points';
@@ -63,7 +63,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
       );
       let leftToRelay = false;
       try {
-        await publishJson(js, r.subject, r.reply, r.reply.replyId, {
+        await publishJson(js, r.subject, r.reply, r.msgId, {
           commandId: cmd.commandId,
           orderId: cmd.orderId,
         });
@@ -77,7 +77,15 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
       await m.ackAck();
       if (leftToRelay) crashPoint('service.after-ack-before-reply', service.name);
     } catch (err) {
-      if (err instanceof PoisonMessageError) {
+      if (err instanceof CommandFencedError) {
+        // Recorded in fenced_commands; nobody waits for an answer: its run was replaced.
+        clog.warn(
+          { runId: cmd.sentBy?.runId, claimant: err.claimant.runId },
+          'command from a replaced run fenced',
+        );
+        count('fenced');
+        await m.ackAck();
+      } else if (err instanceof PoisonMessageError) {
         clog.error({ err }, 'poison command terminated');
         count('terminated');
         m.term(err.message);

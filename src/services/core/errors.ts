@@ -1,3 +1,5 @@
+import type { CommandEnvelope } from '../../domain/types';
+
 /** A failure that may pass (provider 5xx or timeout, database unavailable): the command is redelivered later. */
 export class TransientError extends Error {
   override name = 'TransientError';
@@ -31,4 +33,20 @@ export function isTransient(err: unknown): boolean {
       (err as Error)?.message ?? '',
     )
   );
+}
+
+/**
+ * A command from a Temporal run that another run has replaced at this service (a reset, or the cleanup
+ * of a run that closed unfinished): recorded in `fenced_commands`, then acknowledged unanswered.
+ */
+export class CommandFencedError extends Error {
+  override name = 'CommandFencedError';
+  constructor(
+    readonly command: Pick<CommandEnvelope, 'commandId' | 'orderId' | 'sentBy'>,
+    readonly claimant: { runId: string; at: number },
+  ) {
+    super(
+      `command ${command.commandId} from run ${command.sentBy?.runId ?? '?'} refused: run ${claimant.runId} acts on order ${command.orderId} here now`,
+    );
+  }
 }

@@ -21,6 +21,33 @@ export async function storedReply(
   return row ? { reply: row.payload, subject: row.subject } : undefined;
 }
 
+/** A command the service handled: its stored reply, and the run whose command it answered first. */
+export interface HandledCommand {
+  reply: ReplyEnvelope;
+  subject: string;
+  /** The Temporal run that sent the command when it was handled (null before commands carried it). */
+  runId: string | null;
+}
+
+/** The service's own record of a command it handled; undefined if it never did. */
+export async function handledCommand(
+  db: Pool | PoolClient,
+  service: ServiceName,
+  commandId: string,
+): Promise<HandledCommand | undefined> {
+  const { rows } = await db.query<{
+    subject: string;
+    payload: ReplyEnvelope;
+    run_id: string | null;
+  }>(
+    `SELECT o.subject, o.payload, c.run_id FROM ${service}.outbox o
+     JOIN ${service}.consumed_messages c USING (command_id) WHERE o.command_id = $1`,
+    [commandId],
+  );
+  const row = rows[0];
+  return row ? { reply: row.payload, subject: row.subject, runId: row.run_id } : undefined;
+}
+
 /** Stores a command's reply, inside the transaction that makes its effect. */
 export async function recordReply(
   tx: PoolClient,

@@ -38,23 +38,24 @@ export interface NotedCall<T extends CommandType> {
 }
 
 /**
- * What a compensation undoes: the forward effect as recorded or, when nothing was recorded but the
- * call was noted (its answer lost), what `replay` records after asking the provider again under the
- * same key. The note is taken in the compensation's transaction. Undefined when nothing was made: no
- * note (the forward command never called and, older than the compensation, never will), or the
- * provider refused the replay (it holds nothing under the key).
+ * What a compensation undoes: the order's forward effect as recorded or, when nothing was recorded but
+ * the call was noted (its answer lost), what `replay` records after asking the provider again under
+ * the same key. The note is found by order (the cleanup of a closed run does not know the forward
+ * command's id) and taken in the compensation's transaction. Undefined when nothing was made: no note
+ * (the forward command never called and, older than the compensation, never will), or the provider
+ * refused the replay (it holds nothing under the key).
  */
 export async function effectToUndo<T extends CommandType, R>(
   tx: PoolClient,
   service: ServiceName,
-  forward: { type: T; commandId: string },
+  forward: { type: T; orderId: string },
   effect: { recorded: R | undefined; replay: (noted: NotedCall<T>) => Promise<R> },
 ): Promise<R | undefined> {
   if (effect.recorded) return effect.recorded;
   const { rows } = await tx.query<{ command_id: string; payload: CommandEnvelope<T>['payload'] }>(
-    `DELETE FROM ${service}.provider_calls WHERE command_id = $1 AND command_type = $2
+    `DELETE FROM ${service}.provider_calls WHERE order_id = $1 AND command_type = $2
      RETURNING command_id, payload`,
-    [forward.commandId, forward.type],
+    [forward.orderId, forward.type],
   );
   const row = rows[0];
   if (!row) return undefined;

@@ -33,23 +33,32 @@ async function reserve(tx: PoolClient, cmd: CommandEnvelope<'inventory.reserve'>
   return succeeded({ reserved: items.length });
 }
 
-/** Moves an order's reservation out of stock for good (commit) or back to available (release). */
+/**
+ * Moves an order's reservation out of stock for good (commit), or gives back what the order holds
+ * (release): reserved units, and units already committed when the cleanup of a run that closed before
+ * it completed undoes the order.
+ */
 async function settle(
   tx: PoolClient,
   cmd: CommandEnvelope<'inventory.commit' | 'inventory.release'>,
   to: 'committed' | 'released',
 ) {
-  const { rows } = await tx.query<{ sku: string; quantity: number }>(
-    `UPDATE inventory.reservations SET state = $2, updated_at = now()
-     WHERE order_id = $1 AND state = 'reserved' RETURNING sku, quantity`,
-    [cmd.orderId, to],
+  const { rows } = await tx.query<{ sku: string; quantity: number; was: 'reserved' | 'committed' }>(
+    `UPDATE inventory.reservations r SET state = $2, updated_at = now()
+     FROM inventory.reservations old
+     WHERE r.order_id = $1 AND old.order_id = r.order_id AND old.sku = r.sku
+       AND r.state = ANY($3::text[])
+     RETURNING r.sku, r.quantity, old.state AS was`,
+    [cmd.orderId, to, to === 'committed' ? ['reserved'] : ['reserved', 'committed']],
   );
   rows.sort((a, b) => (a.sku < b.sku ? -1 : 1));
   for (const r of rows) {
     await tx.query(
       to === 'committed'
         ? `UPDATE inventory.stock SET reserved = reserved - $2, updated_at = now() WHERE sku = $1`
-        : `UPDATE inventory.stock SET reserved = reserved - $2, available = available + $2, updated_at = now() WHERE sku = $1`,
+        : r.was === 'reserved'
+          ? `UPDATE inventory.stock SET reserved = reserved - $2, available = available + $2, updated_at = now() WHERE sku = $1`
+          : `UPDATE inventory.stock SET available = available + $2, updated_at = now() WHERE sku = $1`,
       [r.sku, r.quantity],
     );
   }

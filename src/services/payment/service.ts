@@ -34,7 +34,7 @@ export function paymentService(provider: PaymentProviderClient): ServiceOf<'paym
         const charged = await effectToUndo(
           tx,
           'payment',
-          { type: 'payment.charge', commandId: cmd.payload.chargeCommandId },
+          { type: 'payment.charge', orderId: cmd.orderId },
           {
             recorded: await chargeOf(tx, cmd.orderId),
             replay: async (noted) =>

@@ -35,7 +35,7 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
         const shipment = await effectToUndo(
           tx,
           'shipping',
-          { type: 'shipping.create', commandId: cmd.payload.createCommandId },
+          { type: 'shipping.create', orderId: cmd.orderId },
           {
             recorded: await shipmentOf(tx, cmd.orderId),
             replay: async (noted) =>
