@@ -6,7 +6,9 @@ import type { OrderStatus, StepName } from '../domain/types';
 import { waitFor } from '../platform/wait';
 import { callerApiKey } from '../platform/security/credentials';
 import { ApiClient } from '../client/api-client';
-import { colourStatus, dim, progress, table } from './output';
+import { colourStatus, dim, table } from './output';
+import { ProgressLine, stderrOrLog } from '../platform/progress-line';
+import { say } from './common';
 import { sampleOrder } from '../client/order-body';
 
 export interface DemoOptions {
@@ -68,7 +70,8 @@ export async function runDemoBatch(
   const api = new ApiClient(apiUrl, callerApiKey(config));
   const runId = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const { orders, declinedCustomers } = demoBatch(runId, opts);
-  const show = progress();
+  const progressLine = () => new ProgressLine(stderrOrLog(say), Date.now, 2_000);
+  let line = progressLine();
 
   await api.ok('PUT', '/inventory/demo-widget', { available: 100_000 });
   await api.ok('PUT', '/inventory/demo-gadget', { available: 100_000 });
@@ -82,9 +85,10 @@ export async function runDemoBatch(
   const started = Date.now();
   for (const [i, order] of orders.entries()) {
     await api.ok('POST', '/orders', order);
-    show(`placed ${i + 1}/${orders.length} orders`);
+    line.show(`placed ${i + 1}/${orders.length} orders`);
   }
-  show(`placed ${orders.length} orders`, true);
+  line.finish(`placed ${orders.length} orders`);
+  line = progressLine();
 
   const latest = new Map<string, OrderDetails>();
   await waitFor(
@@ -99,7 +103,7 @@ export async function runDemoBatch(
       );
       const counts = countBy([...latest.values()].map((o) => o.status));
       const done = [...latest.values()].filter((o) => TERMINAL_STATUSES.includes(o.status)).length;
-      show(
+      line.show(
         `${done}/${orders.length} finished  ` +
           Object.entries(counts)
             .map(([s, n]) => `${s} ${n}`)
@@ -110,7 +114,7 @@ export async function runDemoBatch(
     { timeoutMs: opts.timeoutMs, intervalMs: 250 },
   );
   const seconds = (Date.now() - started) / 1000;
-  show(`all ${orders.length} orders finished in ${seconds.toFixed(1)} s`, true);
+  line.finish(`all ${orders.length} orders finished in ${seconds.toFixed(1)} s`);
   const finished = orders.map((o) => latest.get(o.orderId!)!);
   return { orders: finished, byStatus: countBy(finished.map((o) => o.status)), seconds };
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../platform/config';
 import { ReplayError } from '../replies/dead-letter-replay';
 import { TemporalModeConflictError } from '../../tooling/stack/stack';
 import { backlogCommand } from './backlog';
+import { batchCommands } from './batch-commands';
 import { CliError, EXIT, say } from './common';
 import { dlqCommands } from './dlq-commands';
 import { localCommands } from './local-commands';
@@ -19,6 +20,7 @@ const program = new Command('shipshape')
 
 localCommands(program);
 orderCommands(program);
+batchCommands(program);
 backlogCommand(program);
 dlqCommands(program);
 

@@ -25,23 +25,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function colourStatus(status: string): string {
   if (status === 'COMPLETED' || status === 'SUCCEEDED') return green(status);
-  if (status === 'FAILED' || status === 'NEEDS_ATTENTION') return red(status);
-  if (status === 'CANCELLED' || status === 'COMPENSATED') return yellow(status);
+  if (['FAILED', 'NEEDS_ATTENTION', 'TIMED_OUT'].includes(status)) return red(status);
+  if (['CANCELLED', 'TERMINATED', 'COMPENSATED'].includes(status)) return yellow(status);
   return status;
-}
-
-/** A progress line: rewritten in place on a terminal, printed at most every few seconds otherwise. */
-export function progress(): (line: string, force?: boolean) => void {
-  let last = 0;
-  return (line, force = false) => {
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r\x1b[K${line}`);
-      if (force) process.stderr.write('\n');
-      return;
-    }
-    if (force || Date.now() - last > 2000) {
-      last = Date.now();
-      process.stderr.write(`${line}\n`);
-    }
-  };
 }

@@ -5,29 +5,11 @@
  * seconds; at the end, the total.
  */
 
-/** Where progress goes: a terminal takes a line rewritten in place; a log takes whole lines. */
-export interface ProgressOutput {
-  tty: boolean;
-  /** Raw text for the terminal (the line rewritten in place). */
-  write(text: string): void;
-  /** One whole line, like every other message of the stack. */
-  log(line: string): void;
-}
+import { ProgressLine } from '../../src/platform/progress-line';
+import type { ProgressOutput } from '../../src/platform/progress-line';
 
-/** The terminal of this process's stderr, else `log`. */
-export function stderrOrLog(log: (line: string) => void): ProgressOutput {
-  return {
-    tty: Boolean(process.stderr.isTTY),
-    write: (text) => void process.stderr.write(text),
-    log,
-  };
-}
-
-/** `42 s`, `5 min 07 s`. */
-export function formatElapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-}
+export { formatElapsed, stderrOrLog } from '../../src/platform/progress-line';
+export type { ProgressOutput } from '../../src/platform/progress-line';
 
 /** How many packages `go install -n` (a dry run) would compile: one `compile` command each. */
 export function plannedCompiles(dryRun: string): number {
@@ -42,26 +24,22 @@ export function isCompiledPackage(line: string): boolean {
   return /^[\w.~-]+(\/[\w.~-]+)*$/.test(line);
 }
 
-const CLEAR_LINE = '\r\x1b[K';
-
 const packages = (n: number) => `${n} package${n === 1 ? '' : 's'}`;
 
 export class BuildProgress {
-  private readonly started: number;
-  private lastLogged: number;
+  private readonly progress: ProgressLine;
   private planned: number | undefined;
   private compiling = false;
   private compiled = 0;
 
   constructor(
     private readonly name: string,
-    private readonly out: ProgressOutput,
-    private readonly now: () => number = Date.now,
+    out: ProgressOutput,
+    now: () => number = Date.now,
     /** In a log, a line at most this often. */
-    private readonly logEveryMs = 5_000,
+    logEveryMs = 5_000,
   ) {
-    this.started = now();
-    this.lastLogged = this.started;
+    this.progress = new ProgressLine(out, now, logEveryMs);
   }
 
   /** Compiling starts: `planned` packages (undefined when they could not be counted). */
@@ -76,7 +54,7 @@ export class BuildProgress {
   }
 
   line(): string {
-    const took = formatElapsed(this.now() - this.started);
+    const took = this.progress.elapsed();
     if (!this.compiling)
       return `building ${this.name}: fetching modules, listing packages… ${took}`;
     if (this.planned === undefined) {
@@ -89,21 +67,15 @@ export class BuildProgress {
 
   /** Shows where the build is; call it every second or so. */
   tick(): void {
-    if (this.out.tty) {
-      this.out.write(CLEAR_LINE + this.line());
-    } else if (this.now() - this.lastLogged >= this.logEveryMs) {
-      this.lastLogged = this.now();
-      this.out.log(this.line());
-    }
+    this.progress.show(this.line());
   }
 
   /** The build ended: the rewritten line gives way to the total (or to the caller's error). */
   finish(ok: boolean): void {
-    if (this.out.tty) this.out.write(CLEAR_LINE);
-    if (ok) {
-      this.out.log(
-        `built ${this.name} in ${formatElapsed(this.now() - this.started)} (${packages(this.compiled)} compiled)`,
-      );
-    }
+    this.progress.finish(
+      ok
+        ? `built ${this.name} in ${this.progress.elapsed()} (${packages(this.compiled)} compiled)`
+        : undefined,
+    );
   }
 }

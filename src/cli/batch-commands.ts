@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { temporal as proto } from '@temporalio/proto';
+import { cancelOrderWorkflow } from '../orders/order-workflow';
+import { ProgressLine, stderrOrLog } from '../platform/progress-line';
+import { connectTemporalClient } from '../platform/temporal/client';
+import {
+  CustomerIdKey,
+  ORDER_WORKFLOW_TYPE,
+  orderIdOf,
+  OrderStatusKey,
+} from '../../workflows/definitions';
+import { CliError, config, EXIT, positiveInt, print, say } from './common';
+import { table } from './output';
+
+/**
+ * `shipshape orders …`: reconcile, resolve or cancel every running order a visibility query finds
+ * (the query `temporal workflow list --query` takes), with a dry run that acts on nothing. Reconcile
+ * and resolve are Temporal batch operations (follow one with `temporal batch describe`), their input
+ * encrypted as the API's is; cancel goes order by order through the `cancel` update, so that each
+ * order's answer (accepted, or refused once the carrier has the shipment) is counted.
+ */
+
+const BatchState = proto.api.enums.v1.BatchOperationState;
+
+interface Selection {
+  query: string;
+  orders: {
+    orderId: string;
+    workflowId: string;
+    status: string;
+    customerId: string;
+    started: string;
+  }[];
+}
+
+/** The running orders the operator's query finds, narrowed as the action needs. */
+async function select(temporal: Client, userQuery: string, narrower = ''): Promise<Selection> {
+  const query = `WorkflowType = "${ORDER_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"${narrower} AND (${userQuery})`;
+  const orders: Selection['orders'] = [];
+  try {
+    for await (const wf of temporal.workflow.list({ query, pageSize: 1000 })) {
+      orders.push({
+        orderId: orderIdOf(wf.workflowId) ?? wf.workflowId,
+        workflowId: wf.workflowId,
+        status: wf.typedSearchAttributes.get(OrderStatusKey) ?? '?',
+        customerId: wf.typedSearchAttributes.get(CustomerIdKey) ?? '?',
+        started: wf.startTime.toISOString(),
+      });
+    }
+  } catch (err) {
+    throw new CliError(
+      `Temporal refused the query ${JSON.stringify(userQuery)}: ${(err as Error).message}`,
+      EXIT.usage,
+    );
+  }
+  return { query, orders };
+}
+
+function showSelection(s: Selection, action: string, json: boolean): void {
+  if (json) {
+    print(JSON.stringify({ dryRun: true, action, query: s.query, orders: s.orders }, null, 2));
+    return;
+  }
+  if (s.orders.length)
+    print(
+      table(
+        ['order', 'status', 'customer', 'started'],
+        s.orders.map((o) => [o.orderId, o.status, o.customerId, o.started]),
+      ),
+    );
+  print(`would ${action} ${s.orders.length} running order(s); nothing done (--dry-run)`);
+}
+
+/**
+ * Sends `signal` with `input` (encrypted) to every order `query` finds, as one Temporal batch
+ * operation, and follows it to its end with a progress line.
+ */
+async function batchSignal(
+  temporal: Client,
+  s: Selection,
+  signal: string,
+  input: unknown,
+  opts: { reason: string; rate?: number },
+) {
+  const namespace = config().temporal.namespace;
+  const jobId = `shipshape-${signal}-${randomUUID()}`;
+  await temporal.workflowService.startBatchOperation({
+    namespace,
+    jobId,
+    reason: opts.reason,
+    visibilityQuery: s.query,
+    ...(opts.rate ? { maxOperationsPerSecond: opts.rate } : {}),
+    signalOperation: {
+      signal,
+      input: { payloads: await encodeToPayloads(temporal.options.loadedDataConverter, input) },
+      identity: 'shipshape-cli',
+    },
+  });
+  say(`batch ${jobId} started (follow it with: temporal batch describe --job-id ${jobId})`);
+  const progress = new ProgressLine(stderrOrLog(say), Date.now, 2_000);
+  for (;;) {
+    const d = await temporal.workflowService.describeBatchOperation({ namespace, jobId });
+    const total = Number(d.totalOperationCount ?? 0);
+    const done = Number(d.completeOperationCount ?? 0);
+    const failed = Number(d.failureOperationCount ?? 0);
+    if (d.state !== BatchState.BATCH_OPERATION_STATE_RUNNING) {
+      progress.finish();
+      if (d.state === BatchState.BATCH_OPERATION_STATE_FAILED)
+        throw new CliError(`batch ${jobId} failed: ${d.reason ?? 'no reason given'}`);
+      return { jobId, total, done, failed };
+    }
+    progress.show(`${signal}: ${done + failed} of ${total} order(s)… ${progress.elapsed()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Runs `fn` over `items`, at most `concurrency` at once, showing how far it got. */
+async function inTurn<T>(
+  items: readonly T[],
+  concurrency: number,
+  label: (done: number) => string,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const progress = new ProgressLine(stderrOrLog(say), Date.now, 2_000);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+      done++;
+      progress.show(label(done));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  progress.finish();
+}
+
+const queryOption = () =>
+  new Option(
+    '--query <query>',
+    'a Temporal visibility query, e.g. \'CustomerId = "c-7"\' or \'OrderStatus = "CHARGING_PAYMENT"\'; only running orders are acted on',
+  ).makeOptionMandatory();
+
+export function batchCommands(program: Command): void {
+  const orders = program
+    .command('orders')
+    .description(
+      'reconcile, resolve or cancel every running order a Temporal visibility query finds (--dry-run lists them and does nothing)',
+    );
+
+  orders
+    .command('reconcile')
+    .description(
+      'signal every running order the query finds to reconcile: one Temporal batch operation, its input encrypted',
+    )
+    .addOption(queryOption())
+    .option('--reason <text>', 'why, for the orders’ histories', 'reconcile by query')
+    .option('--rate <n>', 'orders signalled per second (Temporal’s default: 50)', positiveInt)
+    .option('--dry-run', 'list the orders it would signal, and signal none')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (o: {
+        query: string;
+        reason: string;
+        rate?: number;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        await withTemporal(async (temporal) => {
+          const s = await select(temporal, o.query);
+          if (o.dryRun) return showSelection(s, 'reconcile', Boolean(o.json));
+          if (!s.orders.length) return print('no running order matches: nothing sent');
+          const r = await batchSignal(temporal, s, 'reconcile', { reason: o.reason }, o);
+          report(o.json, r, `reconcile sent to ${r.done} order(s)`);
+        });
+      },
+    );
+
+  orders
+    .command('resolve')
+    .description(
+      'answer every order the query finds that waits for an operator (NEEDS_ATTENTION): retry the failing step, or give it up',
+    )
+    .addOption(queryOption())
+    .addOption(
+      new Option('--action <action>', 'what to do')
+        .choices(['retry', 'give-up'])
+        .makeOptionMandatory(),
+    )
+    .option('--reason <text>', 'why, for the orders’ histories', 'resolved by query')
+    .option('--rate <n>', 'orders signalled per second (Temporal’s default: 50)', positiveInt)
+    .option('--dry-run', 'list the orders it would resolve, and resolve none')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (o: {
+        query: string;
+        action: 'retry' | 'give-up';
+        reason: string;
+        rate?: number;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        await withTemporal(async (temporal) => {
+          const s = await select(temporal, o.query, ' AND OrderStatus = "NEEDS_ATTENTION"');
+          if (o.dryRun) return showSelection(s, `resolve (${o.action})`, Boolean(o.json));
+          if (!s.orders.length)
+            return print('no order waiting for an operator matches: nothing sent');
+          const r = await batchSignal(
+            temporal,
+            s,
+            'resolve',
+            { action: o.action, reason: o.reason },
+            o,
+          );
+          report(o.json, r, `resolve (${o.action}) sent to ${r.done} order(s)`);
+        });
+      },
+    );
+
+  orders
+    .command('cancel')
+    .description(
+      'cancel every running order the query finds, each through its cancel update: refused once the carrier has the shipment',
+    )
+    .addOption(queryOption())
+    .option('--reason <text>', 'why, for the orders’ histories', 'cancelled by query')
+    .option('--concurrency <n>', 'orders asked at once', positiveInt, 8)
+    .option('--dry-run', 'list the orders it would cancel, and cancel none')
+    .option('--json', 'print each order’s answer as JSON')
+    .action(
+      async (o: {
+        query: string;
+        reason: string;
+        concurrency: number;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        await withTemporal(async (temporal) => {
+          const s = await select(temporal, o.query);
+          if (o.dryRun) return showSelection(s, 'cancel', Boolean(o.json));
+          const answers: {
+            orderId: string;
+            answer: 'cancelled' | 'refused' | 'ended';
+            reason?: string;
+          }[] = [];
+          await inTurn(
+            s.orders,
+            o.concurrency,
+            (n) => `cancel: ${n} of ${s.orders.length} order(s)…`,
+            async ({ orderId, workflowId }) => {
+              const a = await cancelOrderWorkflow(temporal, workflowId, o.reason);
+              answers.push(
+                !a
+                  ? { orderId, answer: 'ended' }
+                  : a.accepted
+                    ? { orderId, answer: 'cancelled' }
+                    : { orderId, answer: 'refused', ...(a.reason ? { reason: a.reason } : {}) },
+              );
+            },
+          );
+          if (o.json) return print(JSON.stringify({ query: s.query, orders: answers }, null, 2));
+          for (const a of answers.filter((x) => x.answer === 'refused'))
+            print(`${a.orderId}: refused (${a.reason ?? 'no reason given'})`);
+          const count = (k: string) => answers.filter((a) => a.answer === k).length;
+          print(
+            `cancelled ${count('cancelled')} of ${answers.length} order(s); refused ${count('refused')}; ended meanwhile ${count('ended')}`,
+          );
+        });
+      },
+    );
+}
+
+function report(
+  json: boolean | undefined,
+  r: { jobId: string; total: number; done: number; failed: number },
+  summary: string,
+): void {
+  if (json) return print(JSON.stringify(r, null, 2));
+  print(`${summary}; ${r.failed} failed (batch ${r.jobId})`);
+  if (r.failed) process.exitCode = EXIT.failed;
+}
+
+async function withTemporal(fn: (temporal: Client) => Promise<void>): Promise<void> {
+  const temporal = await connectTemporalClient(config());
+  try {
+    await fn(temporal);
+  } finally {
+    await temporal.connection.close();
+  }
+}
