@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -20,6 +22,11 @@ import type { NatsCluster } from '../stack/nats-cluster';
 import { HISTORY_SHARDS } from '../stack/temporal-node';
 import type { TemporalCluster } from '../stack/temporal-cluster';
 import type { ProcessName } from '../../src/processes/table';
+import { connectTemporalClient } from '../../src/platform/temporal/client';
+import { workflowIdFor } from '../../workflows/definitions';
+import { temporalBinary } from '../stack/binaries';
+
+const execFileAsync = promisify(execFile);
 
 /** What a fault needs to reach: the stack, the app's processes, the proxies, the broker and the load. */
 export interface ChaosContext {
@@ -286,6 +293,68 @@ async function providerFaults(ctx: ChaosContext, body: unknown): Promise<void> {
   }
 }
 
+/** What an operator may press on an order in flight: the runs' ends the cleanup and the fencing answer. */
+type OperatorAction = 'terminate' | 'reset FirstWorkflowTask' | 'reset LastWorkflowTask';
+
+/**
+ * Terminates or resets a few orders in flight, with Temporal's own CLI as an operator runs it. Providers
+ * answer slowly meanwhile, so that orders are caught mid-saga; the orders acted on are this run's
+ * newest whose latest run is still open, looked for until `count` are done or 20 s have passed.
+ */
+async function operatorActions(ctx: ChaosContext, count: number): Promise<string[]> {
+  const temporal = await connectTemporalClient(ctx.config);
+  const bin = await temporalBinary(ctx.config.stack.binCacheDir, ctx.log);
+  const cli = (...args: string[]) =>
+    execFileAsync(bin, [
+      ...args,
+      '--address',
+      ctx.config.temporal.address,
+      '--namespace',
+      ctx.config.temporal.namespace,
+    ]);
+  const done: string[] = [];
+  const tried = new Set<string>();
+  const until = Date.now() + 20_000;
+  await providerFaults(ctx, { latencyMs: ctx.rng.int(300, 1200) });
+  try {
+    while (done.length < count && Date.now() < until) {
+      const newest = [...ctx.load.accepted.keys()].filter((id) => !tried.has(id)).slice(-5);
+      if (!newest.length) await delay(200);
+      for (const orderId of newest) {
+        tried.add(orderId);
+        const workflowId = workflowIdFor(orderId);
+        const running = await temporal.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then((d) => d.status.name === 'RUNNING')
+          .catch(() => false);
+        if (!running || done.length >= count) continue;
+        const action = ctx.rng.pick<OperatorAction>([
+          'terminate',
+          'terminate',
+          'reset FirstWorkflowTask',
+          'reset LastWorkflowTask',
+        ]);
+        const args =
+          action === 'terminate'
+            ? ['workflow', 'terminate', '--workflow-id', workflowId]
+            : ['workflow', 'reset', '--workflow-id', workflowId, '--type', action.split(' ')[1]!];
+        try {
+          await cli(...args, '--reason', 'chaos');
+          done.push(`${action} ${orderId}`);
+        } catch (err) {
+          // The run may have closed meanwhile: Temporal refuses, and nothing was done.
+          ctx.log(`${action} ${orderId} refused: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
+  } finally {
+    await providerFaults(ctx, { latencyMs: 0 });
+    await temporal.connection.close();
+  }
+  return done;
+}
+
 /** Every fault kind the campaign injects, by the issue's numbering. */
 export const FAULTS: FaultKind[] = [
   workerCrash('worker.before-publish', 'SIGKILL the Temporal worker before it publishes a command'),
@@ -463,6 +532,15 @@ export const FAULTS: FaultKind[] = [
     },
   },
   {
+    name: 'operator-terminate-reset',
+    group: 12,
+    summary: "an operator terminates or resets orders in flight with Temporal's CLI",
+    async inject(ctx) {
+      const done = await operatorActions(ctx, ctx.rng.int(2, 4));
+      return done.length ? done.join(', ') : 'no order was in flight to act on';
+    },
+  },
+  {
     name: 'nats-cluster-node-kill',
     group: 11,
     summary:
@@ -537,6 +615,7 @@ export const QUICK_FAULTS = [
   'duplicates',
   'poison',
   'provider-drop-response',
+  'operator-terminate-reset',
 ];
 
 export function faultsByName(names: string[]): FaultKind[] {
