@@ -137,6 +137,16 @@ export async function openOrdersOlderThan(
   return rows;
 }
 
+/** Which of these orders have a row that has not ended. */
+export async function unendedOrders(pool: Pool, orderIds: string[]): Promise<Set<string>> {
+  if (!orderIds.length) return new Set();
+  const { rows } = await pool.query<{ order_id: string }>(
+    `SELECT order_id FROM app.orders WHERE order_id = ANY($1) AND status <> ALL($2)`,
+    [orderIds, TERMINAL_STATUSES],
+  );
+  return new Set(rows.map((r) => r.order_id));
+}
+
 export async function findOrder(pool: Pool, orderId: string): Promise<OrderRow | undefined> {
   const { rows } = await pool.query<OrderRow>(
     `SELECT ${COLUMNS} FROM app.orders WHERE order_id = $1`,

@@ -30,3 +30,6 @@ export interface ReconcilerSettings {
   /** Workflow task attempts after which an open run is reported as failing. */
   failingTaskAttempts: number;
 }
+
+/** Orders a check looks up in Temporal at once. */
+export const LOOKUPS_AT_ONCE = 8;

@@ -1,5 +1,9 @@
+import { unendedOrders } from '../orders/order-store';
 import { runPeriodically } from '../platform/periodic';
+import { inTurn } from '../platform/in-turn';
+import { orderIdOf } from '../../workflows/definitions';
 import { cleanUpClosedRun, closedUnfinishedRuns } from './closed-runs';
+import { LOOKUPS_AT_ONCE } from './deps';
 import type { ReconcilerDeps, ReconcilerSettings } from './deps';
 import { checkOpenOrders } from './open-orders';
 import { undoOrphanEffects } from './orphan-effects';
@@ -21,6 +25,8 @@ export interface ReconcileReport {
   orphans: Orphan[];
   /** Orders marked for a person: failing workflow tasks, a workflow gone, cleanups that gave up. */
   attention: string[];
+  /** Checks that failed this round (logged with their error); the next round tries them again. */
+  failed: string[];
 }
 
 /** How far back the closed-runs check looks on its first round, and how far it overlaps the last. */
@@ -41,10 +47,22 @@ export async function cleanUpClosedRuns(
     ? new Date(state.closedSince.getTime() - CLOSED_OVERLAP_MS)
     : new Date(lookedAt.getTime() - CLOSED_LOOKBACK_MS);
   const cleanups: string[] = [];
-  for (const run of await closedUnfinishedRuns(deps, since, settings.maxPerRound * 10)) {
-    if ((await cleanUpClosedRun(deps, settings, run)) === 'started')
-      cleanups.push(run.workflowId.replace(/^order-/, ''));
-  }
+  const runs = await closedUnfinishedRuns(deps, since, settings.maxPerRound * 10);
+  // Most closed runs belong to orders that ended (a reset's replaced run, a terminate after the end):
+  // one query leaves them out before any is looked up in Temporal.
+  const unended = await unendedOrders(
+    deps.pool,
+    runs.map((r) => orderIdOf(r.workflowId) ?? ''),
+  );
+  // A few at a time: each reads its closed run's last view from a worker, which can take seconds.
+  await inTurn(
+    runs.filter((r) => unended.has(orderIdOf(r.workflowId) ?? '')),
+    LOOKUPS_AT_ONCE,
+    async (run) => {
+      if ((await cleanUpClosedRun(deps, settings, run)) === 'started')
+        cleanups.push(run.workflowId.replace(/^order-/, ''));
+    },
+  );
   state.closedSince = lookedAt;
   return cleanups;
 }
@@ -59,16 +77,34 @@ export async function reconcileRound(
   state = new ReconcilerState(),
   opts: { orphans?: boolean } = {},
 ): Promise<ReconcileReport> {
-  const closed = await cleanUpClosedRuns(deps, settings, state);
-  const signalled = await signalStuckOrders(deps, settings, state);
-  const open = await checkOpenOrders(deps, settings, state);
-  const orphans = opts.orphans === false ? [] : await undoOrphanEffects(deps, settings, state);
+  // Each check on its own: one that fails (Temporal or the database down a moment) is reported and
+  // the others still run.
+  const failed: string[] = [];
+  const check = async <T>(what: string, none: T, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      deps.log.error({ err }, `reconciler: ${what} failed; the rest of the round goes on`);
+      failed.push(what);
+      return none;
+    }
+  };
+  const closed = await check('closed runs', [], () => cleanUpClosedRuns(deps, settings, state));
+  const signalled = await check('stuck orders', [], () => signalStuckOrders(deps, settings, state));
+  const open = await check('open orders', { started: [], cleanups: [], attention: [] }, () =>
+    checkOpenOrders(deps, settings, state),
+  );
+  const orphans =
+    opts.orphans === false
+      ? []
+      : await check('effects of ended orders', [], () => undoOrphanEffects(deps, settings, state));
   const report: ReconcileReport = {
     signalled,
     started: open.started,
     cleanups: [...closed, ...open.cleanups],
     orphans,
     attention: open.attention,
+    failed,
   };
   const { started, cleanups, attention } = report;
   if ([signalled, started, cleanups, orphans, attention].some((v) => v.length))

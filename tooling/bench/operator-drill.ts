@@ -10,6 +10,7 @@ import { projectRoot } from '../../src/platform/paths';
 import { callerApiKey } from '../../src/platform/security/credentials';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { waitFor } from '../../src/platform/wait';
+import { inTurn } from '../../src/platform/in-turn';
 import { Supervisor } from '../../src/processes/supervisor';
 import { workflowIdFor } from '../../workflows/definitions';
 import { fetchLedgers } from '../chaos/invariants';
@@ -227,21 +228,7 @@ function quantile(xs: number[], q: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]! : NaN;
 }
 const secs = (ms: number) => (ms / 1000).toFixed(1);
-
-async function inTurn<T>(
-  n: number,
-  concurrency: number,
-  fn: (i: number) => Promise<T>,
-): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) out.push(await fn(next++));
-    }),
-  );
-  return out;
-}
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 async function main(argv: string[]): Promise<void> {
   const opts = parse(argv);
@@ -279,7 +266,7 @@ async function main(argv: string[]): Promise<void> {
     const terminated: number[] = [];
     let tries = 0;
     while (terminated.length < opts.terminates && tries < opts.terminates * 4) {
-      const batch = await inTurn(Math.min(5, opts.terminates - terminated.length), 5, () => {
+      const batch = await inTurn(range(Math.min(5, opts.terminates - terminated.length)), 5, () => {
         tries++;
         return terminateAt(d, STEPS[tries % STEPS.length]!);
       });
@@ -290,25 +277,31 @@ async function main(argv: string[]): Promise<void> {
     }
 
     progress(`placing ${opts.resets * 2} orders to completion, for the resets of completed orders`);
-    const fresh: { o: Placed; e2e: number }[] = await inTurn(opts.resets * 2, 5, async () => {
-      const o = await place(d);
-      await waitFor(
-        `order ${o.orderId} completed`,
-        async () => (await order(d, o)).status === 'COMPLETED',
-        { timeoutMs: 120_000, intervalMs: 50 },
-      );
-      return { o, e2e: Date.now() - o.placedAt };
-    });
+    const fresh: { o: Placed; e2e: number }[] = await inTurn(
+      range(opts.resets * 2),
+      5,
+      async () => {
+        const o = await place(d);
+        await waitFor(
+          `order ${o.orderId} completed`,
+          async () => (await order(d, o)).status === 'COMPLETED',
+          { timeoutMs: 120_000, intervalMs: 50 },
+        );
+        return { o, e2e: Date.now() - o.placedAt };
+      },
+    );
     const first = (
-      await inTurn(opts.resets, 3, (i) => resetTo(d, fresh[i]!.o, 'FirstWorkflowTask'))
+      await inTurn(range(opts.resets), 3, (i) => resetTo(d, fresh[i]!.o, 'FirstWorkflowTask'))
     ).filter((x): x is number => x !== undefined);
     const last = (
-      await inTurn(opts.resets, 3, (i) => resetTo(d, fresh[opts.resets + i]!.o, 'LastWorkflowTask'))
+      await inTurn(range(opts.resets), 3, (i) =>
+        resetTo(d, fresh[opts.resets + i]!.o, 'LastWorkflowTask'),
+      )
     ).filter((x): x is number => x !== undefined);
 
     progress(`resetting ${opts.resets} orders in flight to their first workflow task`);
     const inFlight = (
-      await inTurn(opts.resets, 3, async () => {
+      await inTurn(range(opts.resets), 3, async () => {
         const o = await place(d);
         await waitFor(
           `order ${o.orderId} in flight`,
