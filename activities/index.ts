@@ -18,6 +18,7 @@ import type { PublishResult } from '../src/platform/messaging/publish';
 import { commandSubject } from '../src/platform/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
 import { orderTotalCents } from '../src/domain/orders';
+import { describeIssues, idSchema, orderRequestSchema } from '../src/domain/schemas';
 import { crashPoint } from '../src/platform/crash-points';
 import { backoffMs } from '../src/platform/backoff';
 
@@ -117,9 +118,23 @@ export function createActivities({ js, pool }: ActivityDeps) {
     },
     /**
      * Records the order in the orders table if nobody did yet: orders placed straight through Temporal
-     * (the client library) get their row here; for API orders the row exists and this does nothing.
+     * (the client library, or by hand) get their row here; for an order the row holds already this does
+     * nothing. An order the API would refuse is refused here too, for good, naming each bad field.
      */
     async recordOrderAccepted(order: OrderRequest, workflowId: string): Promise<void> {
+      const parsed = orderRequestSchema.safeParse(order);
+      if (!parsed.success || !idSchema.safeParse(order.orderId).success)
+        throw ApplicationFailure.create({
+          type: 'InvalidOrder',
+          message: `the order is not valid: ${
+            parsed.success
+              ? 'orderId: must be an id'
+              : describeIssues(parsed.error)
+                  .map((i) => `${i.field}: ${i.message}`)
+                  .join('; ')
+          }`,
+          nonRetryable: true,
+        });
       await insertAcceptedOrder(pool, order, workflowId, orderTotalCents(order), undefined);
     },
     /** Writes the final state to the orders table, so it can be read after the workflow is gone. */

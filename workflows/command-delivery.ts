@@ -18,7 +18,8 @@ import type {
 import { lookupReply, sendCommandActivity } from './activity-stubs';
 import { deadLetterSignal, replySignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
-import { asDeadLetter, asReply, foreignInputProblem } from './order-input';
+import { asDeadLetter, asReply } from './order-input';
+import type { Trust } from './order-input';
 import type { OrderProgress } from './order-progress';
 
 /**
@@ -106,7 +107,8 @@ export interface DeliveryOptions {
 
 export class CommandDelivery {
   private seq = 0;
-  private readonly issued = new Set<string>();
+  /** Each command this run sent, by id, and its type: a reply counts only from the type's service. */
+  private readonly issued = new Map<string, CommandType>();
   private readonly answers = new Map<string, Outcome>();
   private readonly seenReplies = new Set<string>();
   /** Sends so far: each send's activity id is unique, also when a command is sent again. */
@@ -117,27 +119,34 @@ export class CommandDelivery {
     private readonly order: Pick<OrderRequest, 'orderId'>,
     private readonly progress: OrderProgress,
     private readonly settings: OrderWorkflowSettings,
+    /** Whether replies and dead-letter notices count only when the reply bridge signed them. */
+    readonly trust: Trust,
   ) {
     // A reply that no activity waits for any more (a late one, or one to an earlier send) comes as a signal.
-    setHandler(replySignal, (input) => {
-      const reply = asReply(input);
-      if (reply) this.accept(reply);
-      else
-        progress.noteRejectedInput(
-          'a reply signal',
-          foreignInputProblem(input) ?? 'it is not a service reply',
-        );
-    });
+    setHandler(replySignal, (input) => this.take('a reply signal', input));
     setHandler(deadLetterSignal, (input) => {
-      const dead = asDeadLetter(input);
-      if (!dead)
-        return progress.noteRejectedInput(
-          'a dead-letter signal',
-          foreignInputProblem(input) ?? 'it is not a dead-letter notice',
-        );
+      const dead = asDeadLetter(input, trust);
+      if ('refused' in dead)
+        return progress.noteRejectedInput('a dead-letter signal', dead.refused);
       if (this.issued.has(dead.commandId) && this.answers.get(dead.commandId)?.kind !== 'succeeded')
         this.answers.set(dead.commandId, { kind: 'dead_lettered', reason: dead.reason });
     });
+  }
+
+  /**
+   * A reply, however it came (a signal, or the result the bridge completed a send with): taken when it
+   * is one and came from the service the command went to; otherwise refused, and shown on the order.
+   */
+  private take(what: string, input: unknown): void {
+    const r = asReply(input, this.trust);
+    if ('refused' in r) return this.progress.noteRejectedInput(what, r.refused);
+    const sentTo = this.issued.get(r.reply.commandId)?.split('.')[0];
+    if (this.trust.signed && sentTo && r.from !== sentTo)
+      return this.progress.noteRejectedInput(
+        what,
+        `${r.reply.commandId} went to ${sentTo}, the reply came from ${r.from ?? 'nowhere'}`,
+      );
+    this.accept(r.reply);
   }
 
   /** Gives a command its id: `<workflowId>:<type>:<seq>`, the same in every replay of this run. */
@@ -145,7 +154,7 @@ export class CommandDelivery {
     this.seq += 1;
     const { workflowId } = this.progress.view;
     const commandId = `${workflowId}:${type}:${this.seq}`;
-    this.issued.add(commandId);
+    this.issued.set(commandId, type);
     return { commandId, type, orderId: this.order.orderId, workflowId, seq: this.seq, payload };
   }
 
@@ -249,14 +258,8 @@ export class CommandDelivery {
       .run(() => sendCommand({ command: cmd, msgId }))
       .then(
         (reply) => {
-          // Completed by the reply bridge; one completed by hand with anything else counts as no answer.
-          const valid = asReply(reply);
-          if (valid) this.accept(valid);
-          else
-            this.progress.noteRejectedInput(
-              `the result of ${cmd.commandId}`,
-              foreignInputProblem(reply) ?? 'it is not a service reply',
-            );
+          // Completed by the reply bridge; one completed by hand counts as no answer.
+          this.take(`the result of ${cmd.commandId}`, reply);
           result ??= { kind: 'reply' };
         },
         // An open activity left behind times out in the end; nobody waits for that any more.

@@ -23,9 +23,12 @@ export const cancelUpdate = defineUpdate<
  * order that needs attention.
  */
 export const reconcileSignal = defineSignal<[{ reason?: string }]>('reconcile');
-/** An operator's answer to NEEDS_ATTENTION: try the failing compensation again, or give it up. */
+/**
+ * An operator's answer to NEEDS_ATTENTION: try the failing compensation again, or give it up. Taken
+ * only as the API signs it, for the workflow it names.
+ */
 export const resolveSignal =
-  defineSignal<[{ action: 'retry' | 'give-up'; reason?: string }]>('resolve');
+  defineSignal<[{ action: 'retry' | 'give-up'; workflowId: string; reason?: string }]>('resolve');
 /** The order's current status and each step's state. */
 export const orderStateQuery = defineQuery<OrderView>('orderState');
 

@@ -27,7 +27,8 @@ export type { OrderCleanupInput } from './order-input';
 export async function orderCleanup(input: OrderCleanupInput): Promise<OrderView> {
   const { order, settings, endAs, reason, steps, leave = [] } = checkedCleanupInput(input);
   const progress = new OrderProgress(order, settings.stepTimeoutMs, steps);
-  const commands = new CommandDelivery(order, progress, settings);
+  // Cleanups began after signatures: every reply they take is the reply bridge's.
+  const commands = new CommandDelivery(order, progress, settings, { signed: true });
   const saga = new OrderSaga(progress, commands, settings);
 
   progress.view.failureReason = reason;

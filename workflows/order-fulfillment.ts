@@ -3,7 +3,7 @@ import type { OrderView } from '../src/domain/types';
 import { recordOrderAccepted } from './activity-stubs';
 import { command, CommandDelivery } from './command-delivery';
 import { cancelUpdate } from './definitions';
-import { cancelInputProblem, cancelReason, checkedInput } from './order-input';
+import { cancelInputProblem, cancelReason, checkedInput, orderRunTrust } from './order-input';
 import type { OrderWorkflowInput } from './order-input';
 import { OrderProgress } from './order-progress';
 import { OrderSaga, OrderStopped } from './saga';
@@ -20,9 +20,10 @@ export type { OrderWorkflowInput, OrderWorkflowSettings } from './order-input';
  * failing waits for an operator instead of being dropped (saga.ts).
  */
 export async function orderFulfillment(input: OrderWorkflowInput): Promise<OrderView> {
-  const { order, settings, recorded } = checkedInput(input);
+  const trust = orderRunTrust();
+  const { order, settings, recorded } = checkedInput(input, trust);
   const progress = new OrderProgress(order, settings.stepTimeoutMs);
-  const commands = new CommandDelivery(order, progress, settings);
+  const commands = new CommandDelivery(order, progress, settings, trust);
   const saga = new OrderSaga(progress, commands, settings);
 
   // A cancel is refused once the carrier has the shipment, and once the order has ended.

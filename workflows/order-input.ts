@@ -1,9 +1,12 @@
-import { ApplicationFailure } from '@temporalio/workflow';
-import { TERMINAL_STATUSES } from '../src/domain/types';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { signerOf } from '../src/domain/provenance';
+import type { Signer } from '../src/domain/provenance';
+import { SERVICES, TERMINAL_STATUSES } from '../src/domain/types';
 import type {
   OrderRequest,
   OrderStatus,
   ReplyEnvelope,
+  ServiceName,
   StepName,
   StepView,
   UndecodablePayload,
@@ -73,6 +76,34 @@ export function foreignInputProblem(input: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a run holds the inputs it acts on without question to who signed them
+ * (src/domain/provenance.ts). Runs that began before signatures, replayed from their histories, did not
+ * and keep not doing so; every run since does.
+ */
+export interface Trust {
+  signed: boolean;
+}
+
+/**
+ * Why an input that only `signers` may send is not taken, in words; undefined when it may be. For the
+ * order's view and log: an operator can see that what they sent was refused, and why.
+ */
+export function untrusted(
+  input: unknown,
+  trust: Trust,
+  signers: readonly Signer[],
+): string | undefined {
+  const foreign = foreignInputProblem(input);
+  if (foreign || !trust.signed) return foreign;
+  const by = signerOf(input);
+  if (by && signers.includes(by)) return undefined;
+  return `it is not signed by the ${signers.join(' or the ')}${by ? ` (signed by the ${by})` : ": Temporal's own tools and the codec server cannot sign"}`;
+}
+
+/** The trust of an order run: signed, unless it began before signatures did. Call once, at its start. */
+export const orderRunTrust = (): Trust => ({ signed: patched('signed-inputs') });
+
 const SETTINGS: readonly (keyof OrderWorkflowSettings)[] = [
   'stepTimeoutMs',
   'stepMaxSends',
@@ -118,17 +149,24 @@ const invalidInput = (workflow: string, problem: string) =>
     nonRetryable: true,
   });
 
-/** The start input, checked: a bad one fails the run at once, with the reason, instead of its tasks. */
-export function checkedInput(input: unknown): OrderWorkflowInput {
+/**
+ * The start input, checked: a bad one fails the run at once, with the reason, instead of its tasks. An
+ * order counts as recorded (its row written, so the run need not write it) only when the API or the
+ * reconciler started it: anyone else's start is recorded by the run itself.
+ */
+export function checkedInput(input: unknown, trust: Trust): OrderWorkflowInput {
   const problem = inputProblem(input);
   if (problem) throw invalidInput('order', problem);
-  return input as OrderWorkflowInput;
+  const checked = input as OrderWorkflowInput;
+  const recorded = checked.recorded === true && !untrusted(input, trust, ['api', 'reconciler']);
+  return { order: checked.order, settings: checked.settings, recorded };
 }
 
-/** The cleanup's start input, checked the same way. */
+/** The cleanup's start input, checked the same way; only the reconciler starts a cleanup. */
 export function checkedCleanupInput(input: unknown): OrderCleanupInput {
   const problem =
     inputProblem(input) ??
+    untrusted(input, { signed: true }, ['reconciler']) ??
     (isObject(input) && TERMINAL_STATUSES.includes(input.endAs as OrderStatus)
       ? typeof input.reason === 'string'
         ? undefined
@@ -148,10 +186,23 @@ const reasonOf = (v: unknown): string | undefined =>
 export const reconcileReason = (input: unknown): string | undefined =>
   isUndecodable(input) ? undefined : reasonOf(isUnencrypted(input) ? input.unencrypted : input);
 
-/** An operator's resolve action; undefined for anything else, and for an unencrypted one. */
-export function resolveAction(input: unknown): 'retry' | 'give-up' | undefined {
-  if (!isObject(input) || foreignInputProblem(input)) return undefined;
-  return input.action === 'retry' || input.action === 'give-up' ? input.action : undefined;
+/**
+ * An operator's resolve action, as the API sends it for this workflow; why it is refused otherwise
+ * (unencrypted, unsigned, meant for another workflow, no action).
+ */
+export function resolveAction(
+  input: unknown,
+  trust: Trust,
+  workflowId: string,
+): { action: 'retry' | 'give-up' } | { refused: string } {
+  const problem = untrusted(input, trust, ['api']);
+  if (problem) return { refused: problem };
+  if (!isObject(input)) return { refused: 'it is not { action }' };
+  if (trust.signed && input.workflowId !== workflowId)
+    return { refused: 'it was signed for another workflow' };
+  return input.action === 'retry' || input.action === 'give-up'
+    ? { action: input.action }
+    : { refused: 'it has no action "retry" or "give-up"' };
 }
 
 /**
@@ -171,21 +222,36 @@ export function cancelInputProblem(input: unknown): string | undefined {
 export const cancelReason = (input: unknown): string | undefined => reasonOf(input);
 
 /**
- * A service's reply, as the reply bridge sends it. Anything else (an unencrypted or hand-made reply)
- * is not a reply: the step goes on waiting, and re-sends on its timeout as usual.
+ * A service's reply, as the reply bridge sends it, with the service whose subject it came on
+ * (`from`); why it is not one otherwise (unencrypted, unsigned, hand-made). A step that gets no reply
+ * goes on waiting, and re-sends on its timeout as usual.
  */
-export function asReply(input: unknown): ReplyEnvelope | undefined {
-  if (!isObject(input) || foreignInputProblem(input)) return undefined;
-  const { replyId, commandId, outcome } = input;
-  if (typeof replyId !== 'string' || typeof commandId !== 'string') return undefined;
-  if (outcome !== 'succeeded' && outcome !== 'rejected') return undefined;
-  return input as unknown as ReplyEnvelope;
+export function asReply(
+  input: unknown,
+  trust: Trust,
+): { reply: ReplyEnvelope; from: ServiceName | undefined } | { refused: string } {
+  const problem = untrusted(input, trust, ['reply-bridge']);
+  if (problem) return { refused: problem };
+  if (!isObject(input)) return { refused: 'it is not a service reply' };
+  const { replyId, commandId, outcome, from } = input;
+  if (typeof replyId !== 'string' || typeof commandId !== 'string')
+    return { refused: 'it is not a service reply' };
+  if (outcome !== 'succeeded' && outcome !== 'rejected')
+    return { refused: 'it is not a service reply' };
+  const service = SERVICES.find((s) => s === from);
+  if (trust.signed && !service) return { refused: 'it does not say which service sent it' };
+  return { reply: input as unknown as ReplyEnvelope, from: service };
 }
 
-/** A dead letter's notice, as the dead-letter watcher sends it; anything else is ignored. */
-export function asDeadLetter(input: unknown): { commandId: string; reason: string } | undefined {
-  if (!isObject(input) || foreignInputProblem(input)) return undefined;
+/** A dead letter's notice, as the dead-letter watcher sends it; why it is not one otherwise. */
+export function asDeadLetter(
+  input: unknown,
+  trust: Trust,
+): { commandId: string; reason: string } | { refused: string } {
+  const problem = untrusted(input, trust, ['reply-bridge']);
+  if (problem) return { refused: problem };
+  if (!isObject(input) || typeof input.commandId !== 'string')
+    return { refused: 'it is not a dead-letter notice' };
   const { commandId, reason } = input;
-  if (typeof commandId !== 'string') return undefined;
   return { commandId, reason: typeof reason === 'string' ? reason : 'dead-lettered' };
 }

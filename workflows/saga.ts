@@ -13,7 +13,7 @@ import type { CommandDelivery, CommandSpec, Outcome } from './command-delivery';
 import { describe, wasUndone } from './command-delivery';
 import { reconcileSignal, resolveSignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
-import { foreignInputProblem, reconcileReason, resolveAction } from './order-input';
+import { reconcileReason, resolveAction } from './order-input';
 import type { OrderProgress } from './order-progress';
 
 /** Thrown by a step that did not succeed, or when the order is cancelled: the saga then compensates. */
@@ -43,13 +43,9 @@ export class OrderSaga {
       if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer ??= 'retry';
     });
     setHandler(resolveSignal, (input) => {
-      const action = resolveAction(input);
-      if (!action)
-        return progress.noteRejectedInput(
-          'a resolve',
-          foreignInputProblem(input) ?? 'it has no action "retry" or "give-up"',
-        );
-      if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer = action;
+      const resolve = resolveAction(input, commands.trust, progress.view.workflowId);
+      if ('refused' in resolve) return progress.noteRejectedInput('a resolve', resolve.refused);
+      if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer = resolve.action;
     });
   }
 

@@ -5,23 +5,27 @@ import type { Client } from '@temporalio/client';
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal as proto } from '@temporalio/proto';
 import { cancelOrderWorkflow } from '../orders/order-workflow';
+import { inTurn } from '../platform/in-turn';
 import { ProgressLine, stderrOrLog } from '../platform/progress-line';
 import { connectTemporalClient } from '../platform/temporal/client';
 import {
+  CLEANUP_WORKFLOW_TYPE,
   CustomerIdKey,
   ORDER_WORKFLOW_TYPE,
   orderIdOf,
   OrderStatusKey,
 } from '../../workflows/definitions';
-import { CliError, config, EXIT, positiveInt, print, say } from './common';
+import { apiUrl, CliError, config, EXIT, positiveInt, print, say } from './common';
+import { ApiClient } from '../client/api-client';
+import { callerApiKey } from '../platform/security/credentials';
 import { table } from './output';
 
 /**
  * `shipshape orders …`: reconcile, resolve or cancel every running order a visibility query finds
  * (the query `temporal workflow list --query` takes), with a dry run that acts on nothing. Reconcile
- * and resolve are Temporal batch operations (follow one with `temporal batch describe`), their input
- * encrypted as the API's is; cancel goes order by order through the `cancel` update, so that each
- * order's answer (accepted, or refused once the carrier has the shipment) is counted.
+ * is a Temporal batch operation (follow it with `temporal batch describe`), its input encrypted;
+ * resolve goes order by order through the API, which signs it (the workflow takes a resolve from no
+ * one else); cancel goes order by order through the `cancel` update. Each order's answer is counted.
  */
 
 const BatchState = proto.api.enums.v1.BatchOperationState;
@@ -37,9 +41,14 @@ interface Selection {
   }[];
 }
 
-/** The running orders the operator's query finds, narrowed as the action needs. */
-async function select(temporal: Client, userQuery: string, narrower = ''): Promise<Selection> {
-  const query = `WorkflowType = "${ORDER_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"${narrower} AND (${userQuery})`;
+/** The running orders (of these workflow types) the operator's query finds, narrowed as the action needs. */
+async function select(
+  temporal: Client,
+  userQuery: string,
+  narrower = '',
+  types: readonly string[] = [ORDER_WORKFLOW_TYPE],
+): Promise<Selection> {
+  const query = `WorkflowType IN (${types.map((t) => `"${t}"`).join(', ')}) AND ExecutionStatus = "Running"${narrower} AND (${userQuery})`;
   const orders: Selection['orders'] = [];
   try {
     for await (const wf of temporal.workflow.list({ query, pageSize: 1000 })) {
@@ -119,24 +128,14 @@ async function batchSignal(
 }
 
 /** Runs `fn` over `items`, at most `concurrency` at once, showing how far it got. */
-async function inTurn<T>(
+async function withProgress<T>(
   items: readonly T[],
   concurrency: number,
   label: (done: number) => string,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   const progress = new ProgressLine(stderrOrLog(say), Date.now, 2_000);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-      done++;
-      progress.show(label(done));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  await inTurn(items, concurrency, fn, (done) => progress.show(label(done)));
   progress.finish();
 }
 
@@ -184,7 +183,7 @@ export function batchCommands(program: Command): void {
   orders
     .command('resolve')
     .description(
-      'answer every order the query finds that waits for an operator (NEEDS_ATTENTION): retry the failing step, or give it up',
+      'answer every order the query finds that waits for an operator (NEEDS_ATTENTION), through the API (which signs the answer): retry the failing step, or give it up',
     )
     .addOption(queryOption())
     .addOption(
@@ -193,31 +192,53 @@ export function batchCommands(program: Command): void {
         .makeOptionMandatory(),
     )
     .option('--reason <text>', 'why, for the orders’ histories', 'resolved by query')
-    .option('--rate <n>', 'orders signalled per second (Temporal’s default: 50)', positiveInt)
+    .option('--concurrency <n>', 'orders answered at once', positiveInt, 8)
     .option('--dry-run', 'list the orders it would resolve, and resolve none')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print each order’s answer as JSON')
     .action(
       async (o: {
         query: string;
         action: 'retry' | 'give-up';
         reason: string;
-        rate?: number;
+        concurrency: number;
         dryRun?: boolean;
         json?: boolean;
       }) => {
         await withTemporal(async (temporal) => {
-          const s = await select(temporal, o.query, ' AND OrderStatus = "NEEDS_ATTENTION"');
+          // An order's own run, or the cleanup of one that closed unfinished: whichever waits.
+          const s = await select(temporal, o.query, ' AND OrderStatus = "NEEDS_ATTENTION"', [
+            ORDER_WORKFLOW_TYPE,
+            CLEANUP_WORKFLOW_TYPE,
+          ]);
           if (o.dryRun) return showSelection(s, `resolve (${o.action})`, Boolean(o.json));
           if (!s.orders.length)
             return print('no order waiting for an operator matches: nothing sent');
-          const r = await batchSignal(
-            temporal,
-            s,
-            'resolve',
-            { action: o.action, reason: o.reason },
-            o,
+          const api = new ApiClient(apiUrl(config()), callerApiKey(config()));
+          const answers: { orderId: string; status: number; error?: string }[] = [];
+          await withProgress(
+            s.orders,
+            o.concurrency,
+            (n) => `resolve: ${n} of ${s.orders.length} order(s)…`,
+            async ({ orderId }) => {
+              const r = await api.request<{ message?: string }>(
+                'POST',
+                `/orders/${encodeURIComponent(orderId)}/resolve`,
+                { action: o.action, reason: o.reason },
+              );
+              answers.push({
+                orderId,
+                status: r.status,
+                ...(r.status === 202 ? {} : { error: r.body.message ?? `HTTP ${r.status}` }),
+              });
+            },
           );
-          report(o.json, r, `resolve (${o.action}) sent to ${r.done} order(s)`);
+          if (o.json) return print(JSON.stringify({ query: s.query, orders: answers }, null, 2));
+          const failed = answers.filter((a) => a.status !== 202);
+          for (const a of failed) print(`${a.orderId}: not resolved (${a.error})`);
+          print(
+            `resolve (${o.action}) sent to ${answers.length - failed.length} order(s); ${failed.length} failed`,
+          );
+          if (failed.length) process.exitCode = EXIT.failed;
         });
       },
     );
@@ -248,7 +269,7 @@ export function batchCommands(program: Command): void {
             answer: 'cancelled' | 'refused' | 'ended';
             reason?: string;
           }[] = [];
-          await inTurn(
+          await withProgress(
             s.orders,
             o.concurrency,
             (n) => `cancel: ${n} of ${s.orders.length} order(s)…`,

@@ -7,6 +7,7 @@ import { backlogCommand } from './backlog';
 import { batchCommands } from './batch-commands';
 import { CliError, EXIT, say } from './common';
 import { dlqCommands } from './dlq-commands';
+import { keyCommands } from './key-commands';
 import { localCommands } from './local-commands';
 import { orderCommands } from './order-commands';
 import { red } from './output';
@@ -23,6 +24,7 @@ orderCommands(program);
 batchCommands(program);
 backlogCommand(program);
 dlqCommands(program);
+keyCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

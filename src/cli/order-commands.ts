@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ApiClient } from '../client/api-client';
 import { listOrders } from '../orders/order-store';
 import type { OrderDetails } from '../orders/order-service';
+import { createPool } from '../platform/db/pool';
 import { createLogger } from '../platform/logger';
 import { callerApiKey } from '../platform/security/credentials';
 import { connectTemporalClient } from '../platform/temporal/client';
@@ -128,14 +129,16 @@ export function orderCommands(program: Command): void {
         }
         const thresholdMs = parseDuration(o.stuckFor!);
         const c = config();
-        const temporal = await connectTemporalClient(c);
+        // A round by hand is the reconciler's round: its database role, and its signature on the
+        // starts and cleanups it sends (run it where the reconciler's credentials are).
+        const temporal = await connectTemporalClient(c, 'reconciler');
+        const pool = createPool(c, 'reconciler', { max: 2 });
         try {
-          const report = await withPool((pool) =>
-            reconcileRound(
-              reconcilerDeps(c, { temporal, pool, log: createLogger('cli', 'silent') }),
-              { ...c.reconciler, thresholdMs },
-            ),
+          const report = await reconcileRound(
+            reconcilerDeps(c, { temporal, pool, log: createLogger('cli', 'silent') }),
+            { ...c.reconciler, thresholdMs },
           );
+          if (report.failed.length) process.exitCode = EXIT.failed;
           if (o.json) return print(JSON.stringify(report, null, 2));
           const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
           print(`signalled to reconcile: ${list(report.signalled)}`);
@@ -145,7 +148,9 @@ export function orderCommands(program: Command): void {
             print(`effects left by ${x.orderId} (${x.effects.join(', ')}): cleanup ${x.cleanup}`);
           if (!report.orphans.length) print('effects left by ended orders: none');
           print(`marked for a person: ${list(report.attention)}`);
+          for (const what of report.failed) print(`failed (see the log): ${what}`);
         } finally {
+          await pool.end();
           await temporal.connection.close();
         }
       },

@@ -9,7 +9,6 @@ import {
   cancelOrderWorkflow,
   orderView,
   reconcileOrderWorkflow,
-  resolveOrderWorkflow,
   startOrderWorkflow,
 } from '../orders/order-workflow';
 import { workflowIdFor } from '../../workflows/definitions';
@@ -46,9 +45,10 @@ export interface ShipshapeClientOptions {
 }
 
 /**
- * Places, reads, cancels, reconciles and resolves orders straight through Temporal, for services that
+ * Places, reads, cancels and reconciles orders straight through Temporal, for services that
  * would rather not go through the HTTP API. The same id policy as the API: workflow `order-<orderId>`,
- * one run per order ever, so placing the same order twice starts nothing new.
+ * one run per order ever, so placing the same order twice starts nothing new. An order that waits for
+ * an operator is resolved through the API (`POST /orders/:id/resolve`), which signs the answer.
  */
 export class ShipshapeClient {
   private constructor(
@@ -117,11 +117,6 @@ export class ShipshapeClient {
   /** Signals the order to re-check the step it waits on. A finished or unknown order is left alone (false). */
   reconcileOrder(orderId: string, reason?: string): Promise<boolean> {
     return reconcileOrderWorkflow(this.temporal, workflowIdFor(orderId), reason ?? 'requested');
-  }
-
-  /** Answers an order in NEEDS_ATTENTION: retry the failing compensation, or give it up. */
-  resolveOrder(orderId: string, action: 'retry' | 'give-up'): Promise<boolean> {
-    return resolveOrderWorkflow(this.temporal, workflowIdFor(orderId), action);
   }
 
   async close(): Promise<void> {

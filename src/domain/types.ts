@@ -136,6 +136,11 @@ export interface ReplyEnvelope {
   error?: { code: string; message: string };
   /** The command's `replyTo`, when it had one. */
   replyTo?: string;
+  /**
+   * The service whose reply subject it arrived on, as the reply bridge saw it (and signed): never read
+   * from the message, whose sender could write anything there.
+   */
+  from?: ServiceName;
 }
 
 export type StepName = 'inventory' | 'payment' | 'loyalty' | 'shipping';

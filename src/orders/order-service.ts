@@ -14,7 +14,7 @@ import type { Config } from '../platform/config';
 import { temporalUiLink } from '../platform/config';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
-import { workflowIdFor } from '../../workflows/definitions';
+import { cleanupWorkflowIdFor, workflowIdFor } from '../../workflows/definitions';
 import {
   findOrder,
   findOrderByIdempotencyKey,
@@ -192,8 +192,7 @@ export class OrderService {
   async get(orderId: string): Promise<OrderDetails | undefined> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return undefined;
-    let view: OrderView | undefined;
-    if (!isTerminal(row.status)) view = await this.liveView(row.workflowId);
+    const view = isTerminal(row.status) ? undefined : (await this.running(row))?.view;
     const status = view?.status ?? row.status;
     const attention = view ? view.attention : (row.attention ?? undefined);
     return {
@@ -216,6 +215,20 @@ export class OrderService {
    */
   private liveView(workflowId: string): Promise<OrderView | undefined> {
     return queryOrder(this.openRuns, workflowId);
+  }
+
+  /**
+   * The workflow that acts on the order now and its view: the order's run while it is open, else the
+   * cleanup of a run that closed unfinished (undefined when neither answers).
+   */
+  private async running(
+    row: OrderRow,
+  ): Promise<{ workflowId: string; view: OrderView } | undefined> {
+    for (const workflowId of [row.workflowId, cleanupWorkflowIdFor(row.orderId)]) {
+      const view = await this.liveView(workflowId);
+      if (view) return { workflowId, view };
+    }
+    return undefined;
   }
 
   /** Cancels through the workflow's `cancel` update, which answers whether the order could still be cancelled. */
@@ -263,14 +276,15 @@ export class OrderService {
   ): Promise<ActionResult> {
     const row = await findOrder(this.pool, orderId);
     if (!row) return { kind: 'not_found' };
-    const view = isTerminal(row.status) ? undefined : await this.liveView(row.workflowId);
-    if (!view && row.status === 'NEEDS_ATTENTION') return this.resolveMarked(row, action, reason);
-    if (view?.status !== 'NEEDS_ATTENTION') {
-      const status = view?.status ?? row.status;
+    const live = isTerminal(row.status) ? undefined : await this.running(row);
+    if (!live && row.status === 'NEEDS_ATTENTION') return this.resolveMarked(row, action, reason);
+    if (live?.view.status !== 'NEEDS_ATTENTION') {
+      const status = live?.view.status ?? row.status;
       return { kind: 'conflict', reason: `the order is ${status}, not NEEDS_ATTENTION`, status };
     }
-    await resolveOrderWorkflow(this.temporal, row.workflowId, action, reason);
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, view.status) };
+    // The order's run, or the cleanup of one that closed unfinished: whichever waits.
+    await resolveOrderWorkflow(this.temporal, live.workflowId, action, reason);
+    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, live.view.status) };
   }
 
   /**

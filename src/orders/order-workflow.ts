@@ -122,7 +122,10 @@ export function reconcileOrderWorkflow(
   return signalled(temporal.workflow.getHandle(workflowId).signal(reconcileSignal, { reason }));
 }
 
-/** An operator's answer to NEEDS_ATTENTION. False when no run of the order is open any more. */
+/**
+ * An operator's answer to NEEDS_ATTENTION, for this workflow only. The workflow takes it only when the
+ * API signed it (`temporal` is the API's client). False when no run of the order is open any more.
+ */
 export function resolveOrderWorkflow(
   temporal: Client,
   workflowId: string,
@@ -132,7 +135,7 @@ export function resolveOrderWorkflow(
   return signalled(
     temporal.workflow
       .getHandle(workflowId)
-      .signal(resolveSignal, { action, ...(reason ? { reason } : {}) }),
+      .signal(resolveSignal, { action, workflowId, ...(reason ? { reason } : {}) }),
   );
 }
 

@@ -143,6 +143,9 @@ const envSchema = z.object({
   SHIPSHAPE_API_RATE_PER_MIN: intFromEnv('SHIPSHAPE_API_RATE_PER_MIN', 6000, 0, 10_000_000),
   SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
   SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
+  SHIPSHAPE_SIGNING_KEY_FILE: z.string().optional(),
+  SHIPSHAPE_TRUSTED_SIGNERS: z.string().optional(),
+  SHIPSHAPE_TRUSTED_SIGNERS_FILE: z.string().optional(),
   TEMPORAL_TLS_CERT: z.string().optional(),
   TEMPORAL_TLS_KEY: z.string().optional(),
   TEMPORAL_TLS_CA: z.string().optional(),
@@ -225,6 +228,17 @@ export interface Config {
    * set: the local stack's key.
    */
   payloadEncryption: { keys: PayloadKey[] | undefined; keysFile: string | undefined };
+  /**
+   * Signatures on what the API, the reply bridge and the reconciler send to workflows: the signer's
+   * own key (a file: SHIPSHAPE_SIGNING_KEY_FILE) and the public keys the worker trusts
+   * (SHIPSHAPE_TRUSTED_SIGNERS or its file). Read when connecting
+   * (src/platform/temporal/configured-signing-keys.ts); unset, the local stack's.
+   */
+  signing: {
+    keyFile: string | undefined;
+    trusted: string | undefined;
+    trustedFile: string | undefined;
+  };
   /** The codec server (decodes payloads for the Temporal UI); listens on `api.host`. */
   codecServer: { port: number };
   nats: {
@@ -414,6 +428,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadEncryption: {
       keys: inlinePayloadKeys(e.SHIPSHAPE_PAYLOAD_KEYS, e.SHIPSHAPE_PAYLOAD_KEYS_FILE),
       keysFile: e.SHIPSHAPE_PAYLOAD_KEYS_FILE || undefined,
+    },
+    signing: {
+      keyFile: e.SHIPSHAPE_SIGNING_KEY_FILE || undefined,
+      trusted: e.SHIPSHAPE_TRUSTED_SIGNERS || undefined,
+      trustedFile: e.SHIPSHAPE_TRUSTED_SIGNERS_FILE || undefined,
     },
     codecServer: {
       port: e.CODEC_PORT !== undefined && e.CODEC_PORT !== -1 ? e.CODEC_PORT : ports.codecServer,

@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
-import { createRegistry } from '../platform/metrics/registry';
+import { createRegistry, provenanceCounter } from '../platform/metrics/registry';
 import { startOutboxRelay } from '../services/core/outbox-relay';
 import { Resources } from './resources';
 import type { Component } from './resources';
@@ -11,7 +11,8 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
   return Resources.open(config, async (r) => {
     const pool = r.pool('outbox-relay', { max: 2 });
     const nc = await r.nats('outbox-relay');
-    await r.metrics(createRegistry('outbox-relay'));
+    const registry = createRegistry('outbox-relay');
+    await r.metrics(registry);
     r.add(
       startOutboxRelay({
         pool,
@@ -19,6 +20,8 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
         log,
         intervalMs: config.relay.intervalMs,
         graceMs: config.relay.graceMs,
+        refused: provenanceCounter(registry),
+        refusedSeen: new Set(),
       }),
       (relay) => relay.stop(),
     );

@@ -4,10 +4,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { ActivityNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { parseReply } from '../domain/schemas';
-import type { ReplyEnvelope } from '../domain/types';
+import type { ReplyEnvelope, ServiceName } from '../domain/types';
 import type { Logger } from '../platform/logger';
 import { consumeByOrder, redeliveryDelayMs } from '../platform/messaging/keyed-consumer';
-import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM } from '../platform/messaging/subjects';
+import { REPLY_BRIDGE_CONSUMER, REPLY_STREAM, replySubject } from '../platform/messaging/subjects';
+import type { ProvenanceCounter } from '../platform/metrics/registry';
 import { replySignal } from '../../workflows/definitions';
 import { crashPoint } from '../platform/crash-points';
 import { inSpan } from '../platform/telemetry/tracing';
@@ -17,15 +18,26 @@ export interface ReplyBridgeOptions {
   temporal: Client;
   log: Logger;
   lanes?: number;
+  /** Counts replies refused because they came on another service's subject. */
+  refused?: ProvenanceCounter;
 }
 
 /**
- * Consumes service replies and hands each to its workflow: it completes the activity that waits for it
- * (the reply's `replyTo`), or, when that activity no longer waits (a late reply, an earlier send, a
- * command from before replies carried it), signals the workflow. Acks only once Temporal has it; a
- * repeated reply is harmless because an activity completes once and the workflow ignores a reply id
- * it has seen.
+ * Why a reply cannot be the answer of the service whose subject it arrived on, or undefined. NATS
+ * lets each service publish only on its own reply subjects; the subject is the one thing about a
+ * reply its sender cannot choose, so the reply's type, and the command it answers, must match it.
  */
+export function provenanceProblem(subject: string, reply: ReplyEnvelope): string | undefined {
+  if (subject !== replySubject(reply.type))
+    return `a ${reply.type} reply arrived on ${subject}: only ${serviceOf(reply.type)} answers ${reply.type}`;
+  const commandType = reply.commandId.split(':')[1];
+  if (commandType !== reply.type)
+    return `a ${reply.type} reply to ${reply.commandId}, which is a ${commandType ?? 'command of no known type'}`;
+  return undefined;
+}
+
+const serviceOf = (type: string) => type.split('.')[0] as ServiceName;
+
 /** Completes the activity waiting for this reply; false when no such activity waits any more. */
 async function completeWaitingActivity(temporal: Client, reply: ReplyEnvelope): Promise<boolean> {
   try {
@@ -48,14 +60,31 @@ async function completeWaitingActivity(temporal: Client, reply: ReplyEnvelope): 
   }
 }
 
+/**
+ * Consumes service replies and hands each to its workflow, saying which service sent it (the service
+ * whose subject it came on; the bridge's client signs what it sends): it completes the activity that
+ * waits for it (the reply's `replyTo`), or, when that activity no longer waits (a late reply, an
+ * earlier send, a command from before replies carried it), signals the workflow. Acks only once
+ * Temporal has it; a repeated reply is harmless because an activity completes once and the workflow
+ * ignores a reply id it has seen. A reply that did not come from the service it claims is
+ * dead-lettered with the reason, counted, and never reaches the workflow.
+ */
 export async function startReplyBridge(opts: ReplyBridgeOptions) {
   const { nc, temporal, log } = opts;
-  const deliver = async (m: JsMsg, reply: ReplyEnvelope) => {
+  const deliver = async (m: JsMsg, wire: ReplyEnvelope) => {
     const rlog = log.child({
-      orderId: reply.orderId,
-      workflowId: reply.workflowId,
-      commandId: reply.commandId,
+      orderId: wire.orderId,
+      workflowId: wire.workflowId,
+      commandId: wire.commandId,
     });
+    const problem = provenanceProblem(m.subject, wire);
+    if (problem) {
+      rlog.error({ subject: m.subject, type: wire.type }, `reply refused: ${problem}`);
+      opts.refused?.inc({ where: 'reply-bridge', service: m.subject.split('.')[1] ?? '?' });
+      m.term(`provenance: ${problem}`);
+      return;
+    }
+    const reply: ReplyEnvelope = { ...wire, from: serviceOf(wire.type) };
     try {
       if (reply.replyTo && (await completeWaitingActivity(temporal, reply))) {
         rlog.debug({ outcome: reply.outcome }, 'reply completed its activity');

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { Registry } from 'prom-client';
 import type { OrderDetails } from '../../src/orders/order-service';
 import { createLogger } from '../../src/platform/logger';
@@ -53,6 +55,7 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
   let h: Harness;
   let cli: Awaited<ReturnType<typeof temporalCli>>;
   let reconciler: { stop(): Promise<void> };
+  let reconcilerTemporal: Client;
   const registry = new Registry();
   const metrics = reconcilerMetrics(registry);
 
@@ -64,11 +67,13 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
       SHIPSHAPE_COMPENSATION_ROUNDS: '1',
     });
     cli = await temporalCli(h.config);
+    // The reconciler's own client: it signs the cleanups it starts, as the process does.
+    reconcilerTemporal = await connectTemporalClient(h.config, 'reconciler');
     startBackgroundReconciler();
   });
   const reconcilerDepsOf = () =>
     reconcilerDeps(h.config, {
-      temporal: h.temporal,
+      temporal: reconcilerTemporal,
       pool: h.pool,
       log: createLogger('test-reconciler', h.config.logLevel),
       metrics,
@@ -85,6 +90,7 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
   after(async function () {
     this.timeout(60_000);
     await reconciler?.stop();
+    await reconcilerTemporal?.connection.close();
     for (const s of ['inventory', 'payment', 'loyalty', 'shipping'] as const)
       await h?.startService(s);
     await h?.stop();

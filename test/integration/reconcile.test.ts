@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../../src/platform/logger';
+import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { temporalBinary } from '../../tooling/stack/binaries';
 import { startCodecServer } from '../../src/processes/codec-server';
@@ -203,9 +204,11 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
     await h.stopBridge();
     const { orderId } = await placeOrder();
     await waitForOrder(h, orderId, hasStatus('RESERVING_INVENTORY'));
+    // As the process runs it: its own client, which signs what it starts.
+    const temporal = await connectTemporalClient(h.config, 'reconciler');
     const reconciler = startReconciler(
       reconcilerDeps(h.config, {
-        temporal: h.temporal,
+        temporal,
         pool: h.pool,
         log: createLogger('test-reconciler', h.config.logLevel),
       }),
@@ -217,6 +220,7 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
       assert.equal(charges(orderId).length, 1);
     } finally {
       await reconciler.stop();
+      await temporal.connection.close();
     }
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { projectRoot } from '../../src/platform/paths';
@@ -7,15 +7,20 @@ import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
 import { testConfig } from '../support/env';
 import { startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { FIXTURE_PAYLOAD_KEYS, HISTORIES_DIR } from './fixtures';
+import { FIXTURE_PAYLOAD_KEYS, HISTORIES_DIR, SIGNERS_FILE } from './fixtures';
+import { trustedKeysFor } from '../../src/platform/temporal/configured-signing-keys';
+import { trustedEntryOf } from '../../src/platform/temporal/signing-codecs';
 import { SCENARIOS } from './scenarios';
 
 const USAGE = `Usage: npm run histories:record [-- <scenario> …]
 
 Plays each path of an order on the real stack (the test stack: its own ports and data folder,
 started here and stopped after unless it was already running) and writes the order's workflow history
-to test/replay/histories/<scenario>.json, encrypted with the fixtures' payload key. The replay test
-(npm test) replays every one of them against the current workflow code.
+to test/replay/histories/<scenario>.json, encrypted with the fixtures' payload key and signed with
+the stack's signing keys (their public halves are added to test/replay/histories/signers.txt). The
+replay test (npm test) replays every one of them, and those in histories/earlier/, against the
+current workflow code. Before recording over histories that runs in production may still hold, keep
+them: move them to histories/earlier/<a name for that code>/.
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
 Without names, every scenario is recorded.`;
@@ -81,8 +86,20 @@ async function main(args: string[]): Promise<number> {
   } finally {
     if (startedHere) await stackDown(config);
   }
+  keepSigners(trustedKeysFor(config).map(trustedEntryOf));
   say(`recorded ${chosen.length} histories in ${Math.round((Date.now() - started) / 1000)} s`);
   return 0;
+}
+
+/** Adds the recording stack's signers to those the replay trusts; earlier ones stay. */
+function keepSigners(entries: string[]): void {
+  const kept = existsSync(SIGNERS_FILE)
+    ? readFileSync(SIGNERS_FILE, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+    : [];
+  const all = [...new Set([...kept, ...entries])];
+  writeFileSync(SIGNERS_FILE, `${all.join('\n')}\n`);
 }
 
 main(process.argv.slice(2)).then(

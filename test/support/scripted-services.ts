@@ -8,6 +8,7 @@ import type {
   OrderRequest,
   OrderView,
   ReplyEnvelope,
+  ServiceName,
 } from '../../src/domain/types';
 import { deadLetterSignal, replySignal } from '../../workflows/definitions';
 
@@ -110,6 +111,8 @@ export class ScriptedServices {
   private readonly failures: unknown[] = [];
   private readonly outcomes = new Map<string, OrderView[]>();
   private readonly pending = new Set<Promise<void>>();
+  /** Orders whose run wrote their row itself (recordOrderAccepted): those not recorded before. */
+  readonly recordedByRun = new Set<string>();
 
   constructor(private readonly client: () => Client) {}
 
@@ -156,7 +159,9 @@ export class ScriptedServices {
         throw new CompleteAsyncError(); // answered by the scripted service, as by the reply bridge
       },
       lookupReply: async ({ commandId }) => this.records.get(commandId) ?? null,
-      recordOrderAccepted: async () => undefined,
+      recordOrderAccepted: async (order) => {
+        this.recordedByRun.add(order.orderId);
+      },
       recordOrderOutcome: async (view) => {
         const list = this.outcomes.get(view.orderId) ?? [];
         list.push(structuredClone(view));
@@ -201,9 +206,13 @@ export class ScriptedServices {
     await this.deliver({ ...stored, replyTo: activityId });
   }
 
-  /** What the reply bridge does: complete the waiting activity, or signal when none waits any more. */
-  async deliver(reply: ReplyEnvelope): Promise<void> {
+  /**
+   * What the reply bridge does: say which service answered (the one the command's type names), then
+   * complete the waiting activity, or signal when none waits any more.
+   */
+  async deliver(wire: ReplyEnvelope): Promise<void> {
     const client = this.client();
+    const reply: ReplyEnvelope = { ...wire, from: wire.type.split('.')[0] as ServiceName };
     try {
       await client.activity.complete(
         { workflowId: reply.workflowId, activityId: reply.replyTo! },

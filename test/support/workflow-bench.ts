@@ -9,6 +9,15 @@ import { createLogger } from '../../src/platform/logger';
 import { installRuntime } from '../../src/processes/temporal-worker';
 import { workflowBundlePath } from '../../src/platform/temporal/bundle';
 import { EncryptionCodec } from '../../src/platform/temporal/payload-codec';
+import { workerDataConverter } from '../../src/platform/temporal/connection';
+import {
+  newSigningKey,
+  parseSigningKey,
+  parseTrustedKeys,
+  SigningCodec,
+} from '../../src/platform/temporal/signing-codecs';
+import { SIGNERS } from '../../src/domain/provenance';
+import type { Signer } from '../../src/domain/provenance';
 import { waitFor } from '../../src/platform/wait';
 import { temporalBinary } from '../../tooling/stack/binaries';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
@@ -45,16 +54,23 @@ const sendingAs = (encode: (p: Payload[]) => Promise<Payload[]>, reader: Payload
 
 /**
  * The order workflows on their own: a real Temporal dev server (the Temporal CLI the stack builds),
- * one worker with the real workflow bundle and the worker's codec, and scripted services in place of
- * the activities. Clients that send as Temporal's own tools can: through the codec, in clear, under a
- * key the worker does not have, or as bytes that no key opens.
+ * one worker with the real workflow bundle and the worker's data converter, and scripted services in
+ * place of the activities. Clients that sign as the API, the reply bridge and the reconciler do, and
+ * clients that send as Temporal's own tools can: through the codec server (encrypted, unsigned), in
+ * clear, under a key the worker does not have, or as bytes that no key opens.
  */
 export class WorkflowBench {
   readonly taskQueue = uniqueId('workflow-tests');
-  readonly services = new ScriptedServices(() => this.client);
+  readonly services = new ScriptedServices(() => this.bridgeClient);
   env!: TestWorkflowEnvironment;
-  /** Encrypts as the API and the client library do. */
+  /** Encrypts and signs as the API does (starts, resolves). */
   client!: Client;
+  /** Signs as the reply bridge: the scripted services answer through it. */
+  bridgeClient!: Client;
+  /** Signs as the reconciler (cleanups). */
+  reconcilerClient!: Client;
+  /** Encrypts with the worker's key and signs nothing: what the codec server's encode makes. */
+  operatorClient!: Client;
   /** Sends without encrypting: what the Temporal CLI or UI sends without the codec server. */
   clearClient!: Client;
   /** Encrypts under a key id the worker does not know. */
@@ -73,7 +89,18 @@ export class WorkflowBench {
     );
     const key = { id: 'test', key: crypto.randomBytes(32) };
     const codec = new EncryptionCodec([key]);
-    const dataConverter = { payloadCodecs: [codec], failureConverterPath };
+    const keys = Object.fromEntries(SIGNERS.map((s) => [s, newSigningKey(s, 'test')])) as Record<
+      Signer,
+      ReturnType<typeof newSigningKey>
+    >;
+    const signing = (signer: Signer) => ({
+      payloadCodecs: [
+        new SigningCodec(parseSigningKey(keys[signer].signingKey, signer, 'test key')),
+        codec,
+      ],
+      failureConverterPath,
+    });
+    const dataConverter = signing('api');
     this.env = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: bin },
@@ -92,6 +119,9 @@ export class WorkflowBench {
         namespace: this.env.namespace ?? 'default',
         dataConverter: dc,
       });
+    this.bridgeClient = other(signing('reply-bridge'));
+    this.reconcilerClient = other(signing('reconciler'));
+    this.operatorClient = other({ payloadCodecs: [codec], failureConverterPath });
     this.clearClient = other(sendingAs(async (p) => p, codec));
     const stranger = new EncryptionCodec([{ id: 'not-the-workers', key: crypto.randomBytes(32) }]);
     this.unknownKeyClient = other(sendingAs((p) => stranger.encode(p), codec));
@@ -107,8 +137,12 @@ export class WorkflowBench {
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: await workflowBundlePath(false) },
       activities: this.services.activities(),
-      // As the Temporal worker has it: what it cannot decrypt reaches the workflow marked.
-      dataConverter: { payloadCodecs: [new EncryptionCodec([key], 'mark')], failureConverterPath },
+      // As the Temporal worker has it: signatures checked, and what it cannot decrypt or verify
+      // reaches the workflow marked.
+      dataConverter: workerDataConverter(
+        new EncryptionCodec([key], 'mark'),
+        parseTrustedKeys(SIGNERS.map((s) => keys[s].trusted).join(','), 'test keys'),
+      ),
     });
     this.running = this.worker.run();
   }

@@ -87,6 +87,7 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_API_KEY: 'the CLI only',
   SHIPSHAPE_API_RATE_PER_MIN: 'default',
   SHIPSHAPE_PAYLOAD_KEYS: 'a secret: SHIPSHAPE_PAYLOAD_KEYS_FILE instead',
+  SHIPSHAPE_TRUSTED_SIGNERS: 'SHIPSHAPE_TRUSTED_SIGNERS_FILE instead, one list for every worker',
   TEMPORAL_TLS_CERT:
     'the compose Temporal is inside its network; set for Temporal Cloud (docs/scaling.md)',
   TEMPORAL_TLS_KEY: 'as TEMPORAL_TLS_CERT',

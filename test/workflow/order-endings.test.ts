@@ -55,7 +55,7 @@ describe('how an order ends when its run does not finish, and inputs it cannot t
       ...(facts.steps ? { steps: facts.steps } : {}),
       ...extra,
     };
-    const handle = await bench.client.workflow.start(CLEANUP_WORKFLOW_TYPE, {
+    const handle = await bench.reconcilerClient.workflow.start(CLEANUP_WORKFLOW_TYPE, {
       taskQueue: bench.taskQueue,
       workflowId: cleanupWorkflowIdFor(orderId),
       args: [input],
@@ -177,7 +177,7 @@ describe('how an order ends when its run does not finish, and inputs it cannot t
           return false;
         }
       });
-      await cleanup.signal(resolveSignal, { action: 'retry' });
+      await cleanup.signal(resolveSignal, { action: 'retry', workflowId: cleanup.workflowId });
       const ended = await cleaning;
       assert.equal(ended.status, 'TERMINATED');
       assert.equal(ended.steps.payment.state, 'COMPENSATED');
@@ -249,8 +249,9 @@ describe('how an order ends when its run does not finish, and inputs it cannot t
 
     it('ignores a reply of the wrong shape, and a dead-letter notice of the wrong shape', async () => {
       const { handle } = await waitingAtCharge();
-      await handle.signal('reply', { commandId: 42, outcome: 'maybe' });
-      await handle.signal('deadLetter', ['not', 'a', 'notice']);
+      const asBridge = bench.bridgeClient.workflow.getHandle(handle.workflowId);
+      await asBridge.signal('reply', { commandId: 42, outcome: 'maybe' });
+      await asBridge.signal('deadLetter', ['not', 'a', 'notice']);
       await bench.handledSoFar(handle);
       assert.deepEqual(await rejectedOf(handle), [
         'a reply signal: it is not a service reply',
@@ -284,13 +285,13 @@ describe('how an order ends when its run does not finish, and inputs it cannot t
       await bench.unknownKeyClient.workflow
         .getHandle(handle.workflowId)
         .signal('resolve', { action: 'give-up' });
-      await handle.signal('resolve', { action: 'maybe' });
+      await handle.signal('resolve', { action: 'maybe', workflowId: handle.workflowId });
       await bench.handledSoFar(handle);
       assert.equal((await bench.stateOf(handle)).status, 'NEEDS_ATTENTION');
       const rejected = await rejectedOf(handle);
       assert.match(rejected[0] ?? '', /^a resolve: it could not be decrypted/);
       assert.equal(rejected[1], 'a resolve: it has no action "retry" or "give-up"');
-      await handle.signal(resolveSignal, { action: 'give-up' });
+      await handle.signal(resolveSignal, { action: 'give-up', workflowId: handle.workflowId });
       assert.equal((await bench.result(handle)).status, 'FAILED');
       assert.equal(await bench.failedTasks(handle), 0);
     });
@@ -318,6 +319,127 @@ describe('how an order ends when its run does not finish, and inputs it cannot t
         assert.ok(err.cause instanceof ApplicationFailure);
         assert.equal(err.cause.type, 'InvalidWorkflowInput');
         assert.match(err.cause.message, /could not be decrypted/);
+        return true;
+      });
+      assert.deepEqual(services.sends(orderId), []);
+    });
+  });
+
+  describe('inputs that only their signer may send', () => {
+    const waitingAtCharge = async () => {
+      const placed = await bench.place({ 'payment.charge': [silent, { answer: 'ok' }] });
+      const charge = await bench.sent(placed.orderId, 'payment.charge');
+      return { ...placed, charge };
+    };
+    const rejectedOf = async (h: WorkflowHandle) => (await bench.stateOf(h)).rejectedInputs ?? [];
+
+    it("ignores a reply the codec server encoded with an operator's key: only the reply bridge's count", async () => {
+      const { handle, charge } = await waitingAtCharge();
+      await bench.operatorClient.workflow
+        .getHandle(handle.workflowId)
+        .signal('reply', { ...forgedCharge(handle, charge.commandId), from: 'payment' });
+      await bench.handledSoFar(handle);
+      assert.match(
+        (await rejectedOf(handle))[0] ?? '',
+        /^a reply signal: it is not signed by the reply-bridge/,
+      );
+      const done = await bench.result(handle);
+      assert.deepEqual(done.steps.payment.result, { chargeId: 'ch_1' }, 'the service’s own charge');
+    });
+
+    it('ignores a reply the bridge passed on from another service than the one the command went to', async () => {
+      const { handle, charge } = await waitingAtCharge();
+      await bench.bridgeClient.workflow
+        .getHandle(handle.workflowId)
+        .signal('reply', { ...forgedCharge(handle, charge.commandId), from: 'inventory' });
+      await bench.handledSoFar(handle);
+      assert.match(
+        (await rejectedOf(handle))[0] ?? '',
+        /went to payment, the reply came from inventory/,
+      );
+      assert.deepEqual((await bench.result(handle)).steps.payment.result, { chargeId: 'ch_1' });
+    });
+
+    it('counts an activity completed by hand as no answer: the step sends again', async () => {
+      const { handle, charge } = await waitingAtCharge();
+      await bench.operatorClient.activity.complete(
+        { workflowId: handle.workflowId, activityId: charge.activityId },
+        { ...forgedCharge(handle, charge.commandId), from: 'payment' },
+      );
+      const done = await bench.result(handle);
+      assert.deepEqual(done.steps.payment.result, { chargeId: 'ch_1' });
+      assert.equal(done.steps.payment.sends, 2, 'the hand-made answer did not end the step');
+      assert.match(
+        (await rejectedOf(handle))[0] ?? '',
+        new RegExp(`^the result of ${charge.commandId}: it is not signed by the reply-bridge`),
+      );
+    });
+
+    it('ignores a dead-letter notice the reply bridge did not sign', async () => {
+      const { handle, charge } = await waitingAtCharge();
+      await bench.operatorClient.workflow
+        .getHandle(handle.workflowId)
+        .signal('deadLetter', { commandId: charge.commandId, reason: 'forged' });
+      await bench.handledSoFar(handle);
+      assert.match((await rejectedOf(handle))[0] ?? '', /^a dead-letter signal: it is not signed/);
+      assert.equal((await bench.result(handle)).status, 'COMPLETED');
+    });
+
+    it('ignores a resolve the API did not sign, or signed for another workflow', async () => {
+      const { handle } = await bench.place({
+        'shipping.create': refuse('address_rejected'),
+        'payment.refund': deadLetter('provider keeps failing'),
+      });
+      await bench.waitForStatus(handle, 'NEEDS_ATTENTION');
+      await bench.operatorClient.workflow
+        .getHandle(handle.workflowId)
+        .signal(resolveSignal, { action: 'give-up', workflowId: handle.workflowId });
+      await handle.signal(resolveSignal, { action: 'give-up', workflowId: 'order-another' });
+      await bench.handledSoFar(handle);
+      assert.equal((await bench.stateOf(handle)).status, 'NEEDS_ATTENTION');
+      const rejected = await rejectedOf(handle);
+      assert.match(rejected[0] ?? '', /^a resolve: it is not signed by the api/);
+      assert.equal(rejected[1], 'a resolve: it was signed for another workflow');
+      await handle.signal(resolveSignal, { action: 'give-up', workflowId: handle.workflowId });
+      assert.equal((await bench.result(handle)).status, 'FAILED');
+    });
+
+    it('records the order itself when a start says "recorded" but the API did not sign it', async () => {
+      const forged = uniqueId('ord');
+      const handle = await bench.operatorClient.workflow.start(ORDER_WORKFLOW_TYPE, {
+        taskQueue: bench.taskQueue,
+        workflowId: workflowIdFor(forged),
+        args: [{ order: testOrder(forged), settings: SETTINGS, recorded: true }],
+      });
+      assert.equal((await bench.result(handle)).status, 'COMPLETED');
+      assert.ok(services.recordedByRun.has(forged), 'the run wrote the order row itself');
+      const { orderId: placed, handle: signed } = await bench.place({});
+      await bench.result(signed);
+      assert.ok(
+        !services.recordedByRun.has(placed),
+        'an order the API recorded is not written again',
+      );
+    });
+
+    it('fails a cleanup that the reconciler did not start, before it undoes anything', async () => {
+      const orderId = uniqueId('ord');
+      const handle = await bench.operatorClient.workflow.start(CLEANUP_WORKFLOW_TYPE, {
+        taskQueue: bench.taskQueue,
+        workflowId: cleanupWorkflowIdFor(orderId),
+        args: [
+          {
+            order: testOrder(orderId),
+            settings: SETTINGS,
+            endAs: 'TERMINATED',
+            reason: 'forged',
+            leave: ['payment'],
+          } satisfies OrderCleanupInput,
+        ],
+      });
+      await assert.rejects(handle.result(), (err: Error) => {
+        assert.ok(err instanceof WorkflowFailedError, String(err));
+        assert.ok(err.cause instanceof ApplicationFailure);
+        assert.match(err.cause.message, /not signed by the reconciler/);
         return true;
       });
       assert.deepEqual(services.sends(orderId), []);

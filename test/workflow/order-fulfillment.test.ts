@@ -342,7 +342,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
         waiting.attention ?? '',
         /payment\.refund .* not confirmed after 1 rounds: dead-lettered: provider keeps failing/,
       );
-      await handle.signal(resolveSignal, { action: 'retry' });
+      await handle.signal(resolveSignal, { action: 'retry', workflowId: handle.workflowId });
       const done = await result(handle);
       assert.equal(done.status, 'FAILED');
       assert.equal(done.steps.payment.state, 'COMPENSATED');
@@ -352,7 +352,11 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
     it('marks the compensation abandoned when the operator gives up, and goes on with the rest', async () => {
       const { orderId, handle } = await place(failingRefund(deadLetter('provider keeps failing')));
       await waitForStatus(handle, 'NEEDS_ATTENTION');
-      await handle.signal(resolveSignal, { action: 'give-up', reason: 'refunded by hand' });
+      await handle.signal(resolveSignal, {
+        action: 'give-up',
+        workflowId: handle.workflowId,
+        reason: 'refunded by hand',
+      });
       const done = await result(handle);
       assert.equal(done.status, 'FAILED');
       assert.equal(done.steps.payment.state, 'COMPENSATION_ABANDONED');
@@ -387,7 +391,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
       });
       await waitForStatus(handle, 'NEEDS_ATTENTION');
       const refund = services.sends(orderId).find((s) => s.type === 'payment.refund')!;
-      await handle.signal(resolveSignal, { action: 'retry' });
+      await handle.signal(resolveSignal, { action: 'retry', workflowId: handle.workflowId });
       await sent(orderId, 'payment.refund', 2);
       // The bridge delivers the first round's refusal once more while the second round waits.
       await handle.signal(replySignal, {
@@ -407,7 +411,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
       const attention = services.recorded(orderId).filter((v) => v.status === 'NEEDS_ATTENTION');
       assert.match(attention[0]!.attention ?? '', /after 1 rounds: refund_failed/);
       assert.match(attention[1]!.attention ?? '', /after 2 rounds: no reply from the service/);
-      await handle.signal(resolveSignal, { action: 'give-up' });
+      await handle.signal(resolveSignal, { action: 'give-up', workflowId: handle.workflowId });
       assert.equal((await result(handle)).status, 'FAILED');
     });
 
@@ -477,7 +481,7 @@ describe('the order workflow on its own (a real Temporal dev server, scripted se
         .signal('resolve', { action: 'give-up' });
       await handledSoFar(handle);
       assert.equal((await stateOf(handle)).status, 'NEEDS_ATTENTION');
-      await handle.signal(resolveSignal, { action: 'give-up' });
+      await handle.signal(resolveSignal, { action: 'give-up', workflowId: handle.workflowId });
       assert.equal((await result(handle)).status, 'FAILED');
     });
 

@@ -23,6 +23,21 @@ export function consumerMetrics(registry: Registry) {
 }
 export type ConsumerMetrics = ReturnType<typeof consumerMetrics>;
 
+/**
+ * Messages refused for who sent them: a reply that arrived on another service's subject, an outbox
+ * row whose subject is not its service's. Any count above zero is an alert: a process speaks for
+ * another.
+ */
+export function provenanceCounter(registry: Registry) {
+  return new Counter({
+    name: 'shipshape_messages_refused_for_provenance_total',
+    help: 'Replies and outbox rows refused because they did not come from the service they claim (alert on any)',
+    labelNames: ['where', 'service'] as const,
+    registers: [registry],
+  });
+}
+export type ProvenanceCounter = ReturnType<typeof provenanceCounter>;
+
 /** Reports each lane's depth (running + queued) when scraped. */
 export function laneGauge(
   registry: Registry,

@@ -6,8 +6,12 @@ import type { LocalSecrets } from './local-secrets';
  * configuration (`SHIPSHAPE_API_KEYS` or a file); the local stack uses the two keys in its secrets file.
  */
 
-/** What a key may do: place orders, read orders, operate (cancel, reconcile, stock, metrics), decode payloads. */
-export const SCOPES = ['orders:write', 'orders:read', 'operate', 'codec'] as const;
+/**
+ * What a key may do: place orders, read orders, operate (cancel, reconcile, stock, metrics), decode
+ * payloads for the Temporal UI and CLI (`codec`), encode what an operator sends through them
+ * (`codec:encode`: never an input a workflow trusts, which only the app's own processes sign).
+ */
+export const SCOPES = ['orders:write', 'orders:read', 'operate', 'codec', 'codec:encode'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKey {

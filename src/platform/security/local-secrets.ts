@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROCESS_IDENTITIES } from '../../processes/table';
 import type { ProcessIdentity } from '../../processes/table';
+import { SIGNERS } from '../../domain/provenance';
+import type { Signer } from '../../domain/provenance';
 
 /**
  * The credentials of the local stack, made once by `shipshape stack up` and kept in its data folder
@@ -20,6 +22,11 @@ export interface LocalSecrets {
   nats: Record<ProcessIdentity, string> & { admin: string };
   /** PostgreSQL password of each process's role, plus the migration role that owns the schemas. */
   postgres: Record<ProcessIdentity, string> & { migrator: string };
+  /**
+   * Each signer's Ed25519 key, `id:base64-seed` (src/domain/provenance.ts). Added to a secrets file
+   * made before signatures existed, the first time it is read by `ensureLocalSecrets`.
+   */
+  signingKeys?: Record<Signer, string>;
 }
 
 export const LOCAL_SECRETS_FILE = 'secrets.json';
@@ -37,8 +44,17 @@ function generate(): LocalSecrets {
     payloadKey: { id: 'local-1', key: crypto.randomBytes(32).toString('base64') },
     nats: { ...perProcess(), admin: token() },
     postgres: { ...perProcess(), migrator: token() },
+    signingKeys: newSigningKeys(),
   };
 }
+
+/** A signing key per signer: 32 random bytes are an Ed25519 seed. */
+const newSigningKeys = () =>
+  Object.fromEntries(
+    // A key id of its own per stack: recorded histories keep the public keys of every stack that
+    // recorded them, side by side (test/replay/histories/signers.txt).
+    SIGNERS.map((s) => [s, `local-${token(4)}:${crypto.randomBytes(32).toString('base64')}`]),
+  ) as Record<Signer, string>;
 
 export function localSecretsPath(stackDir: string): string {
   return path.join(stackDir, LOCAL_SECRETS_FILE);
@@ -54,7 +70,15 @@ export function readLocalSecrets(stackDir: string): LocalSecrets | undefined {
 /** Reads the local stack's secrets, making them first if there are none (never replaced: data made with them stays readable). */
 export function ensureLocalSecrets(stackDir: string): LocalSecrets {
   const existing = readLocalSecrets(stackDir);
-  if (existing) return existing;
+  if (existing?.signingKeys) return existing;
+  if (existing) {
+    // Made before signatures: the same secrets, and signing keys. Written whole, then renamed over.
+    const upgraded = { ...existing, signingKeys: newSigningKeys() };
+    const tmp = `${localSecretsPath(stackDir)}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, localSecretsPath(stackDir));
+    return upgraded;
+  }
   fs.mkdirSync(stackDir, { recursive: true });
   const secrets = generate();
   // wx: two starts racing must not write different secrets.

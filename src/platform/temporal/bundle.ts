@@ -24,6 +24,7 @@ export async function bundleWorkflows(
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     failureConverterPath: require.resolve('./failure-converter'),
+    payloadConverterPath: require.resolve('./payload-converter'),
     workflowInterceptorModules,
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
@@ -37,11 +38,14 @@ export async function bundleWorkflows(
  */
 export async function workflowBundlePath(traced = true): Promise<string> {
   const bundleFile = bundleFiles[traced ? 'traced' : 'untraced'];
-  // Rebuilt when the workflow code, these bundling options (this file) or the failure converter changed.
+  // Rebuilt when the workflow code, the pure code it imports, these bundling options (this file) or
+  // the converters changed.
   const sources = Math.max(
     newestMtime(workflowsDir),
+    newestMtime(path.join(distDir, 'src', 'domain')),
     statSync(__filename).mtimeMs,
     statSync(require.resolve('./failure-converter')).mtimeMs,
+    statSync(require.resolve('./payload-converter')).mtimeMs,
   );
   if (existsSync(bundleFile) && statSync(bundleFile).mtimeMs >= sources) return bundleFile;
   const code = await bundleWorkflows(

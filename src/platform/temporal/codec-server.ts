@@ -13,8 +13,10 @@ import { PayloadDecryptionError } from './payload-codec';
 /**
  * The codec server: lets the Temporal UI (and `temporal --codec-endpoint`) show decoded payloads to
  * those allowed, without the UI ever holding a key. `POST /codec/decode` and `/codec/encode` take and
- * answer Temporal's JSON shape `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Every call
- * needs an API key with the `codec` scope; CORS admits only the UI's origin.
+ * answer Temporal's JSON shape `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`. Decoding
+ * needs an API key with the `codec` scope, encoding one with `codec:encode`; CORS admits only the UI's
+ * origin. What it encodes is encrypted but signed by nobody: a workflow takes it as an operator's
+ * word (a reconcile, a cancel), never as a service's reply, a resolve or a recorded start.
  */
 
 /** Large enough for a page of history events' payloads (Temporal caps one payload at 2 MiB). */
@@ -157,17 +159,19 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
       }
     };
 
-  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
-    // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
-    // cross-origin credentials"); a key in a header wins.
-    if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
-      const fromCookie = sessions.keyOf(sessionTokenOf(req.headers.cookie));
-      if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
-    }
-    if (!authenticate(req, reply, deps.keys, 'codec')) return reply;
-  };
-  app.post('/codec/decode', { onRequest }, handle('decode'));
-  app.post('/codec/encode', { onRequest }, handle('encode'));
+  // Reading and writing are two rights: `codec` decodes, `codec:encode` encodes.
+  const allowed =
+    (scope: 'codec' | 'codec:encode') => async (req: FastifyRequest, reply: FastifyReply) => {
+      // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
+      // cross-origin credentials"); a key in a header wins.
+      if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
+        const fromCookie = sessions.keyOf(sessionTokenOf(req.headers.cookie));
+        if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
+      }
+      if (!authenticate(req, reply, deps.keys, scope)) return reply;
+    };
+  app.post('/codec/decode', { onRequest: allowed('codec') }, handle('decode'));
+  app.post('/codec/encode', { onRequest: allowed('codec:encode') }, handle('encode'));
 
   // Signing a browser in: the Temporal UI sends no key of its own, but it can send cookies.
   app.addContentTypeParser(

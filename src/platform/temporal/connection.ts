@@ -6,6 +6,10 @@ import { ConfigError } from '../config';
 import type { Config } from '../config';
 import { EncryptionCodec } from './payload-codec';
 import { payloadKeysFor } from './configured-payload-keys';
+import { signingKeyFor, trustedKeysFor } from './configured-signing-keys';
+import { SigningCodec, VerifyingCodec } from './signing-codecs';
+import type { TrustedKey } from './signing-codecs';
+import type { Signer } from '../../domain/provenance';
 
 /**
  * The one place that says how Shipshape reaches Temporal: address, TLS (mTLS client certificates, a
@@ -67,17 +71,39 @@ export function connectTemporal(
 
 /**
  * Every payload encrypted with the configured payload keys, and failure messages and stack traces
- * encoded with them. Throws (the process refuses to start) when no key is configured. The worker's
- * (`forWorker`) hands what it cannot decrypt to the workflow marked, rather than failing its task.
+ * encoded with them. Throws (the process refuses to start) when no key is configured. A `signer`'s
+ * signs every payload it sends (signing-codecs.ts). The worker's (`forWorker`) checks signatures and
+ * hands what it cannot decrypt or verify to the workflow marked, rather than failing its task.
  */
 export function temporalDataConverter(
   config: Config,
-  opts: { forWorker?: boolean } = {},
+  opts: { signer?: Signer; forWorker?: boolean } = {},
+): DataConverter {
+  const encryption = new EncryptionCodec(
+    payloadKeysFor(config),
+    opts.forWorker ? 'mark' : 'refuse',
+  );
+  if (opts.forWorker) return workerDataConverter(encryption, trustedKeysFor(config));
+  return {
+    payloadCodecs: opts.signer
+      ? [new SigningCodec(signingKeyFor(config, opts.signer)), encryption]
+      : [encryption],
+    failureConverterPath: require.resolve('./failure-converter'),
+  };
+}
+
+/**
+ * What a worker (or a replay of recorded histories) reads payloads with: decrypted, then checked for
+ * signatures (codecs decode in reverse order), then read by the payload converter that the workflow
+ * bundle holds too.
+ */
+export function workerDataConverter(
+  encryption: EncryptionCodec,
+  trusted: readonly TrustedKey[],
 ): DataConverter {
   return {
-    payloadCodecs: [
-      new EncryptionCodec(payloadKeysFor(config), opts.forWorker ? 'mark' : 'refuse'),
-    ],
+    payloadCodecs: [new VerifyingCodec(trusted), encryption],
+    payloadConverterPath: require.resolve('./payload-converter'),
     failureConverterPath: require.resolve('./failure-converter'),
   };
 }

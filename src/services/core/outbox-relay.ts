@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Pool } from 'pg';
-import type { ReplyEnvelope } from '../../domain/types';
+import type { ReplyEnvelope, ServiceName } from '../../domain/types';
+import type { ProvenanceCounter } from '../../platform/metrics/registry';
 import { SERVICES } from '../../domain/types';
 import type { Logger } from '../../platform/logger';
 import { publishJson } from '../../platform/messaging/publish';
@@ -16,12 +17,44 @@ export interface OutboxRelayOptions {
   /** Rows younger than this are left to the service that wrote them, which publishes them itself. */
   graceMs: number;
   batch?: number;
+  /** Counts outbox rows refused because they name another service's subject or reply. */
+  refused?: ProvenanceCounter;
+  /** Rows already refused (counted once each). */
+  refusedSeen?: Set<string>;
 }
 
-/** Publishes every outbox row still unsent after the grace period, for every service. Returns how many. */
+/** A row that is one of its service's own replies ($3: `<service>.%`), on its own reply subject. */
+const OWN_REPLY = `payload->>'type' LIKE $3 AND subject = 'reply.' || (payload->>'type')`;
+
+/** Counts and logs, once each, unsent rows of `service` that are not its own replies. */
+async function noteRefusedRows(opts: OutboxRelayOptions, service: ServiceName): Promise<void> {
+  const { rows } = await opts.pool.query<{ reply_id: string; subject: string; type: string }>(
+    `SELECT reply_id, subject, payload->>'type' AS type FROM ${service}.outbox
+     WHERE published_at IS NULL AND NOT coalesce(${OWN_REPLY.replaceAll('$3', '$1')}, false)
+     LIMIT 100`,
+    [`${service}.%`],
+  );
+  for (const row of rows) {
+    if (opts.refusedSeen?.has(row.reply_id)) continue;
+    opts.refusedSeen?.add(row.reply_id);
+    opts.refused?.inc({ where: 'outbox-relay', service });
+    opts.log.error(
+      { service, replyId: row.reply_id, subject: row.subject, type: row.type },
+      `outbox row refused: ${service} may publish only its own replies, on reply.${service}.*`,
+    );
+  }
+}
+
+/**
+ * Publishes every outbox row still unsent after the grace period, for every service. Returns how many.
+ * A service's rows go out only on its own reply subjects (the relay may publish on every service's):
+ * a row that names another subject, or a reply of another service's type, stays unsent, is counted
+ * and logged, so a service cannot speak for another through its outbox.
+ */
 export async function relayOnce(opts: OutboxRelayOptions): Promise<number> {
   let published = 0;
   for (const schema of SERVICES) {
+    await noteRefusedRows(opts, schema);
     const { rows } = await opts.pool.query<{
       reply_id: string;
       subject: string;
@@ -29,8 +62,9 @@ export async function relayOnce(opts: OutboxRelayOptions): Promise<number> {
     }>(
       `SELECT reply_id, subject, payload FROM ${schema}.outbox
        WHERE published_at IS NULL AND created_at < now() - ($1 * interval '1 millisecond')
+         AND ${OWN_REPLY}
        ORDER BY created_at LIMIT $2`,
-      [opts.graceMs, opts.batch ?? 200],
+      [opts.graceMs, opts.batch ?? 200, `${schema}.%`],
     );
     for (const row of rows) {
       crashPoint('relay.before-publish', schema);
