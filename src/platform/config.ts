@@ -104,6 +104,7 @@ const envSchema = z.object({
   SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
   SHIPSHAPE_DUPLICATE_WINDOW_MS: intFromEnv('SHIPSHAPE_DUPLICATE_WINDOW_MS', 120_000, 1000),
   SHIPSHAPE_STREAM_REPLICAS: intFromEnv('SHIPSHAPE_STREAM_REPLICAS', 1, 1, 5),
+  SHIPSHAPE_STREAM_MAX_BYTES: intFromEnv('SHIPSHAPE_STREAM_MAX_BYTES', 1024 ** 3, 1024 ** 2),
   SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
   SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
@@ -303,6 +304,8 @@ export interface Config {
     duplicateWindowMs: number;
     /** Copies of each stream (consumers follow their stream): 1 on one server, 3 on a three-node cluster. */
     replicas: number;
+    /** The most bytes each stream holds; a full work stream refuses publishes until work is done. */
+    maxBytes: number;
   };
   relay: { intervalMs: number; graceMs: number };
   /**
@@ -478,6 +481,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ackWaitMs: e.SHIPSHAPE_ACK_WAIT_MS,
       duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
       replicas: e.SHIPSHAPE_STREAM_REPLICAS,
+      maxBytes: e.SHIPSHAPE_STREAM_MAX_BYTES,
     },
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
     reconciler: {

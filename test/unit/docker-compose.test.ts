@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
@@ -18,6 +18,22 @@ import {
 import type { ProcessRow } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
+
+/** Every metric name the code names (`'shipshape_…'` in src/). */
+function exportedMetrics(): Set<string> {
+  const names = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith('.ts'))
+        for (const m of readFileSync(file, 'utf8').matchAll(/['"](shipshape_\w+)['"]/g))
+          names.add(m[1]!);
+    }
+  };
+  walk(path.join(projectRoot, 'src'));
+  return names;
+}
 
 interface ComposeService {
   image?: string;
@@ -60,6 +76,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_MAX_DELIVER: 'default',
   SHIPSHAPE_ACK_WAIT_MS: 'default',
   SHIPSHAPE_DUPLICATE_WINDOW_MS: 'default',
+  SHIPSHAPE_STREAM_MAX_BYTES:
+    'default (1 GiB a stream, five streams, on each node); raise it with the disk',
   SHIPSHAPE_RECONCILE_PERIOD_MS: 'default',
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: 'default',
   SHIPSHAPE_RECONCILE_MAX: 'default',
@@ -433,6 +451,25 @@ describe('docker-compose.yml, checked against the code', () => {
         assert.ok(settings.metricsPort > 0, `${p.name} serves metrics`);
         assert.equal(settings.api.host, '0.0.0.0', `${p.name} listens beyond its container`);
       }
+    }
+  });
+
+  it('loads the alert rules into that Prometheus, each on metrics the code exports', () => {
+    const rules = mountOf('prometheus', './deploy/prometheus/alerts.yml');
+    const { rule_files: loaded } = readDeploy<{ rule_files?: string[] }>(
+      'prometheus/prometheus.yml',
+    );
+    assert.deepEqual(loaded, [rules]);
+    const { groups } = readDeploy<{ groups: { rules: { alert: string; expr: string }[] }[] }>(
+      'prometheus/alerts.yml',
+    );
+    const exported = exportedMetrics();
+    const alerts = groups.flatMap((g) => g.rules);
+    assert.ok(alerts.length > 0);
+    for (const { alert, expr } of alerts) {
+      const metrics = [...expr.matchAll(/\b(shipshape_\w+)/g)].map((m) => m[1]!);
+      assert.ok(metrics.length, `${alert} watches Shipshape's metrics`);
+      for (const m of metrics) assert.ok(exported.has(m), `${alert}: no code exports ${m}`);
     }
   });
 
