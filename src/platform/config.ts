@@ -111,6 +111,15 @@ const envSchema = z.object({
   SHIPSHAPE_CLEANUP_PERIOD_MS: intFromEnv('SHIPSHAPE_CLEANUP_PERIOD_MS', 5_000, 100),
   SHIPSHAPE_MAX_CLEANUPS: intFromEnv('SHIPSHAPE_MAX_CLEANUPS', 3, 1, 1000),
   SHIPSHAPE_FAILING_TASK_ATTEMPTS: intFromEnv('SHIPSHAPE_FAILING_TASK_ATTEMPTS', 3, 2, 1000),
+  SHIPSHAPE_NAMESPACE_RETENTION_HOURS: intFromEnv('SHIPSHAPE_NAMESPACE_RETENTION_HOURS', 168, 1),
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: intFromEnv('SHIPSHAPE_ORDER_LIFETIME_HOURS', 168, 1),
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: intFromEnv('SHIPSHAPE_COMMAND_RETENTION_HOURS', 720, 1),
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: intFromEnv(
+    'SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS',
+    720,
+    1,
+  ),
+  SHIPSHAPE_PRUNE_PERIOD_MS: intFromEnv('SHIPSHAPE_PRUNE_PERIOD_MS', 600_000, 1_000),
   SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
   SHIPSHAPE_CRASH_POINTS: z
@@ -309,6 +318,26 @@ export interface Config {
   };
   relay: { intervalMs: number; graceMs: number };
   /**
+   * How long what deduplicates is kept, and how often it is pruned (docs/failures.md, "Bounded data").
+   * A command of an order may arrive for as long as Temporal keeps a run of it that an operator could
+   * reset (a reset sends the run's commands again): the namespace's retention after the order ended,
+   * plus the longest an order lives. That sum is `minimumHours`, the least each retention may be.
+   */
+  retention: {
+    namespaceHours: number;
+    orderLifetimeHours: number;
+    minimumHours: number;
+    /** A service's record of an order's commands, pruned whole once all of it is this old. */
+    commandHours: number;
+    deadLetterHours: number;
+    /**
+     * How long a dead letter may be replayed: the services surely still know its order, whose record
+     * may be as old as the order (`commandHours` − `orderLifetimeHours`). Older, a replay could redo.
+     */
+    replayableHours: number;
+    prunePeriodMs: number;
+  };
+  /**
    * The reconciler: how often it makes a full round and how often it looks for runs that closed
    * unfinished, how long without progress counts as stuck, how many orders per round, how many
    * cleanups one order gets, and after how many attempts an open run's workflow task counts as failing.
@@ -381,6 +410,41 @@ function temporalTlsSettings(e: {
     ...(certFile ? { certFile, keyFile } : {}),
     ...(caFile ? { caFile } : {}),
     ...(serverName ? { serverName } : {}),
+  };
+}
+
+/** The retentions, each refused when shorter than what deduplication needs, naming that minimum. */
+function retentionSettings(e: {
+  SHIPSHAPE_NAMESPACE_RETENTION_HOURS: number;
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: number;
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: number;
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: number;
+  SHIPSHAPE_PRUNE_PERIOD_MS: number;
+}): Config['retention'] {
+  const minimumHours = e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS + e.SHIPSHAPE_ORDER_LIFETIME_HOURS;
+  const tooShort = (
+    ['SHIPSHAPE_COMMAND_RETENTION_HOURS', 'SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS'] as const
+  ).filter((name) => e[name] < minimumHours);
+  if (tooShort.length)
+    throw new ConfigError(
+      `invalid configuration:\n${tooShort
+        .map(
+          (name) =>
+            `  ${name}: ${e[name]} h is shorter than deduplication needs: at least ${minimumHours} h, ` +
+            `SHIPSHAPE_NAMESPACE_RETENTION_HOURS (${e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS}) + ` +
+            `SHIPSHAPE_ORDER_LIFETIME_HOURS (${e.SHIPSHAPE_ORDER_LIFETIME_HOURS}), since a reset re-sends ` +
+            `an order's commands for as long as Temporal keeps its run`,
+        )
+        .join('\n')}`,
+    );
+  return {
+    namespaceHours: e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS,
+    orderLifetimeHours: e.SHIPSHAPE_ORDER_LIFETIME_HOURS,
+    minimumHours,
+    commandHours: e.SHIPSHAPE_COMMAND_RETENTION_HOURS,
+    deadLetterHours: e.SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS,
+    replayableHours: e.SHIPSHAPE_COMMAND_RETENTION_HOURS - e.SHIPSHAPE_ORDER_LIFETIME_HOURS,
+    prunePeriodMs: e.SHIPSHAPE_PRUNE_PERIOD_MS,
   };
 }
 
@@ -484,6 +548,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBytes: e.SHIPSHAPE_STREAM_MAX_BYTES,
     },
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
+    retention: retentionSettings(e),
     reconciler: {
       periodMs: e.SHIPSHAPE_RECONCILE_PERIOD_MS,
       cleanupPeriodMs: e.SHIPSHAPE_CLEANUP_PERIOD_MS,

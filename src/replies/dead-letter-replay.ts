@@ -11,16 +11,25 @@ export class ReplayError extends Error {
 /**
  * Re-publishes a dead letter to its original subject, with its original headers and, if given, a fixed
  * payload. A command that was in fact done already has no second effect: the service answers from its
- * consumed-messages record.
+ * consumed-messages record — for as long as it keeps it, so a dead letter older than
+ * `replayableHours` (Config.retention) is not replayed.
  */
 export async function replayDeadLetter(
   pool: Pool,
   js: JetStreamClient,
   dl: DeadLetter,
-  fixedPayload?: string,
+  opts: { fixedPayload?: string | undefined; replayableHours: number },
 ): Promise<{ seq: number }> {
+  const { fixedPayload } = opts;
   if (dl.subject.startsWith('('))
     throw new ReplayError(`dead letter ${dl.id} has no stored message to replay`);
+  const ageHours = (Date.now() - dl.firstSeen.getTime()) / 3_600_000;
+  if (ageHours > opts.replayableHours)
+    throw new ReplayError(
+      `dead letter ${dl.id} was first seen ${Math.floor(ageHours)} h ago, more than the ${opts.replayableHours} h ` +
+        `the services surely remember its order for (SHIPSHAPE_COMMAND_RETENTION_HOURS - SHIPSHAPE_ORDER_LIFETIME_HOURS): ` +
+        `a replay could do again what was done; it stays readable until it is pruned`,
+    );
   const payload = fixedPayload ?? dl.payload;
   if (fixedPayload !== undefined) {
     try {

@@ -84,6 +84,10 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_CLEANUP_PERIOD_MS: 'default',
   SHIPSHAPE_MAX_CLEANUPS: 'default',
   SHIPSHAPE_FAILING_TASK_ATTEMPTS: 'default',
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: 'default (a week, a wait for an operator included)',
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: 'default (30 days)',
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: 'default (30 days)',
+  SHIPSHAPE_PRUNE_PERIOD_MS: 'default',
   SHIPSHAPE_RELAY_INTERVAL_MS: 'default',
   SHIPSHAPE_RELAY_GRACE_MS: 'default',
   SHIPSHAPE_CRASH_POINTS: 'chaos testing only; never in a deployment',
@@ -323,6 +327,12 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.equal(services['temporal-ui']?.image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
     for (const name of ['nats-1', 'nats-2', 'nats-3'])
       assert.equal(services[name]?.image, `nats:${NATS_VERSION}-alpine`);
+  });
+
+  it('tells the app how long the namespace keeps closed runs', () => {
+    const retention = services['temporal-namespace']?.environment?.RETENTION;
+    const days = Number(/^(\d+)d$/.exec(retention ?? '')?.[1]);
+    assert.equal(loadConfig(apiEnv).retention.namespaceHours, days * 24);
   });
 
   it('runs Temporal on its own databases in the PostgreSQL service, schema first, then the namespace the app uses', () => {
