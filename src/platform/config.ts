@@ -151,6 +151,12 @@ const envSchema = z.object({
   SHIPSHAPE_API_KEYS_FILE: z.string().optional(),
   SHIPSHAPE_API_KEY: z.string().optional(),
   SHIPSHAPE_API_RATE_PER_MIN: intFromEnv('SHIPSHAPE_API_RATE_PER_MIN', 6000, 0, 10_000_000),
+  SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN: intFromEnv(
+    'SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN',
+    60,
+    0,
+    10_000_000,
+  ),
   SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
   SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
   TEMPORAL_TLS_CERT: z.string().optional(),
@@ -280,6 +286,8 @@ export interface Config {
     callerKey: string | undefined;
     /** Requests per minute per key; 0 is unlimited. */
     ratePerMin: number;
+    /** Requests per minute per address without a valid key (a wrong one, none); 0 is unlimited. */
+    anonymousRatePerMin: number;
   };
   /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
   metricsPort: number;
@@ -522,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keysFile: e.SHIPSHAPE_API_KEYS_FILE || undefined,
       callerKey: e.SHIPSHAPE_API_KEY || undefined,
       ratePerMin: e.SHIPSHAPE_API_RATE_PER_MIN,
+      anonymousRatePerMin: e.SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN,
     },
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -1,4 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
+import { Counter } from 'prom-client';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { createRegistry } from '../platform/metrics/registry';
@@ -11,7 +12,8 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
   return Resources.open(config, async (r) => {
     const pool = r.pool('outbox-relay', { max: 2 });
     const nc = await r.nats('outbox-relay');
-    await r.metrics(createRegistry('outbox-relay'));
+    const registry = createRegistry('outbox-relay');
+    await r.metrics(registry);
     r.add(
       startOutboxRelay({
         pool,
@@ -19,6 +21,12 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
         log,
         intervalMs: config.relay.intervalMs,
         graceMs: config.relay.graceMs,
+        refusals: new Counter({
+          name: 'shipshape_replies_refused_total',
+          help: 'Replies the broker refuses for good (over its max_payload), passed over by the relay',
+          labelNames: ['service'] as const,
+          registers: [registry],
+        }),
       }),
       (relay) => relay.stop(),
     );

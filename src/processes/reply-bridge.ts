@@ -18,8 +18,8 @@ export async function startBridge(config: Config, log: Logger): Promise<Componen
     const bridge = r.add(await startReplyBridge({ nc, temporal, log, lanes: config.lanes }), (b) =>
       b.stop(),
     );
-    r.add(await startDeadLetterWatcher({ nc, pool, temporal, log }), (d) => d.stop());
     const registry = createRegistry('reply-bridge');
+    r.add(await startDeadLetterWatcher({ nc, pool, temporal, log, registry }), (d) => d.stop());
     laneGauge(registry, 'reply-bridge', () => bridge.lanes);
     // The dead letters are the watcher's to record, and so to prune.
     r.add(

@@ -4,6 +4,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../platform/logger';
 import {
   ADVISORY_STREAM,
@@ -59,8 +61,18 @@ export async function startDeadLetterWatcher(opts: {
   pool: Pool;
   temporal: Client;
   log: Logger;
+  /** Where to count the dead letters recorded: every message a consumer refused or gave up on. */
+  registry?: Registry;
 }) {
   const { nc, pool, temporal, log } = opts;
+  const recorded = opts.registry
+    ? new Counter({
+        name: 'shipshape_dead_letters_total',
+        help: 'Dead letters recorded, by stream and cause (terminated, max_deliveries, unreadable_advisory)',
+        labelNames: ['stream', 'cause'] as const,
+        registers: [opts.registry],
+      })
+    : undefined;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_CONSUMER);
@@ -119,6 +131,7 @@ export async function startDeadLetterWatcher(opts: {
       commandId,
     });
     log.warn({ deadLetterId: row.id, orderId, commandId, subject, error }, 'dead letter recorded');
+    recorded?.inc({ stream: advisory.stream, cause: maxed ? 'max_deliveries' : 'terminated' });
     if (advisory.stream === COMMAND_STREAM && commandId && orderId) {
       try {
         await temporal.workflow
@@ -149,6 +162,7 @@ export async function startDeadLetterWatcher(opts: {
       { deadLetterId: row.id, subject: m.subject },
       'unreadable advisory recorded as a dead letter',
     );
+    recorded?.inc({ stream: ADVISORY_STREAM, cause: 'unreadable_advisory' });
   };
 
   const done = (async () => {

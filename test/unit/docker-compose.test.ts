@@ -84,6 +84,8 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_CLEANUP_PERIOD_MS: 'default',
   SHIPSHAPE_MAX_CLEANUPS: 'default',
   SHIPSHAPE_FAILING_TASK_ATTEMPTS: 'default',
+  SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN:
+    'default (60 a minute per address); behind a proxy every caller has its address',
   SHIPSHAPE_ORDER_LIFETIME_HOURS: 'default (a week, a wait for an operator included)',
   SHIPSHAPE_COMMAND_RETENTION_HOURS: 'default (30 days)',
   SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: 'default (30 days)',

@@ -25,7 +25,26 @@ export const isReplicaPlacementRefusal = (err: unknown): boolean =>
 
 /** A publish the client refuses before sending, and always will: larger than max_payload, a bad subject. */
 export const isRefusedForGood = (err: unknown): boolean =>
-  err instanceof errors.InvalidArgumentError || err instanceof errors.InvalidSubjectError;
+  err instanceof PublishRefusedError ||
+  err instanceof errors.InvalidArgumentError ||
+  err instanceof errors.InvalidSubjectError;
+
+/** A message refused for good (isRefusedForGood), with what was sent: its subject and size. */
+export class PublishRefusedError extends Error {
+  override name = 'PublishRefusedError';
+  constructor(
+    readonly subject: string,
+    readonly bytes: number,
+    cause: unknown,
+  ) {
+    super(
+      `a message of ${bytes} bytes on ${subject} is refused for good: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
 
 /**
  * JetStream could not store a published message: under `discard: new` that is a stream at its byte

@@ -14,6 +14,9 @@ export const REPLY_BRIDGE_CONSUMER = 'reply-bridge';
 
 export const commandSubject = (type: CommandType): string => `cmd.${type}`;
 export const replySubject = (type: CommandType): string => `reply.${type}`;
+/** True when `subject` is the command or reply subject of `type`: `cmd.<type>` or `reply.<type>`. */
+export const subjectCarries = (subject: string, type: string | undefined): boolean =>
+  type !== undefined && (subject === `cmd.${type}` || subject === `reply.${type}`);
 export const serviceCommandFilter = (service: ServiceName): string => `cmd.${service}.>`;
 export const serviceConsumerName = (service: ServiceName): string => `svc-${service}`;
 
