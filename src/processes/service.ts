@@ -17,8 +17,8 @@ import { orderRecordPruning, recordTables } from '../services/core/record-prunin
 import { Resources } from './resources';
 import type { Component } from './resources';
 
-/** Orders whose records one pruning transaction removes. */
-const PRUNE_BATCH = 200;
+/** Oldest commands (and notes) one pruning transaction looks at: some tens of orders. */
+const PRUNE_BATCH = 500;
 
 /** A service's handlers, with the provider client it calls (payment and shipping). */
 export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {

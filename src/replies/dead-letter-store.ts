@@ -106,16 +106,16 @@ export function deadLetterPruning(opts: {
   retentionHours: number;
   metrics: RetentionMetrics;
   log: Logger;
-}): (batch: number) => Promise<number> {
+}): (batch: number) => Promise<boolean> {
   return async (batch) => {
     const gone = await pruneDeadLetters(opts.pool, opts.retentionHours, batch);
-    if (!gone.length) return 0;
+    if (!gone.length) return false;
     opts.metrics.pruned.inc({ table: 'app.dead_letters' }, gone.length);
     const neverReplayed = gone.filter((d) => d.status === 'open').map((d) => d.id);
     opts.log[neverReplayed.length ? 'warn' : 'info'](
       { pruned: gone.length, neverReplayed },
       'pruned dead letters past their retention',
     );
-    return gone.length;
+    return gone.length === batch;
   };
 }

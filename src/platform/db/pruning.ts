@@ -2,17 +2,20 @@ import type { Pool } from 'pg';
 import { runPeriodically } from '../periodic';
 import type { Logger } from '../logger';
 
-/** Batches one pruning round makes at most, so that a backlog of old rows is worked off in steps. */
-const MAX_BATCHES_PER_ROUND = 100;
+/**
+ * Batches one pruning round makes at most: a backlog of old rows (the first round on a full
+ * database) is worked off over rounds, each batch a short transaction of its own.
+ */
+const MAX_BATCHES_PER_ROUND = 1000;
 
 /**
- * Runs a pruning job every `periodMs` (and once at start): `pruneBatch` removes up to `batch` of what
- * is past its retention, in a transaction of its own, and answers how many it removed; a round goes on
- * until a batch removes fewer. A failed round is logged and the next one comes as usual.
+ * Runs a pruning job every `periodMs` (and once at start): `pruneBatch` removes a batch (sized by
+ * `batch`) of what is past its retention, in a transaction of its own, and answers whether more may
+ * remain; a round goes on until none may. A failed round is logged and the next one comes as usual.
  */
 export function startPruning(opts: {
   what: string;
-  pruneBatch: (batch: number) => Promise<number>;
+  pruneBatch: (batch: number) => Promise<boolean>;
   batch: number;
   periodMs: number;
   log: Logger;
@@ -20,7 +23,7 @@ export function startPruning(opts: {
   return runPeriodically(
     async () => {
       for (let i = 0; i < MAX_BATCHES_PER_ROUND; i++)
-        if ((await opts.pruneBatch(opts.batch)) < opts.batch) break;
+        if (!(await opts.pruneBatch(opts.batch))) break;
     },
     opts.periodMs,
     (err) => opts.log.error({ err }, `pruning ${opts.what} failed; the next round tries again`),

@@ -27,6 +27,8 @@ import type { RetentionMetrics } from '../../platform/metrics/table-sizes';
 
 export interface PrunedRecords {
   orders: number;
+  /** The batch was full: older records may remain. */
+  more: boolean;
   /** Rows deleted per table, `<schema>.<table>`. */
   rows: Record<string, number>;
   /** Provider calls whose outcome nobody recorded, pruned with their orders. */
@@ -54,10 +56,10 @@ const wholeRecordOlderThan = (s: ServiceName, notesCalls: boolean, order: string
   ${notesCalls ? `AND NOT EXISTS (SELECT 1 FROM ${s}.provider_calls n WHERE n.order_id = ${order} AND n.noted_at >= $1)` : ''}`;
 
 /**
- * Prunes, in one transaction, the records of up to `batch` orders all of whose record is more than
- * `retentionHours` old (by the database's clock). Orders are found from their oldest commands (and,
- * for a service that notes provider calls, from notes with no command recorded); one kept for a
- * younger row or an unsent reply is passed over.
+ * Prunes, in one transaction, the records of the orders all of whose record is more than
+ * `retentionHours` old (by the database's clock), found among the `batch` oldest commands (and, for a
+ * service that notes provider calls, the `batch` oldest notes, which may have no command recorded);
+ * an order kept for a younger row or an unsent reply is passed over.
  */
 export async function pruneOrderRecords(
   pool: Pool,
@@ -73,21 +75,24 @@ export async function pruneOrderRecords(
       [retentionHours],
     );
     const before = cut[0]!.before;
-    const { rows: found } = await tx.query<{ order_id: string }>(
-      `(SELECT c.order_id FROM ${s}.consumed_messages c
+    // Each source scanned oldest first, at most `batch` rows: a full scan says more may remain.
+    const { rows: found } = await tx.query<{ source: string; order_id: string }>(
+      `(SELECT 'commands' AS source, c.order_id FROM ${s}.consumed_messages c
          WHERE c.consumed_at < $1 AND ${wholeRecordOlderThan(s, notesCalls, 'c.order_id')}
          ORDER BY c.consumed_at LIMIT $2)
        ${
          notesCalls
-           ? `UNION (SELECT p.order_id FROM ${s}.provider_calls p
-                     WHERE p.noted_at < $1 AND ${wholeRecordOlderThan(s, notesCalls, 'p.order_id')}
-                     ORDER BY p.noted_at LIMIT $2)`
+           ? `UNION ALL (SELECT 'notes' AS source, p.order_id FROM ${s}.provider_calls p
+                         WHERE p.noted_at < $1 AND ${wholeRecordOlderThan(s, notesCalls, 'p.order_id')}
+                         ORDER BY p.noted_at LIMIT $2)`
            : ''
        }`,
       [before, batch],
     );
+    const scanned = (source: string) => found.filter((r) => r.source === source).length;
+    const more = scanned('commands') >= batch || scanned('notes') >= batch;
     const orders = [...new Set(found.map((r) => r.order_id))].sort();
-    const pruned: PrunedRecords = { orders: 0, rows: {}, unsettledCalls: [] };
+    const pruned: PrunedRecords = { orders: 0, more, rows: {}, unsettledCalls: [] };
     if (!orders.length) return pruned;
     // The lock the command processor takes per order: a command of the order being handled now
     // finishes first, and the check below then sees its rows.
@@ -152,7 +157,7 @@ export function orderRecordPruning(opts: {
   retentionHours: number;
   metrics: RetentionMetrics;
   log: Logger;
-}): (batch: number) => Promise<number> {
+}): (batch: number) => Promise<boolean> {
   return async (batch) => {
     const p = await pruneOrderRecords(
       opts.pool,
@@ -172,6 +177,6 @@ export function orderRecordPruning(opts: {
         { orders: p.orders, rows: p.rows },
         'pruned order records past their retention',
       );
-    return p.orders;
+    return p.more;
   };
 }
