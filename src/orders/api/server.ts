@@ -68,11 +68,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    const key = callerKey(req, keys);
     refusals.answered(reply.statusCode, {
       method: req.method,
       route,
       ip: req.ip,
-      ...(callerKey(req, keys) ? { key: callerKey(req, keys)!.name } : {}),
+      ...(key ? { key: key.name } : {}),
     });
   });
 

@@ -4,7 +4,7 @@ import type { ApiKey, Scope } from './api-keys';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The name of the API key the request was made with (for logs and rate limiting), once checked. */
+    /** The name of the API key the request was made with (for its log lines), once checked. */
     apiKeyName?: string;
   }
 }
