@@ -3,7 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { connectNats } from '../platform/messaging/connection';
-import { replayDeadLetter } from '../replies/dead-letter-replay';
+import { replayDeadLetter, ReplayError } from '../replies/dead-letter-replay';
 import { getDeadLetter, listDeadLetters } from '../replies/dead-letter-store';
 import { CliError, config, EXIT, positiveInt, print, say, withPool } from './common';
 import { red, table } from './output';
@@ -73,11 +73,27 @@ export function dlqCommands(program: Command): void {
             ? [await getDeadLetter(pool, id)]
             : await listDeadLetters(pool, { status: 'open', limit: 10_000 });
           if (id && !targets[0]) throw new CliError(`no dead letter ${id}`, EXIT.notFound);
+          const js = jetstream(nc);
+          const refused: string[] = [];
           for (const d of targets) {
-            const { seq } = await replayDeadLetter(pool, jetstream(nc), d!, fixed);
-            say(`replayed dead letter ${d!.id} to ${d!.subject} (stream seq ${seq})`);
+            try {
+              const { seq } = await replayDeadLetter(pool, js, d!, {
+                fixedPayload: fixed,
+                replayableHours: c.retention.replayableHours,
+              });
+              say(`replayed dead letter ${d!.id} to ${d!.subject} (stream seq ${seq})`);
+            } catch (err) {
+              // One dead letter refused: with --all, the others are still replayed.
+              if (!(err instanceof ReplayError) || id) throw err;
+              say(`not replayed: ${err.message}`);
+              refused.push(d!.id);
+            }
           }
           if (!targets.length) say('no open dead letters');
+          if (refused.length)
+            throw new CliError(
+              `${refused.length} dead letters not replayed: ${refused.join(', ')}`,
+            );
         });
       } finally {
         await nc.close();

@@ -104,12 +104,22 @@ const envSchema = z.object({
   SHIPSHAPE_ACK_WAIT_MS: intFromEnv('SHIPSHAPE_ACK_WAIT_MS', 30_000, 1000),
   SHIPSHAPE_DUPLICATE_WINDOW_MS: intFromEnv('SHIPSHAPE_DUPLICATE_WINDOW_MS', 120_000, 1000),
   SHIPSHAPE_STREAM_REPLICAS: intFromEnv('SHIPSHAPE_STREAM_REPLICAS', 1, 1, 5),
+  SHIPSHAPE_STREAM_MAX_BYTES: intFromEnv('SHIPSHAPE_STREAM_MAX_BYTES', 1024 ** 3, 1024 ** 2),
   SHIPSHAPE_RECONCILE_PERIOD_MS: intFromEnv('SHIPSHAPE_RECONCILE_PERIOD_MS', 30_000, 100),
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: intFromEnv('SHIPSHAPE_RECONCILE_THRESHOLD_MS', 120_000, 0),
   SHIPSHAPE_RECONCILE_MAX: intFromEnv('SHIPSHAPE_RECONCILE_MAX', 100, 1, 100000),
   SHIPSHAPE_CLEANUP_PERIOD_MS: intFromEnv('SHIPSHAPE_CLEANUP_PERIOD_MS', 5_000, 100),
   SHIPSHAPE_MAX_CLEANUPS: intFromEnv('SHIPSHAPE_MAX_CLEANUPS', 3, 1, 1000),
   SHIPSHAPE_FAILING_TASK_ATTEMPTS: intFromEnv('SHIPSHAPE_FAILING_TASK_ATTEMPTS', 3, 2, 1000),
+  SHIPSHAPE_NAMESPACE_RETENTION_HOURS: intFromEnv('SHIPSHAPE_NAMESPACE_RETENTION_HOURS', 168, 1),
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: intFromEnv('SHIPSHAPE_ORDER_LIFETIME_HOURS', 168, 1),
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: intFromEnv('SHIPSHAPE_COMMAND_RETENTION_HOURS', 720, 1),
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: intFromEnv(
+    'SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS',
+    720,
+    1,
+  ),
+  SHIPSHAPE_PRUNE_PERIOD_MS: intFromEnv('SHIPSHAPE_PRUNE_PERIOD_MS', 600_000, 1_000),
   SHIPSHAPE_RELAY_INTERVAL_MS: intFromEnv('SHIPSHAPE_RELAY_INTERVAL_MS', 1_000, 50),
   SHIPSHAPE_RELAY_GRACE_MS: intFromEnv('SHIPSHAPE_RELAY_GRACE_MS', 5_000, 0),
   SHIPSHAPE_CRASH_POINTS: z
@@ -141,6 +151,12 @@ const envSchema = z.object({
   SHIPSHAPE_API_KEYS_FILE: z.string().optional(),
   SHIPSHAPE_API_KEY: z.string().optional(),
   SHIPSHAPE_API_RATE_PER_MIN: intFromEnv('SHIPSHAPE_API_RATE_PER_MIN', 6000, 0, 10_000_000),
+  SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN: intFromEnv(
+    'SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN',
+    60,
+    0,
+    10_000_000,
+  ),
   SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
   SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
   SHIPSHAPE_SIGNING_KEY_FILE: z.string().optional(),
@@ -284,6 +300,8 @@ export interface Config {
     callerKey: string | undefined;
     /** Requests per minute per key; 0 is unlimited. */
     ratePerMin: number;
+    /** Requests per minute per address without a valid key (a wrong one, none); 0 is unlimited. */
+    anonymousRatePerMin: number;
   };
   /** Where a worker process serves GET /metrics; 0 serves none (the API serves its own on its port). */
   metricsPort: number;
@@ -317,8 +335,30 @@ export interface Config {
     duplicateWindowMs: number;
     /** Copies of each stream (consumers follow their stream): 1 on one server, 3 on a three-node cluster. */
     replicas: number;
+    /** The most bytes each stream holds; a full work stream refuses publishes until work is done. */
+    maxBytes: number;
   };
   relay: { intervalMs: number; graceMs: number };
+  /**
+   * How long what deduplicates is kept, and how often it is pruned (docs/failures.md, "Bounded data").
+   * A command of an order may arrive for as long as Temporal keeps a run of it that an operator could
+   * reset (a reset sends the run's commands again): the namespace's retention after the order ended,
+   * plus the longest an order lives. That sum is `minimumHours`, the least each retention may be.
+   */
+  retention: {
+    namespaceHours: number;
+    orderLifetimeHours: number;
+    minimumHours: number;
+    /** A service's record of an order's commands, pruned whole once all of it is this old. */
+    commandHours: number;
+    deadLetterHours: number;
+    /**
+     * How long a dead letter may be replayed: the services surely still know its order, whose record
+     * may be as old as the order (`commandHours` − `orderLifetimeHours`). Older, a replay could redo.
+     */
+    replayableHours: number;
+    prunePeriodMs: number;
+  };
   /**
    * The reconciler: how often it makes a full round and how often it looks for runs that closed
    * unfinished, how long without progress counts as stuck, how many orders per round, how many
@@ -392,6 +432,41 @@ function temporalTlsSettings(e: {
     ...(certFile ? { certFile, keyFile } : {}),
     ...(caFile ? { caFile } : {}),
     ...(serverName ? { serverName } : {}),
+  };
+}
+
+/** The retentions, each refused when shorter than what deduplication needs, naming that minimum. */
+function retentionSettings(e: {
+  SHIPSHAPE_NAMESPACE_RETENTION_HOURS: number;
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: number;
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: number;
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: number;
+  SHIPSHAPE_PRUNE_PERIOD_MS: number;
+}): Config['retention'] {
+  const minimumHours = e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS + e.SHIPSHAPE_ORDER_LIFETIME_HOURS;
+  const tooShort = (
+    ['SHIPSHAPE_COMMAND_RETENTION_HOURS', 'SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS'] as const
+  ).filter((name) => e[name] < minimumHours);
+  if (tooShort.length)
+    throw new ConfigError(
+      `invalid configuration:\n${tooShort
+        .map(
+          (name) =>
+            `  ${name}: ${e[name]} h is shorter than deduplication needs: at least ${minimumHours} h, ` +
+            `SHIPSHAPE_NAMESPACE_RETENTION_HOURS (${e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS}) + ` +
+            `SHIPSHAPE_ORDER_LIFETIME_HOURS (${e.SHIPSHAPE_ORDER_LIFETIME_HOURS}), since a reset re-sends ` +
+            `an order's commands for as long as Temporal keeps its run`,
+        )
+        .join('\n')}`,
+    );
+  return {
+    namespaceHours: e.SHIPSHAPE_NAMESPACE_RETENTION_HOURS,
+    orderLifetimeHours: e.SHIPSHAPE_ORDER_LIFETIME_HOURS,
+    minimumHours,
+    commandHours: e.SHIPSHAPE_COMMAND_RETENTION_HOURS,
+    deadLetterHours: e.SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS,
+    replayableHours: e.SHIPSHAPE_COMMAND_RETENTION_HOURS - e.SHIPSHAPE_ORDER_LIFETIME_HOURS,
+    prunePeriodMs: e.SHIPSHAPE_PRUNE_PERIOD_MS,
   };
 }
 
@@ -474,6 +549,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keysFile: e.SHIPSHAPE_API_KEYS_FILE || undefined,
       callerKey: e.SHIPSHAPE_API_KEY || undefined,
       ratePerMin: e.SHIPSHAPE_API_RATE_PER_MIN,
+      anonymousRatePerMin: e.SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN,
     },
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -497,8 +573,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ackWaitMs: e.SHIPSHAPE_ACK_WAIT_MS,
       duplicateWindowMs: e.SHIPSHAPE_DUPLICATE_WINDOW_MS,
       replicas: e.SHIPSHAPE_STREAM_REPLICAS,
+      maxBytes: e.SHIPSHAPE_STREAM_MAX_BYTES,
     },
     relay: { intervalMs: e.SHIPSHAPE_RELAY_INTERVAL_MS, graceMs: e.SHIPSHAPE_RELAY_GRACE_MS },
+    retention: retentionSettings(e),
     reconciler: {
       periodMs: e.SHIPSHAPE_RECONCILE_PERIOD_MS,
       cleanupPeriodMs: e.SHIPSHAPE_CLEANUP_PERIOD_MS,

@@ -46,7 +46,17 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
       },
     });
     const app = r.add(
-      buildApi({ orders, pool, registry, log, auth: { keys, ratePerMin: config.api.ratePerMin } }),
+      buildApi({
+        orders,
+        pool,
+        registry,
+        log,
+        auth: {
+          keys,
+          ratePerMin: config.api.ratePerMin,
+          anonymousRatePerMin: config.api.anonymousRatePerMin,
+        },
+      }),
       (a) => a.close(),
     );
     await app.listen({ port: config.api.port, host: config.api.host });

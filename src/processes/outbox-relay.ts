@@ -1,4 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
+import { Counter } from 'prom-client';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { createRegistry, provenanceCounter } from '../platform/metrics/registry';
@@ -22,6 +23,12 @@ export async function startRelay(config: Config, log: Logger): Promise<Component
         graceMs: config.relay.graceMs,
         refused: provenanceCounter(registry),
         refusedSeen: new Set(),
+        refusals: new Counter({
+          name: 'shipshape_replies_refused_total',
+          help: 'Replies the broker refuses for good (over its max_payload), passed over by the relay',
+          labelNames: ['service'] as const,
+          registers: [registry],
+        }),
       }),
       (relay) => relay.stop(),
     );

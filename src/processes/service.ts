@@ -11,8 +11,14 @@ import { paymentService } from '../services/payment/service';
 import { PaymentProviderClient } from '../services/payment/payment-client';
 import { CarrierClient } from '../services/shipping/carrier-client';
 import { shippingService } from '../services/shipping/service';
+import { startPruning } from '../platform/db/pruning';
+import { retentionMetrics } from '../platform/metrics/table-sizes';
+import { orderRecordPruning, recordTables } from '../services/core/record-pruning';
 import { Resources } from './resources';
 import type { Component } from './resources';
+
+/** Oldest commands (and notes) one pruning transaction looks at: some tens of orders. */
+const PRUNE_BATCH = 500;
 
 /** A service's handlers, with the provider client it calls (payment and shipping). */
 export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {
@@ -51,11 +57,12 @@ export async function startService(
     const pool = r.pool(name, { max: config.lanes + 2 });
     const nc = await r.nats(name);
     const registry = createRegistry(name);
+    const definition = serviceDefinition(config, name);
     const consumer = r.add(
       await startCommandConsumer({
         nc,
         pool,
-        service: serviceDefinition(config, name),
+        service: definition,
         log,
         lanes: config.lanes,
         maxDeliver: config.messaging.maxDeliver,
@@ -64,6 +71,25 @@ export async function startService(
       (c) => c.stop(),
     );
     laneGauge(registry, name, () => consumer.lanes);
+    // The service's record of each order's commands is its own to prune (record-pruning.ts).
+    const notesCalls = (definition.providerCalls ?? []).length > 0;
+    r.add(
+      startPruning({
+        what: `${name}'s order records`,
+        pruneBatch: orderRecordPruning({
+          pool,
+          service: name,
+          notesCalls,
+          retentionHours: config.retention.commandHours,
+          metrics: retentionMetrics(registry, pool, recordTables(name, notesCalls)),
+          log,
+        }),
+        batch: PRUNE_BATCH,
+        periodMs: config.retention.prunePeriodMs,
+        log,
+      }),
+      (p) => p.stop(),
+    );
     await r.metrics(registry);
     log.info({ service: name, lanes: config.lanes }, 'service consuming commands');
     return {};

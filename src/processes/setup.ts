@@ -1,4 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
+import { ConfigError } from '../platform/config';
 import type { Config } from '../platform/config';
 import { createPool } from '../platform/db/pool';
 import { assertMigrated, migrate, SchemaNotReadyError } from '../platform/db/migrate';
@@ -6,6 +7,8 @@ import { connectNats } from '../platform/messaging/connection';
 import { consumersPulledBy } from './table';
 import { ensureTopology } from '../platform/messaging/topology';
 import { isNotFound } from '../platform/messaging/errors';
+import { setRetentionFloor } from '../platform/db/pruning';
+import { connectTemporalClient } from '../platform/temporal/client';
 import { ensureSearchAttributes } from '../platform/temporal/search-attributes';
 import type { ProcessIdentity } from './table';
 
@@ -24,16 +27,41 @@ export async function prepareInfrastructure(
   const pool = createPool(config, 'migrator', { max: 1, applicationName: 'shipshape-setup' });
   try {
     await migrate(pool, log);
+    await setRetentionFloor(pool, config.retention.minimumHours);
   } finally {
     await pool.end();
   }
   const added = await ensureSearchAttributes(config);
   if (added.length) log(`registered search attributes ${added.join(', ')}`);
+  await checkNamespaceRetention(config);
   const nc = await connectNats(config, 'admin', 'shipshape-setup');
   try {
     await ensureTopology(nc, config.messaging);
   } finally {
     await nc.close();
+  }
+}
+
+/**
+ * The retentions are sized from SHIPSHAPE_NAMESPACE_RETENTION_HOURS, which only says what the
+ * namespace keeps: a namespace that keeps closed runs longer could have one reset, and re-send its
+ * commands, after the services forgot them. Refuses it, naming the setting to raise.
+ */
+async function checkNamespaceRetention(config: Config): Promise<void> {
+  const client = await connectTemporalClient(config);
+  try {
+    const { namespace } = config.temporal;
+    const ns = await client.workflowService.describeNamespace({ namespace });
+    const ttl = ns.config?.workflowExecutionRetentionTtl;
+    const hours = Math.ceil(Number(ttl?.seconds ?? 0) / 3600);
+    if (hours > config.retention.namespaceHours)
+      throw new ConfigError(
+        `the namespace "${namespace}" keeps closed runs ${hours} h, longer than SHIPSHAPE_NAMESPACE_RETENTION_HOURS ` +
+          `(${config.retention.namespaceHours}) says: a reset could re-send commands the services have pruned; ` +
+          `set it to at least ${hours} (and the retentions to at least that plus SHIPSHAPE_ORDER_LIFETIME_HOURS)`,
+      );
+  } finally {
+    await client.connection.close();
   }
 }
 

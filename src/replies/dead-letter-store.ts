@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import type { Logger } from '../platform/logger';
+import type { RetentionMetrics } from '../platform/metrics/table-sizes';
 
 export interface DeadLetter {
   id: string;
@@ -77,4 +79,43 @@ export async function markReplayed(pool: Pool, id: string): Promise<void> {
     `UPDATE app.dead_letters SET status = 'replayed', replayed_at = now() WHERE id = $1`,
     [id],
   );
+}
+
+/**
+ * Deletes up to `batch` dead letters last seen more than `retentionHours` ago (the database's clock),
+ * oldest first; answers the ids deleted and which of them were never replayed.
+ */
+export async function pruneDeadLetters(
+  pool: Pool,
+  retentionHours: number,
+  batch: number,
+): Promise<{ id: string; status: DeadLetter['status'] }[]> {
+  const { rows } = await pool.query<{ id: string; status: DeadLetter['status'] }>(
+    `DELETE FROM app.dead_letters WHERE id IN (
+       SELECT id FROM app.dead_letters WHERE last_seen < now() - make_interval(hours => $1)
+       ORDER BY last_seen LIMIT $2)
+     RETURNING id::text AS id, status`,
+    [retentionHours, batch],
+  );
+  return rows;
+}
+
+/** One batch of the dead letters' pruning, counted and logged; `startPruning` runs it. */
+export function deadLetterPruning(opts: {
+  pool: Pool;
+  retentionHours: number;
+  metrics: RetentionMetrics;
+  log: Logger;
+}): (batch: number) => Promise<boolean> {
+  return async (batch) => {
+    const gone = await pruneDeadLetters(opts.pool, opts.retentionHours, batch);
+    if (!gone.length) return false;
+    opts.metrics.pruned.inc({ table: 'app.dead_letters' }, gone.length);
+    const neverReplayed = gone.filter((d) => d.status === 'open').map((d) => d.id);
+    opts.log[neverReplayed.length ? 'warn' : 'info'](
+      { pruned: gone.length, neverReplayed },
+      'pruned dead letters past their retention',
+    );
+    return gone.length === batch;
+  };
 }

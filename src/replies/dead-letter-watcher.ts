@@ -4,6 +4,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { Counter } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../platform/logger';
 import {
   ADVISORY_STREAM,
@@ -11,10 +13,14 @@ import {
   DEAD_LETTER_CONSUMER,
   HDR_COMMAND_ID,
   HDR_ORDER_ID,
+  trailOf,
 } from '../platform/messaging/subjects';
 import { redeliveryDelayMs } from '../platform/messaging/keyed-consumer';
 import { deadLetterSignal, workflowIdFor } from '../../workflows/definitions';
 import { recordDeadLetter } from './dead-letter-store';
+
+/** Deliveries of an advisory whose message the trail has not copied yet, before it is recorded without. */
+const TRAIL_RETRIES = 10;
 
 /** The fields of JetStream's MAX_DELIVERIES and MSG_TERMINATED advisories that we use. */
 interface Advisory {
@@ -47,7 +53,7 @@ function parseAdvisory(m: JsMsg): Advisory | undefined {
 
 /**
  * Turns JetStream's dead-letter advisories into rows of `dead_letters`: reads the message back from its
- * stream by sequence, records it with its owning order, and tells that order's workflow, so it does not
+ * stream's trail by sequence, records it with its owning order, and tells that order's workflow, so it does not
  * wait for a reply that will never come.
  */
 export async function startDeadLetterWatcher(opts: {
@@ -55,26 +61,56 @@ export async function startDeadLetterWatcher(opts: {
   pool: Pool;
   temporal: Client;
   log: Logger;
+  /** Where to count the dead letters recorded: every message a consumer refused or gave up on. */
+  registry?: Registry;
 }) {
   const { nc, pool, temporal, log } = opts;
+  const recorded = opts.registry
+    ? new Counter({
+        name: 'shipshape_dead_letters_total',
+        help: 'Dead letters recorded, by stream and cause (terminated, max_deliveries, unreadable_advisory)',
+        labelNames: ['stream', 'cause'] as const,
+        registers: [opts.registry],
+      })
+    : undefined;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const consumer = await js.consumers.get(ADVISORY_STREAM, DEAD_LETTER_CONSUMER);
   const messages = await consumer.consume({ max_messages: 32 });
 
-  const handle = async (advisory: Advisory): Promise<void> => {
+  /**
+   * The dead-lettered message, from its stream's trail: a terminated message has already left the
+   * work stream. The trail copies asynchronously, so a sequence it has not reached yet is worth a
+   * retry, as is a failed read; after TRAIL_RETRIES deliveries the dead letter is recorded without it.
+   * A sequence the trail has passed and no longer holds is gone (older than the trail keeps).
+   */
+  const readBack = async (advisory: Advisory, delivery: number) => {
+    const trail = trailOf(advisory.stream);
+    try {
+      const stored = await jsm.streams.getMessage(trail, { seq: advisory.stream_seq });
+      if (stored) return stored;
+      const { state } = await jsm.streams.info(trail);
+      if (state.last_seq < advisory.stream_seq)
+        throw new Error(
+          `${trail} has copied up to ${state.last_seq}, not yet ${advisory.stream_seq}`,
+        );
+      return null;
+    } catch (err) {
+      if (delivery < TRAIL_RETRIES) throw err;
+      log.warn({ err, advisory }, 'dead-lettered message could not be read back');
+      return null;
+    }
+  };
+
+  const handle = async (advisory: Advisory, delivery: number): Promise<void> => {
     let subject = '(no longer in the stream)';
     let payload = '';
     const headers: Record<string, string> = {};
-    try {
-      const stored = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
-      if (stored) {
-        subject = stored.subject;
-        payload = stored.string();
-        for (const [k, v] of stored.header ?? []) headers[k] = v.join(', ');
-      }
-    } catch (err) {
-      log.warn({ err, advisory }, 'dead-lettered message could not be read back');
+    const stored = await readBack(advisory, delivery);
+    if (stored) {
+      subject = stored.subject;
+      payload = stored.string();
+      for (const [k, v] of stored.header ?? []) headers[k] = v.join(', ');
     }
     const maxed = advisory.type.includes('max_deliver');
     const error = maxed
@@ -95,6 +131,7 @@ export async function startDeadLetterWatcher(opts: {
       commandId,
     });
     log.warn({ deadLetterId: row.id, orderId, commandId, subject, error }, 'dead letter recorded');
+    recorded?.inc({ stream: advisory.stream, cause: maxed ? 'max_deliveries' : 'terminated' });
     if (advisory.stream === COMMAND_STREAM && commandId && orderId) {
       try {
         await temporal.workflow
@@ -125,6 +162,7 @@ export async function startDeadLetterWatcher(opts: {
       { deadLetterId: row.id, subject: m.subject },
       'unreadable advisory recorded as a dead letter',
     );
+    recorded?.inc({ stream: ADVISORY_STREAM, cause: 'unreadable_advisory' });
   };
 
   const done = (async () => {
@@ -133,7 +171,7 @@ export async function startDeadLetterWatcher(opts: {
         const advisory = parseAdvisory(m);
         // Something that is no advisory would fail on every redelivery (this consumer never gives up):
         // it becomes a dead letter of the advisory stream itself, for an operator to see.
-        if (advisory) await handle(advisory);
+        if (advisory) await handle(advisory, m.info.deliveryCount);
         else await recordUnreadable(m);
         await m.ackAck();
       } catch (err) {

@@ -116,6 +116,8 @@ export async function startReplyBridge(opts: ReplyBridgeOptions) {
     lanes: opts.lanes ?? 8,
     verb: 'deliver',
     parse: parseReply,
+    // The subject is checked in `deliver`, with the command, and counted (provenanceProblem).
+    typedSubjects: false,
     handle: deliver,
   });
 }

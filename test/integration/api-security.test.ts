@@ -134,6 +134,39 @@ describe('the API wants a key, holds each key to its scopes and rate, and refuse
     }
   });
 
+  it('counts repeated wrong keys against their address and answers 429 once past its allowance', async () => {
+    const config = { ...h.config, api: { ...h.config.api, port: 0, anonymousRatePerMin: 4 } };
+    let limited: (Component & { port: number }) | undefined;
+    try {
+      limited = await startApi(config, createLogger('test-limited-api', 'fatal'));
+      const url = `http://127.0.0.1:${limited.port}`;
+      const guess = (n: number) =>
+        fetch(`${url}/orders/${uniqueId('none')}`, {
+          headers: { authorization: `Bearer guess-${n}-0123456789abcdefghijkl` },
+        });
+      const statuses: number[] = [];
+      for (let n = 0; n < 6; n++) statuses.push((await guess(n)).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 429, 429]);
+      const over = await guess(6);
+      assert.ok(Number(over.headers.get('retry-after')) > 0, 'Retry-After in seconds');
+      assert.match(
+        ((await over.json()) as { message: string }).message,
+        /from this address without a valid API key/,
+      );
+      // The right key, from the same address, is not held back by the guesses.
+      const right = await fetch(`${url}/orders/${uniqueId('none')}`, {
+        headers: { authorization: `Bearer ${keys.client}` },
+      });
+      assert.equal(right.status, 404);
+      const metrics = await (
+        await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${keys.operator}` } })
+      ).text();
+      assert.match(metrics, /shipshape_http_requests_total\{[^}]*status="429"[^}]*\} 3/);
+    } finally {
+      await limited?.stop();
+    }
+  });
+
   it('refuses 300 generated invalid requests with a 4xx and starts no workflow for them', async () => {
     const customerId = uniqueId('fuzz');
     const orderId = uniqueId('fuzz-order');

@@ -202,7 +202,7 @@ describe('each process connects as itself, with only its own rights (real NATS a
       assert.ok(await payment.query('SELECT count(*) FROM payment.charges'));
     });
 
-    it('lets a service record what it consumed but never update or delete that record', async () => {
+    it('lets a service record what it consumed, never update that record, nor delete it while deduplication may need it', async () => {
       for (const service of ['inventory', 'payment', 'loyalty', 'shipping'] as const) {
         const pool = db(service);
         const client = await pool.connect();
@@ -214,6 +214,7 @@ describe('each process connects as itself, with only its own rights (real NATS a
              VALUES ($1, 'x', $1, 1, 'applied', $1)`,
             [id],
           );
+          // Younger than the retention floor (test/integration/retention.test.ts deletes an older one).
           await assert.rejects(
             client.query(`DELETE FROM ${service}.consumed_messages WHERE command_id = $1`, [id]),
             { code: '42501' },

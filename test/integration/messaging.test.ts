@@ -10,6 +10,7 @@ import { connectNats } from '../../src/platform/messaging/connection';
 import { publishJson } from '../../src/platform/messaging/publish';
 import {
   COMMAND_STREAM,
+  COMMAND_TRAIL,
   commandSubject,
   serviceConsumerName,
 } from '../../src/platform/messaging/subjects';
@@ -85,8 +86,12 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
     assert.equal(first.duplicate, false);
     assert.equal(second.duplicate, true);
     assert.equal(second.seq, first.seq);
-    const stored = await jsm.streams.getMessage(COMMAND_STREAM, { seq: first.seq });
-    assert.equal(stored?.json<CommandEnvelope>().commandId, cmd.commandId);
+    // The service may have consumed it already (then it left the work stream): its trail keeps it.
+    const stored = await waitFor(
+      'the command in the trail',
+      async () => (await jsm.streams.getMessage(COMMAND_TRAIL, { seq: first.seq })) ?? undefined,
+    );
+    assert.equal(stored.json<CommandEnvelope>().commandId, cmd.commandId);
   });
 
   it('applies a command delivered twice to the service (a redelivery past dedup) once', async () => {

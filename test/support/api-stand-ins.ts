@@ -60,8 +60,15 @@ function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool'> {
   };
 }
 
-/** The API with stand-ins for the order service and the database, which record every call. */
-export function buildTestApi(rec: Recorder, ratePerMin: number): FastifyInstance {
+/**
+ * The API with stand-ins for the order service and the database, which record every call; each key may
+ * make `ratePerMin` requests a minute, and each address as many without a valid key unless told.
+ */
+export function buildTestApi(
+  rec: Recorder,
+  ratePerMin: number,
+  anonymousRatePerMin = ratePerMin,
+): FastifyInstance {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       rec.logs.push(chunk.toString());
@@ -72,6 +79,6 @@ export function buildTestApi(rec: Recorder, ratePerMin: number): FastifyInstance
     ...standIns(rec),
     registry: new Registry(),
     log: createLogger('api-test', 'info', sink),
-    auth: { keys: KEYS, ratePerMin },
+    auth: { keys: KEYS, ratePerMin, anonymousRatePerMin },
   });
 }

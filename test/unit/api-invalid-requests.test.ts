@@ -146,6 +146,16 @@ describe('the API refuses invalid requests', function () {
     });
     assert.equal(text.statusCode, 415);
     assert.deepEqual(rec.calls, []);
+    // Each kind of refusal has its line, naming the caller (the key's name, or the address), never a
+    // secret; the second 400 of the same key within the minute is counted, not logged again.
+    const refused = rec.logs
+      .map((l) => JSON.parse(l) as { msg: string; status?: number; apiKey?: string })
+      .filter((l) => l.msg.startsWith('request refused'));
+    assert.deepEqual(
+      refused.map((l) => l.status),
+      [401, 403, 400, 413, 415],
+    );
+    assert.equal(refused[1]?.apiKey, 'shop');
   });
 
   it('names every bad part of a request at once: its path, its body and its headers', async () => {
@@ -240,6 +250,62 @@ describe('the API refuses invalid requests', function () {
       assert.equal((await get(OPERATOR)).statusCode, 404);
       for (let i = 0; i < 5; i++)
         assert.equal((await limited.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts wrong keys against the address, 401s included, and answers 429 past its allowance', async () => {
+    const logs: string[] = [];
+    const limited = buildTestApi({ calls: [], logs }, 100, 3);
+    try {
+      const wrong = (url: string) =>
+        limited.inject({ method: 'GET', url, headers: bearer(`${CLIENT}-guess`) });
+      for (const url of ['/orders/order-1', '/no-such-route', '/orders/order-2'])
+        assert.equal((await wrong(url)).statusCode, 401, url);
+      for (const url of ['/orders/order-1', '/no-such-route']) {
+        const over = await wrong(url);
+        assert.equal(over.statusCode, 429, url);
+        assert.match(
+          over.json<{ message: string }>().message,
+          /more than 3 requests a minute from this address without a valid API key/,
+        );
+        assert.ok(Number(over.headers['retry-after']) > 0);
+      }
+      // A valid key from the same address has its own allowance.
+      const right = await limited.inject({
+        method: 'GET',
+        url: '/orders/order-1',
+        headers: bearer(CLIENT),
+      });
+      assert.equal(right.statusCode, 404);
+      // One line per caller and kind a minute, however many came.
+      const refused = logs
+        .map((l) => JSON.parse(l) as { msg: string; status: number; address?: string })
+        .filter((l) => l.msg.startsWith('request refused'));
+      assert.deepEqual(
+        refused.map((l) => [l.status, l.msg]),
+        [
+          [401, 'request refused: no valid API key'],
+          [429, 'request refused: over the rate limit'],
+        ],
+      );
+      assert.equal(refused[0]?.address, '127.0.0.1');
+      const metrics = await limited.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: bearer(OPERATOR),
+      });
+      const answered = (status: number) =>
+        [
+          ...metrics.body.matchAll(
+            new RegExp(
+              `^shipshape_http_requests_total\\{[^}]*status="${status}"[^}]*\\} (\\d+)$`,
+              'gm',
+            ),
+          ),
+        ].reduce((sum, m) => sum + Number(m[1]), 0);
+      assert.deepEqual([answered(401), answered(429)], [3, 2]);
     } finally {
       await limited.close();
     }

@@ -55,4 +55,31 @@ describe('configuration', () => {
       },
     );
   });
+
+  it('refuses a retention shorter than deduplication needs, naming the setting and the minimum', () => {
+    const c = loadConfig({});
+    assert.equal(c.retention.minimumHours, 336);
+    assert.ok(c.retention.commandHours >= 336 && c.retention.deadLetterHours >= 336);
+    assert.throws(
+      () =>
+        loadConfig({
+          SHIPSHAPE_NAMESPACE_RETENTION_HOURS: '720',
+          SHIPSHAPE_ORDER_LIFETIME_HOURS: '48',
+          SHIPSHAPE_COMMAND_RETENTION_HOURS: '767',
+        }),
+      (err: Error) =>
+        err instanceof ConfigError &&
+        /SHIPSHAPE_COMMAND_RETENTION_HOURS: 767 h is shorter than deduplication needs: at least 768 h/.test(
+          err.message,
+        ) &&
+        /SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: 720 h/.test(err.message),
+    );
+    const exact = loadConfig({
+      SHIPSHAPE_NAMESPACE_RETENTION_HOURS: '24',
+      SHIPSHAPE_ORDER_LIFETIME_HOURS: '24',
+      SHIPSHAPE_COMMAND_RETENTION_HOURS: '48',
+      SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: '48',
+    });
+    assert.deepEqual([exact.retention.commandHours, exact.retention.deadLetterHours], [48, 48]);
+  });
 });

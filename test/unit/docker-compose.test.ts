@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
@@ -18,6 +18,22 @@ import {
 import type { ProcessRow } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
+
+/** Every metric name the code names (`'shipshape_…'` in src/). */
+function exportedMetrics(): Set<string> {
+  const names = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith('.ts'))
+        for (const m of readFileSync(file, 'utf8').matchAll(/['"](shipshape_\w+)['"]/g))
+          names.add(m[1]!);
+    }
+  };
+  walk(path.join(projectRoot, 'src'));
+  return names;
+}
 
 interface ComposeService {
   image?: string;
@@ -60,12 +76,20 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_MAX_DELIVER: 'default',
   SHIPSHAPE_ACK_WAIT_MS: 'default',
   SHIPSHAPE_DUPLICATE_WINDOW_MS: 'default',
+  SHIPSHAPE_STREAM_MAX_BYTES:
+    'default (1 GiB a stream, five streams, on each node); raise it with the disk',
   SHIPSHAPE_RECONCILE_PERIOD_MS: 'default',
   SHIPSHAPE_RECONCILE_THRESHOLD_MS: 'default',
   SHIPSHAPE_RECONCILE_MAX: 'default',
   SHIPSHAPE_CLEANUP_PERIOD_MS: 'default',
   SHIPSHAPE_MAX_CLEANUPS: 'default',
   SHIPSHAPE_FAILING_TASK_ATTEMPTS: 'default',
+  SHIPSHAPE_API_ANONYMOUS_RATE_PER_MIN:
+    'default (60 a minute per address); behind a proxy every caller has its address',
+  SHIPSHAPE_ORDER_LIFETIME_HOURS: 'default (a week, a wait for an operator included)',
+  SHIPSHAPE_COMMAND_RETENTION_HOURS: 'default (30 days)',
+  SHIPSHAPE_DEAD_LETTER_RETENTION_HOURS: 'default (30 days)',
+  SHIPSHAPE_PRUNE_PERIOD_MS: 'default',
   SHIPSHAPE_RELAY_INTERVAL_MS: 'default',
   SHIPSHAPE_RELAY_GRACE_MS: 'default',
   SHIPSHAPE_CRASH_POINTS: 'chaos testing only; never in a deployment',
@@ -308,6 +332,12 @@ describe('docker-compose.yml, checked against the code', () => {
       assert.equal(services[name]?.image, `nats:${NATS_VERSION}-alpine`);
   });
 
+  it('tells the app how long the namespace keeps closed runs', () => {
+    const retention = services['temporal-namespace']?.environment?.RETENTION;
+    const days = Number(/^(\d+)d$/.exec(retention ?? '')?.[1]);
+    assert.equal(loadConfig(apiEnv).retention.namespaceHours, days * 24);
+  });
+
   it('runs Temporal on its own databases in the PostgreSQL service, schema first, then the namespace the app uses', () => {
     const server = temporalServers[0]![1].environment!;
     const schema = services['temporal-schema']!.environment!;
@@ -434,6 +464,25 @@ describe('docker-compose.yml, checked against the code', () => {
         assert.ok(settings.metricsPort > 0, `${p.name} serves metrics`);
         assert.equal(settings.api.host, '0.0.0.0', `${p.name} listens beyond its container`);
       }
+    }
+  });
+
+  it('loads the alert rules into that Prometheus, each on metrics the code exports', () => {
+    const rules = mountOf('prometheus', './deploy/prometheus/alerts.yml');
+    const { rule_files: loaded } = readDeploy<{ rule_files?: string[] }>(
+      'prometheus/prometheus.yml',
+    );
+    assert.deepEqual(loaded, [rules]);
+    const { groups } = readDeploy<{ groups: { rules: { alert: string; expr: string }[] }[] }>(
+      'prometheus/alerts.yml',
+    );
+    const exported = exportedMetrics();
+    const alerts = groups.flatMap((g) => g.rules);
+    assert.ok(alerts.length > 0);
+    for (const { alert, expr } of alerts) {
+      const metrics = [...expr.matchAll(/\b(shipshape_\w+)/g)].map((m) => m[1]!);
+      assert.ok(metrics.length, `${alert} watches Shipshape's metrics`);
+      for (const m of metrics) assert.ok(exported.has(m), `${alert}: no code exports ${m}`);
     }
   });
 

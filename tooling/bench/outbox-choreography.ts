@@ -205,6 +205,8 @@ async function consumeTriggers(
     log,
     lanes: config.lanes,
     verb: 'handle',
+    // Its subjects name the step that triggers, not the event's type.
+    typedSubjects: false,
     parse: (raw) => {
       const e = raw as BenchEvent;
       if (typeof e?.orderId !== 'string' || typeof e?.commandId !== 'string')

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config, TemporalMode } from '../../src/platform/config';
 import { SERVICES } from '../../src/domain/types';
 import type { ServiceName } from '../../src/domain/types';
-import { COMMAND_STREAM, HDR_ORDER_ID, REPLY_STREAM } from '../../src/platform/messaging/subjects';
+import { COMMAND_STREAM, HDR_ORDER_ID, REPLY_TRAIL } from '../../src/platform/messaging/subjects';
 import { stackStatus, stackUp } from '../stack/stack';
 import { stopPostgres } from '../stack/postgres';
 import { isAlive } from '../stack/process';
@@ -218,11 +218,12 @@ const COPY_HEADER = 'Shipshape-Chaos-Copy';
 async function replayReplies(ctx: ChaosContext, count: number): Promise<number> {
   const jsm = await jetstreamManager(ctx.nc);
   const js = jetstream(ctx.nc);
-  const last = (await jsm.streams.info(REPLY_STREAM)).state.last_seq;
+  // Replies the bridge consumed have left the work stream; its trail keeps them.
+  const last = (await jsm.streams.info(REPLY_TRAIL)).state.last_seq;
   let replayed = 0;
   for (let i = 0; i < count && last >= ctx.firstReplySeq; i++) {
     const seq = ctx.rng.int(ctx.firstReplySeq, last);
-    const m = await jsm.streams.getMessage(REPLY_STREAM, { seq }).catch(() => undefined);
+    const m = await jsm.streams.getMessage(REPLY_TRAIL, { seq }).catch(() => undefined);
     if (!m) continue;
     await js.publish(m.subject, m.data, {
       msgID: `${ctx.runId}-replay-${seq}-${i}`,

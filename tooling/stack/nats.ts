@@ -7,7 +7,9 @@ import {
   COMMAND_STREAM,
   REPLY_STREAM,
   serviceCommandFilter,
+  trailOf,
 } from '../../src/platform/messaging/subjects';
+import { ALL_STREAMS } from '../../src/platform/messaging/topology';
 import { consumersPulledBy } from '../../src/processes/table';
 import { inboxPrefixOf } from '../../src/platform/security/identity';
 import type { NatsIdentity } from '../../src/platform/security/identity';
@@ -73,10 +75,14 @@ const pullFrom = (stream: string, consumer: string): string[] => [
   `$JS.ACK.*.*.${stream}.${consumer}.>`,
 ];
 
-/** Reading every consumer's backlog: consumer info and the oldest pending message of each stream. */
+/**
+ * Reading the backlog: every consumer's info, the oldest pending message of each work stream, and
+ * each stream's size against its byte limit.
+ */
 const readBacklog = (): string[] => [
   '$JS.API.CONSUMER.INFO.>',
   ...[COMMAND_STREAM, REPLY_STREAM, ADVISORY_STREAM].map((s) => `$JS.API.DIRECT.GET.${s}`),
+  ...ALL_STREAMS.map((s) => `$JS.API.STREAM.INFO.${s}`),
 ];
 
 /** Pulling from every consumer the identity's process reads. */
@@ -112,9 +118,11 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
       case 'reply-bridge':
         return [
           ...pullsOf(identity),
-          // A dead letter's original message is read back by its stream sequence.
-          `$JS.API.STREAM.MSG.GET.${COMMAND_STREAM}`,
-          `$JS.API.STREAM.MSG.GET.${REPLY_STREAM}`,
+          // A dead letter's original message is read back from its stream's trail by sequence.
+          ...[COMMAND_STREAM, REPLY_STREAM].flatMap((s) => [
+            `$JS.API.STREAM.MSG.GET.${trailOf(s)}`,
+            `$JS.API.STREAM.INFO.${trailOf(s)}`,
+          ]),
         ];
       case 'outbox-relay':
         return SERVICES.map(repliesOf);

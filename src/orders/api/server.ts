@@ -18,12 +18,13 @@ import rateLimit from '@fastify/rate-limit';
 import type { Logger } from '../../platform/logger';
 import type { OrderService } from '../order-service';
 import type { ApiKey, Scope } from '../../platform/security/api-keys';
-import { authenticate, requireScope } from '../../platform/security/http-auth';
+import { authenticate, callerKey, requireScope } from '../../platform/security/http-auth';
 import { projectVersion } from '../../platform/paths';
 import { BODY_REFUSALS, MAX_BODY_BYTES } from './bodies';
 import { z } from 'zod';
 import { healthSchema, refusals, securedBy } from './answers';
 import { httpMetrics } from './http-metrics';
+import { RefusalLog } from './refusal-log';
 import { describeRoutes, publishContract } from './openapi';
 import { orderActionRoutes, orderRoutes } from './order-routes';
 import { stockAndPointsRoutes } from './stock-and-points';
@@ -34,8 +35,11 @@ export interface ApiDeps {
   pool: Pool;
   registry: Registry;
   log: Logger;
-  /** Who may call, and how often: requests per minute per key (0 is unlimited). */
-  auth: { keys: ApiKey[]; ratePerMin: number };
+  /**
+   * Who may call, and how often: requests per minute per key, and per address for requests without a
+   * valid key (a wrong one or none: refused with 401, and counted); 0 is unlimited.
+   */
+  auth: { keys: ApiKey[]; ratePerMin: number; anonymousRatePerMin: number };
 }
 
 /**
@@ -57,12 +61,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // JSON only: a text body is never a valid request, so say 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
   const metrics = httpMetrics(deps.registry);
+  const refusals = new RefusalLog(deps.log);
   const { keys } = deps.auth;
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    const key = callerKey(req, keys);
+    refusals.answered(reply.statusCode, {
+      method: req.method,
+      route,
+      ip: req.ip,
+      ...(key ? { key: key.name } : {}),
+    });
   });
 
   app.setErrorHandler(
@@ -92,33 +104,53 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  // An unknown route says 404 only to a caller with a key, like every route that wants one.
-  app.setNotFoundHandler((req, reply) => {
-    if (!authenticate(req, reply, keys)) return reply;
-    return reply.code(404).send({ error: 'not_found', message: 'no such route' });
-  });
-
   // The OpenAPI document describes every route registered after this.
   describeRoutes(app, projectVersion);
-  // Routes go in a plugin registered after the rate limiter, so the limiter sees every one of them.
-  if (deps.auth.ratePerMin > 0) {
-    void app.register(rateLimit, {
-      max: deps.auth.ratePerMin,
-      timeWindow: 60_000,
-      // Runs after the route's key check (route hooks first), so the name is known; a refused
-      // caller never gets this far. The public routes count per address.
-      keyGenerator: (req) => `key:${req.apiKeyName ?? `ip:${req.ip}`}`,
-      errorResponseBuilder: (req, ctx) => ({
-        statusCode: 429,
-        message: `more than ${ctx.max} requests a minute with the key "${req.apiKeyName ?? '?'}"; retry after ${ctx.after}`,
-      }),
-    });
-  }
+  registerRateLimit(app, deps.auth);
   void app.register(async (api) => {
+    // An unknown route says 404 only to a caller with a key, like every route that wants one, and
+    // is counted by the rate limiter like them.
+    api.setNotFoundHandler(
+      api.hasDecorator('rateLimit') ? { preHandler: api.rateLimit() } : {},
+      (req, reply) => {
+        if (!authenticate(req, reply, keys)) return reply;
+        return reply.code(404).send({ error: 'not_found', message: 'no such route' });
+      },
+    );
     publishContract(api);
     routes(api.withTypeProvider<ZodTypeProvider>(), deps, metrics);
   });
   return app;
+}
+
+/**
+ * Counts every request but /healthz against its caller: a key's requests against the key's allowance,
+ * those without a valid key (a wrong one, none, the public contract) against the address's. A refused
+ * key is counted too (the limiter runs before the key check), so an address that keeps trying keys
+ * is answered 429 once past its allowance. Registered before the routes, so it sees every one of them.
+ */
+function registerRateLimit(app: FastifyInstance, auth: ApiDeps['auth']): void {
+  if (auth.ratePerMin === 0 && auth.anonymousRatePerMin === 0) return;
+  const allowance = (caller: string) =>
+    caller.startsWith('key:') ? auth.ratePerMin : auth.anonymousRatePerMin;
+  void app.register(rateLimit, {
+    keyGenerator: (req) => {
+      const key = callerKey(req, auth.keys);
+      return key ? `key:${key.name}` : `address:${req.ip}`;
+    },
+    max: (_req, caller) => allowance(caller),
+    allowList: (_req, caller) => allowance(caller) === 0,
+    timeWindow: 60_000,
+    errorResponseBuilder: (req, ctx) => {
+      const key = callerKey(req, auth.keys);
+      return {
+        statusCode: 429,
+        message: key
+          ? `more than ${ctx.max} requests a minute with the key "${key.name}"; retry after ${ctx.after}`
+          : `more than ${ctx.max} requests a minute from this address without a valid API key; retry after ${ctx.after}`,
+      };
+    },
+  });
 }
 
 /** The API with its routes' zod schemas as types: handlers get parsed input, answers are checked. */
@@ -131,10 +163,12 @@ export type ZodApi = FastifyInstance<
 >;
 
 /** The options of a route that wants a key with `scope`. */
-export type RouteOptions = { onRequest: ReturnType<typeof requireScope> };
+export type RouteOptions = { preParsing: ReturnType<typeof requireScope> };
 
 function routes(app: ZodApi, deps: ApiDeps, metrics: ReturnType<typeof httpMetrics>) {
-  const need = (scope: Scope): RouteOptions => ({ onRequest: requireScope(deps.auth.keys, scope) });
+  const need = (scope: Scope): RouteOptions => ({
+    preParsing: requireScope(deps.auth.keys, scope),
+  });
 
   app.get(
     '/healthz',

@@ -25,4 +25,33 @@ export const isReplicaPlacementRefusal = (err: unknown): boolean =>
 
 /** A publish the client refuses before sending, and always will: larger than max_payload, a bad subject. */
 export const isRefusedForGood = (err: unknown): boolean =>
-  err instanceof errors.InvalidArgumentError || err instanceof errors.InvalidSubjectError;
+  err instanceof PublishRefusedError ||
+  err instanceof errors.InvalidArgumentError ||
+  err instanceof errors.InvalidSubjectError;
+
+/** A message refused for good (isRefusedForGood), with what was sent: its subject and size. */
+export class PublishRefusedError extends Error {
+  override name = 'PublishRefusedError';
+  constructor(
+    readonly subject: string,
+    readonly bytes: number,
+    cause: unknown,
+  ) {
+    super(
+      `a message of ${bytes} bytes on ${subject} is refused for good: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * JetStream could not store a published message: under `discard: new` that is a stream at its byte
+ * limit (nats-server answers 10077 with "maximum bytes exceeded"). Nothing was stored and nothing
+ * deleted; the same publish succeeds once consumers have made room, so it is tried again.
+ */
+export const isStreamFull = (err: unknown): boolean =>
+  err instanceof JetStreamApiError && err.code === STORE_FAILED;
+
+const STORE_FAILED = 10077;

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger';
 import { extractTraceContext, inSpan } from '../telemetry/tracing';
 import { KeyedLanes } from './lanes';
+import { subjectCarries } from './subjects';
 import { backoffMs } from '../backoff';
 
 /** Redelivery delay after a transient failure: doubles per delivery, capped. */
@@ -20,10 +21,13 @@ export interface KeyedConsumer {
 
 /**
  * The consume loop every order-keyed consumer shares: pull from a durable consumer, parse each message
- * (one that cannot be parsed is terminated at once, so it becomes a dead letter), and hand it to the lane
- * of its order, inside a span that continues the trace the message carries. `handle` acks or naks.
+ * (one that cannot be parsed, or whose subject is not its type's, is terminated at once, so it becomes
+ * a dead letter), and hand it to the lane of its order, inside a span that continues the trace the
+ * message carries. `handle` acks or naks.
  */
-export async function consumeByOrder<T extends { orderId: string; commandId: string }>(opts: {
+export async function consumeByOrder<
+  T extends { orderId: string; commandId: string; type?: string },
+>(opts: {
   nc: NatsConnection;
   stream: string;
   consumer: string;
@@ -33,7 +37,9 @@ export async function consumeByOrder<T extends { orderId: string; commandId: str
   /** A verb for the span and log lines: "process", "deliver". */
   verb: string;
   parse: (raw: unknown) => T;
-  onUnparseable?: () => void;
+  /** Each subject carries one type (`cmd.<type>`, `reply.<type>`), as the app's do; unless false. */
+  typedSubjects?: boolean;
+  onRefused?: () => void;
   handle: (m: JsMsg, body: T) => Promise<void>;
 }): Promise<KeyedConsumer> {
   const { log } = opts;
@@ -44,20 +50,36 @@ export async function consumeByOrder<T extends { orderId: string; commandId: str
   const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.consumer);
   const messages = await consumer.consume({ max_messages: lanes.laneCount * laneQueue });
 
+  /**
+   * The message's body, or why it is refused for good: it is not its schema's JSON, or it claims
+   * another type than its subject carries (who may publish on a subject is the broker's to enforce, so
+   * a body of another type there would let one service speak for another).
+   */
+  const admit = (m: JsMsg): { body: T } | { refused: string } => {
+    let body: T;
+    try {
+      body = opts.parse(m.json());
+    } catch (err) {
+      return { refused: `unparseable: ${(err as Error).message.slice(0, 200)}` };
+    }
+    if (opts.typedSubjects !== false && !subjectCarries(m.subject, body.type))
+      return { refused: `wrong subject: a ${body.type ?? 'untyped'} message on ${m.subject}` };
+    return { body };
+  };
+
   const done = (async () => {
     for await (const m of messages) {
-      let body: T;
-      try {
-        body = opts.parse(m.json());
-      } catch (err) {
+      const admitted = admit(m);
+      if ('refused' in admitted) {
         log.error(
-          { err, subject: m.subject, seq: m.seq },
-          `unparseable message terminated (${opts.verb})`,
+          { subject: m.subject, seq: m.seq, reason: admitted.refused },
+          `message refused and terminated (${opts.verb})`,
         );
-        opts.onUnparseable?.();
-        m.term(`unparseable: ${(err as Error).message.slice(0, 200)}`);
+        opts.onRefused?.();
+        m.term(admitted.refused);
         continue;
       }
+      const { body } = admitted;
       await lanes.submit(body.orderId, () =>
         inSpan(
           `${opts.verb} ${m.subject}`,

@@ -2,6 +2,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { HDR_COMMAND_ID, HDR_ORDER_ID } from './subjects';
 import { injectTraceContext } from '../telemetry/tracing';
+import { isRefusedForGood, PublishRefusedError } from './errors';
 
 export interface PublishResult {
   stream: string;
@@ -26,10 +27,13 @@ export async function publishJson(
   h.set(HDR_COMMAND_ID, ids.commandId);
   h.set(HDR_ORDER_ID, ids.orderId);
   injectTraceContext(h);
-  const ack: PubAck = await js.publish(subject, JSON.stringify(body), {
-    msgID,
-    headers: h,
-    timeout: timeoutMs,
-  });
+  const data = JSON.stringify(body);
+  let ack: PubAck;
+  try {
+    ack = await js.publish(subject, data, { msgID, headers: h, timeout: timeoutMs });
+  } catch (err) {
+    if (isRefusedForGood(err)) throw new PublishRefusedError(subject, Buffer.byteLength(data), err);
+    throw err;
+  }
   return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }

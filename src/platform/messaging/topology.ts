@@ -19,6 +19,7 @@ import {
   REPLY_STREAM,
   serviceCommandFilter,
   serviceConsumerName,
+  trailOf,
 } from './subjects';
 import { isNotFound, isReplicaPlacementRefusal } from './errors';
 
@@ -33,27 +34,62 @@ export interface TopologySettings {
    * Consumers leave theirs unset, so they follow their stream.
    */
   replicas?: number;
+  /** The most bytes each stream holds (SHIPSHAPE_STREAM_MAX_BYTES). */
+  maxBytes: number;
 }
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
-function streamConfig(
+/** How long a trail keeps its copies: long enough to read back a dead letter found late. */
+export const TRAIL_MAX_AGE_DAYS = 7;
+
+type StreamSettings = Partial<StreamConfig> & { name: string };
+
+/**
+ * A stream that holds work: commands, replies, dead-letter advisories. Under interest retention a
+ * message leaves once every consumer it is for has acknowledged it (a terminated one included), so
+ * what the stream holds is work still to do, and its byte limit bounds the backlog. A full stream
+ * refuses a publish (`discard: new`), which the publisher tries again; with no age limit either,
+ * nothing waiting for its consumer is ever deleted. One exception stays: a message that ran out of
+ * deliveries is kept for its consumer (JetStream does so under interest retention) and counts against
+ * the limit until an operator removes it (docs/failures.md).
+ */
+export function workStreamConfig(
   name: string,
   subjects: string[],
   s: TopologySettings,
-): Partial<StreamConfig> & { name: string } {
+): StreamSettings {
   return {
     name,
     subjects,
     storage: StorageType.File,
-    // Limits retention keeps messages after they are acked, so a dead letter can be read back by sequence.
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: 7 * DAY_NS,
+    retention: RetentionPolicy.Interest,
+    discard: DiscardPolicy.New,
+    max_bytes: s.maxBytes,
+    max_age: 0,
     duplicate_window: nanos(s.duplicateWindowMs),
     num_replicas: s.replicas ?? 1,
     // Direct gets let the backlog metrics read the oldest pending message's time cheaply.
     allow_direct: true,
+  };
+}
+
+/**
+ * The trail of a work stream (trailOf): a mirror, with the same sequence numbers, that keeps every
+ * message for TRAIL_MAX_AGE_DAYS after the work stream let it go, so the dead-letter watcher can read a
+ * terminated message back by its sequence. Full, it drops its oldest copies (`discard: old`): it holds
+ * copies only, never the last one of something still to do.
+ */
+function trailStreamConfig(origin: string, s: TopologySettings): StreamSettings {
+  return {
+    name: trailOf(origin),
+    mirror: { name: origin },
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_bytes: s.maxBytes,
+    max_age: TRAIL_MAX_AGE_DAYS * DAY_NS,
+    num_replicas: s.replicas ?? 1,
   };
 }
 
@@ -73,10 +109,7 @@ function consumerConfig(
   };
 }
 
-async function ensureStream(
-  jsm: JetStreamManager,
-  cfg: Partial<StreamConfig> & { name: string },
-): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise<void> {
   const name = cfg.name;
   try {
     try {
@@ -116,8 +149,13 @@ async function ensureConsumer(
 /** Creates or updates every stream and durable consumer the app uses. Safe to run at every start. */
 export async function ensureTopology(nc: NatsConnection, s: TopologySettings): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, streamConfig(COMMAND_STREAM, ['cmd.>'], s));
-  await ensureStream(jsm, streamConfig(REPLY_STREAM, ['reply.>'], s));
+  for (const [stream, subjects] of [
+    [COMMAND_STREAM, ['cmd.>']],
+    [REPLY_STREAM, ['reply.>']],
+  ] as const) {
+    await ensureStream(jsm, workStreamConfig(stream, [...subjects], s));
+    await ensureStream(jsm, trailStreamConfig(stream, s));
+  }
   for (const service of SERVICES) {
     await ensureConsumer(
       jsm,
@@ -126,13 +164,26 @@ export async function ensureTopology(nc: NatsConnection, s: TopologySettings): P
     );
   }
   await ensureConsumer(jsm, REPLY_STREAM, consumerConfig(REPLY_BRIDGE_CONSUMER, undefined, s));
-  await ensureStream(jsm, {
-    ...streamConfig(ADVISORY_STREAM, deadLetterAdvisorySubjects([COMMAND_STREAM, REPLY_STREAM]), s),
-    max_age: 30 * DAY_NS,
-  });
+  await ensureStream(
+    jsm,
+    workStreamConfig(
+      ADVISORY_STREAM,
+      deadLetterAdvisorySubjects([COMMAND_STREAM, REPLY_STREAM]),
+      s,
+    ),
+  );
   // Recording a dead letter is idempotent, so this consumer may redeliver freely; it never gives up.
   await ensureConsumer(jsm, ADVISORY_STREAM, {
     ...consumerConfig(DEAD_LETTER_CONSUMER, undefined, s),
     max_deliver: -1,
   });
 }
+
+/** Every stream the app keeps, work streams and trails: what the stream metrics report. */
+export const ALL_STREAMS: readonly string[] = [
+  COMMAND_STREAM,
+  trailOf(COMMAND_STREAM),
+  REPLY_STREAM,
+  trailOf(REPLY_STREAM),
+  ADVISORY_STREAM,
+];

@@ -1,10 +1,10 @@
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import { findApiKey, hasScope } from './api-keys';
 import type { ApiKey, Scope } from './api-keys';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The name of the API key the request was made with (for logs and rate limiting), once checked. */
+    /** The name of the API key the request was made with (for its log lines), once checked. */
     apiKeyName?: string;
   }
 }
@@ -20,6 +20,14 @@ export function presentedApiKey(req: FastifyRequest): string | undefined {
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
 
+const identified = new WeakMap<FastifyRequest, ApiKey | null>();
+
+/** The known key the request presents, if any: looked up once per request (the rate limiter asks too). */
+export function callerKey(req: FastifyRequest, keys: ApiKey[]): ApiKey | undefined {
+  if (!identified.has(req)) identified.set(req, findApiKey(keys, presentedApiKey(req)) ?? null);
+  return identified.get(req) ?? undefined;
+}
+
 /**
  * Checks the request's key: 401 when there is none or it is unknown, 403 when it lacks `scope`
  * (none: any known key will do). Returns the key, or undefined once the refusal is sent.
@@ -30,7 +38,7 @@ export function authenticate(
   keys: ApiKey[],
   scope?: Scope,
 ): ApiKey | undefined {
-  const key = findApiKey(keys, presentedApiKey(req));
+  const key = callerKey(req, keys);
   if (!key) {
     void reply.code(401).header('www-authenticate', 'Bearer').send({
       error: 'unauthorized',
@@ -50,10 +58,11 @@ export function authenticate(
 }
 
 /**
- * An onRequest hook for a route that needs `scope`: `app.get(url, { onRequest: requireScope(keys,
- * 'orders:read') }, handler)`. Runs before the body is read, so a refused caller costs no parsing.
+ * A preParsing hook for a route that needs `scope`: `app.get(url, { preParsing: requireScope(keys,
+ * 'orders:read') }, handler)`. Runs after the rate limiter (an onRequest hook) has counted the
+ * request, refusals included, and before the body is read, so a refused caller costs no parsing.
  */
-export function requireScope(keys: ApiKey[], scope?: Scope): onRequestAsyncHookHandler {
+export function requireScope(keys: ApiKey[], scope?: Scope): preParsingAsyncHookHandler {
   return async (req, reply) => {
     authenticate(req, reply, keys, scope);
   };

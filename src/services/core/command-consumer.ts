@@ -122,7 +122,7 @@ export async function startCommandConsumer(opts: CommandConsumerOptions): Promis
     ...(opts.laneQueue ? { laneQueue: opts.laneQueue } : {}),
     verb: 'process',
     parse: parseCommand,
-    onUnparseable: () => count('terminated'),
+    onRefused: () => count('terminated'),
     handle,
   });
   return {
