@@ -6,8 +6,11 @@ import type { LocalSecrets } from './local-secrets';
  * configuration (`SHIPSHAPE_API_KEYS` or a file); the local stack uses the two keys in its secrets file.
  */
 
-/** What a key may do: place orders, read orders, operate (cancel, reconcile, stock, metrics), decode payloads. */
-export const SCOPES = ['orders:write', 'orders:read', 'operate', 'codec'] as const;
+/**
+ * What a key may do: place orders, read orders, operate (cancel, reconcile, resolve, stock), read the
+ * metrics (what Prometheus is given: nothing else), decode payloads.
+ */
+export const SCOPES = ['orders:write', 'orders:read', 'operate', 'metrics', 'codec'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKey {
