@@ -128,7 +128,7 @@ export function orderCommands(program: Command): void {
         }
         const thresholdMs = parseDuration(o.stuckFor!);
         const c = config();
-        const temporal = await connectTemporalClient(c);
+        const temporal = await connectTemporalClient(c, 'cli');
         try {
           const report = await withPool((pool) =>
             reconcileRound(

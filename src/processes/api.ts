@@ -23,7 +23,7 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
     // The accepting path's connections are open before the first order, and stay open.
     const pool = r.pool('api', { max: 20, min: ACCEPT_CONNECTIONS });
     await openConnections(pool, ACCEPT_CONNECTIONS);
-    const temporal = await r.temporalClient();
+    const temporal = await r.temporalClient('api');
     const nc = await r.nats('api');
     const registry = createRegistry('api');
     registerBacklogGauges(registry, {

@@ -29,7 +29,7 @@ export function reconcilerDeps(
 export async function startReconcilerProcess(config: Config, log: Logger): Promise<Component> {
   return Resources.open(config, async (r) => {
     const pool = r.pool('reconciler', { max: 3 });
-    const temporal = await r.temporalClient();
+    const temporal = await r.temporalClient('reconciler');
     const registry = createRegistry('reconciler');
     const metrics = reconcilerMetrics(registry);
     r.add(

@@ -9,7 +9,7 @@ import type { Component } from './resources';
 /** The reply bridge, and the dead-letter watcher that also tells workflows what will never answer. */
 export async function startBridge(config: Config, log: Logger): Promise<Component> {
   return Resources.open(config, async (r) => {
-    const temporal = await r.temporalClient();
+    const temporal = await r.temporalClient('reply-bridge');
     const nc = await r.nats('reply-bridge');
     const pool = r.pool('reply-bridge', { max: 2 });
     const bridge = r.add(await startReplyBridge({ nc, temporal, log, lanes: config.lanes }), (b) =>
