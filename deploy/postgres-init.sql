@@ -1,6 +1,9 @@
--- Temporal keeps its own databases beside Shipshape's.
-CREATE DATABASE temporal;
-CREATE DATABASE temporal_visibility;
+-- Temporal keeps its own databases beside Shipshape's, owned by a role of its own: the Temporal servers
+-- never log in as the superuser, and Shipshape's roles have no rights on them.
+\set pw `cat /run/secrets/temporal-db-password`
+CREATE ROLE temporal LOGIN PASSWORD :'pw';
+CREATE DATABASE temporal OWNER temporal;
+CREATE DATABASE temporal_visibility OWNER temporal;
 
 -- Shipshape's roles (src/platform/db/roles.ts). The migrator owns the database and its schemas and runs the
 -- migrations (the one-shot `setup` service); each process logs in as its own role, a member of the

@@ -3,6 +3,8 @@
 # Safe to run at every `docker compose up`: setup-schema only starts versioning an empty
 # database, update-schema applies whatever versions are missing.
 set -eu
+# The password of Temporal's own role, from its secret file.
+POSTGRES_PWD=$(cat "$POSTGRES_PWD_FILE")
 
 sql() {
   db=$1
@@ -12,7 +14,7 @@ sql() {
 }
 
 setup() {
-  # The database may exist already (deploy/postgres-init.sql makes both).
+  # The database exists already: deploy/postgres-init.sql makes both, owned by Temporal's role.
   sql "$1" create-database 2>/dev/null || echo "database $1 exists"
   sql "$1" setup-schema -v 0.0 2>/dev/null || echo "database $1 is versioned already"
   sql "$1" update-schema -d "/etc/temporal/schema/postgresql/v12/$2/versioned"

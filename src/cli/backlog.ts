@@ -27,7 +27,7 @@ export interface BacklogReport {
 export async function openBacklog(config: Config) {
   const nc = await connectNats(config, 'cli', 'shipshape-cli-backlog');
   const jsm = await jetstreamManager(nc);
-  const temporal = await connectTemporalClient(config);
+  const temporal = await connectTemporalClient(config, 'cli');
   let previous: { at: number; done: Map<string, number> } | undefined;
 
   const sample = async () => {

@@ -307,7 +307,7 @@ function report(
 }
 
 async function withTemporal(fn: (temporal: Client) => Promise<void>): Promise<void> {
-  const temporal = await connectTemporalClient(config());
+  const temporal = await connectTemporalClient(config(), 'cli');
   try {
     await fn(temporal);
   } finally {

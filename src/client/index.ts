@@ -71,7 +71,7 @@ export class ShipshapeClient {
       TEMPORAL_API_KEY: opts.apiKey,
     });
     const dataConverter = temporalDataConverter(defaults);
-    const connection = opts.connection ?? (await connectTemporal(defaults));
+    const connection = opts.connection ?? (await connectTemporal(defaults, 'cli'));
     const client = new Client({
       connection,
       namespace: defaults.temporal.namespace,

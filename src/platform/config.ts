@@ -168,6 +168,10 @@ const envSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
   TEMPORAL_API_KEY: z.string().optional(),
   CODEC_PORT: intFromEnv('CODEC_PORT', -1, 1, 65535).optional(),
+  CODEC_TLS_CERT: z.string().optional(),
+  CODEC_TLS_KEY: z.string().optional(),
+  UI_GATE_PORT: intFromEnv('UI_GATE_PORT', -1, 1, 65535).optional(),
+  TEMPORAL_UI_UPSTREAM: urlFromEnv('TEMPORAL_UI_UPSTREAM'),
 });
 
 /** Every environment variable Shipshape reads (a deployment's settings are checked against it). */
@@ -193,6 +197,11 @@ export interface StackPorts {
   fakeCarrier: number;
   /** The codec server the Temporal UI decodes payloads through. */
   codecServer: number;
+  /**
+   * The Temporal UI server beside the local cluster, reached only through the UI gate, which takes
+   * `temporalUi` (the dev server serves its own UI there).
+   */
+  temporalUiServer: number;
   /** `shipshape run` gives each worker process its own metrics port from here up. */
   metricsBase: number;
 }
@@ -211,6 +220,7 @@ export function stackPorts(offset: number): StackPorts {
     fakePayment: 18081 + offset,
     fakeCarrier: 18082 + offset,
     codecServer: 18234 + offset,
+    temporalUiServer: 18235 + offset,
     metricsBase: 19100 + offset,
   };
 }
@@ -255,8 +265,16 @@ export interface Config {
     trusted: string | undefined;
     trustedFile: string | undefined;
   };
-  /** The codec server (decodes payloads for the Temporal UI); listens on `api.host`. */
-  codecServer: { port: number };
+  /**
+   * The codec server (decodes payloads for the Temporal UI); listens on `api.host`, over HTTPS when
+   * given a certificate and its key (PEM files, read when it starts).
+   */
+  codecServer: { port: number; tls: { certFile: string; keyFile: string } | undefined };
+  /**
+   * The gate in front of the Temporal UI server (src/platform/temporal/ui-gate.ts): where it listens
+   * (on `api.host`), and the UI server it lets signed-in people through to.
+   */
+  uiGate: { port: number; upstream: string };
   nats: {
     servers: string[];
     /** This process's NATS user and password (or a password file, or a .creds file); unset, the local stack's per-process users. */
@@ -470,6 +488,20 @@ function retentionSettings(e: {
   };
 }
 
+/** The codec server's own certificate: both files or neither. */
+function codecTlsSettings(e: {
+  CODEC_TLS_CERT?: string;
+  CODEC_TLS_KEY?: string;
+}): Config['codecServer']['tls'] {
+  const certFile = e.CODEC_TLS_CERT || undefined;
+  const keyFile = e.CODEC_TLS_KEY || undefined;
+  if (Boolean(certFile) !== Boolean(keyFile))
+    throw new ConfigError(
+      `invalid configuration: ${certFile ? 'CODEC_TLS_CERT is set without CODEC_TLS_KEY' : 'CODEC_TLS_KEY is set without CODEC_TLS_CERT'} (HTTPS needs both)`,
+    );
+  return certFile && keyFile ? { certFile, keyFile } : undefined;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -511,6 +543,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     codecServer: {
       port: e.CODEC_PORT !== undefined && e.CODEC_PORT !== -1 ? e.CODEC_PORT : ports.codecServer,
+      tls: codecTlsSettings(e),
+    },
+    uiGate: {
+      port:
+        e.UI_GATE_PORT !== undefined && e.UI_GATE_PORT !== -1 ? e.UI_GATE_PORT : ports.temporalUi,
+      upstream: e.TEMPORAL_UI_UPSTREAM ?? `http://127.0.0.1:${ports.temporalUiServer}`,
     },
     nats: {
       servers: (e.NATS_SERVERS ?? `nats://127.0.0.1:${ports.nats}`)

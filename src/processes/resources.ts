@@ -9,7 +9,7 @@ import { connectNats } from '../platform/messaging/connection';
 import { serveMetrics } from '../platform/metrics/registry';
 import type { NatsIdentity } from '../platform/security/identity';
 import { connectTemporalClient } from '../platform/temporal/client';
-import type { Signer } from '../domain/provenance';
+import type { TemporalClientProcess } from './table';
 
 /** A started part of the app; `stop` awaits every close. */
 export interface Component {
@@ -40,9 +40,10 @@ export class Resources {
     return this.add(await connectNats(this.config, identity), (nc) => nc.drain());
   }
 
-  /** A Temporal client; a `signer`'s signs what it sends to workflows (src/domain/provenance.ts). */
-  async temporalClient(signer?: Signer): Promise<Client> {
-    return this.add(await connectTemporalClient(this.config, signer), (c) => c.connection.close());
+  async temporalClient(identity: TemporalClientProcess): Promise<Client> {
+    return this.add(await connectTemporalClient(this.config, identity), (c) =>
+      c.connection.close(),
+    );
   }
 
   /** GET /metrics on the process's own port, when METRICS_PORT is set. */

@@ -48,7 +48,7 @@ export async function prepareInfrastructure(
  * commands, after the services forgot them. Refuses it, naming the setting to raise.
  */
 async function checkNamespaceRetention(config: Config): Promise<void> {
-  const client = await connectTemporalClient(config);
+  const client = await connectTemporalClient(config, 'admin');
   try {
     const { namespace } = config.temporal;
     const ns = await client.workflowService.describeNamespace({ namespace });

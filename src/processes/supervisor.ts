@@ -17,7 +17,8 @@ interface Supervised {
 
 export interface SupervisorOptions {
   config: Config;
-  env?: NodeJS.ProcessEnv;
+  /** The processes' environment, or each process's own (its credentials, say). */
+  env?: NodeJS.ProcessEnv | ((name: ProcessName) => NodeJS.ProcessEnv);
   log: (line: string) => void;
   /** Restart a process that exits unexpectedly (the default). */
   restart?: boolean;
@@ -41,7 +42,7 @@ const metricsPortOf = (config: Config, names: readonly ProcessName[], name: Proc
 
 /**
  * Where each of `names`, run by a supervisor, serves GET /metrics: a worker on its METRICS_PORT, the
- * API on the API's port (with a key that has the `operate` scope). Processes without metrics are left out.
+ * API on the API's port (with a key that has the `metrics` scope). Processes without metrics are left out.
  */
 export function metricsUrls(
   config: Config,
@@ -101,7 +102,11 @@ export class Supervisor {
     const out = createWriteStream(logFile, { flags: 'a' });
     const metricsPort = metricsPortOf(this.opts.config, this.names(), name);
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
-      env: { ...process.env, METRICS_PORT: String(metricsPort), ...this.opts.env },
+      env: {
+        ...process.env,
+        METRICS_PORT: String(metricsPort),
+        ...(typeof this.opts.env === 'function' ? this.opts.env(name) : this.opts.env),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: execArgvFor(name, this.opts.execArgv),
     });

@@ -23,11 +23,13 @@ export interface ProcessRow {
   readonly consumes: readonly ConsumerRef[];
   /**
    * When it runs: `always` under `shipshape run` and in a deployment; `with-fake-providers` only where
-   * PAYMENT_PROVIDER_URL and CARRIER_URL are unset; `by-hand` is the operator's CLI.
+   * PAYMENT_PROVIDER_URL and CARRIER_URL are unset; `with-temporal-ui` in front of a Temporal UI server
+   * (the local cluster's, started with it by `shipshape stack up`, or a deployment's); `by-hand` is
+   * the operator's CLI.
    */
-  readonly runs: 'always' | 'with-fake-providers' | 'by-hand';
+  readonly runs: 'always' | 'with-fake-providers' | 'with-temporal-ui' | 'by-hand';
   /**
-   * Where it serves GET /metrics for Prometheus: on the API's own port (behind a key with the `operate`
+   * Where it serves GET /metrics for Prometheus: on the API's own port (behind a key with the `metrics`
    * scope), on its own METRICS_PORT, or nowhere.
    */
   readonly metrics: 'api-port' | 'metrics-port' | 'none';
@@ -37,6 +39,13 @@ export interface ProcessRow {
    * accepted at once and drained at the pace the cores allow.
    */
   readonly drains: boolean;
+  /**
+   * What it does with Temporal: `client` connects (with a client certificate of its own where the
+   * frontend wants one) and encrypts and decrypts payloads; `codec` holds the payload keys to decode
+   * and encode for the Temporal UI but never connects; `none` neither, so it is given neither a
+   * certificate nor a payload key.
+   */
+  readonly temporal: 'client' | 'codec' | 'none';
   /** Options for the `node` that runs it, wherever it runs (`shipshape run`, chaos, docker-compose.yml). */
   readonly nodeOptions?: readonly string[];
 }
@@ -48,6 +57,7 @@ const service = <S extends 'inventory' | 'payment' | 'loyalty' | 'shipping'>(nam
   runs: 'always' as const,
   metrics: 'metrics-port' as const,
   drains: true,
+  temporal: 'none' as const,
 });
 
 export const PROCESS_TABLE = [
@@ -58,6 +68,7 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'api-port',
     drains: false,
+    temporal: 'client',
     // A small young generation: each collection of it stops every request in flight, and on Node 24 it
     // grew to 64 MB, whose collections took 10-100 ms under a peak (docs/benchmarks.md).
     nodeOptions: ['--max-semi-space-size=4'],
@@ -69,6 +80,7 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'metrics-port',
     drains: true,
+    temporal: 'client',
     // V8 sizes a heap from the machine's memory and, on Node 24, lets each thread's young generation
     // grow to 128 MB: with a burst's orders in flight the worker (its main thread and its workflow
     // thread) held hundreds of MB of garbage. Limits make it collect sooner; what it keeps alive is
@@ -89,6 +101,7 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'metrics-port',
     drains: true,
+    temporal: 'client',
   },
   {
     name: 'outbox-relay',
@@ -97,6 +110,7 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'metrics-port',
     drains: true,
+    temporal: 'none',
   },
   {
     name: 'reconciler',
@@ -105,6 +119,7 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'metrics-port',
     drains: true,
+    temporal: 'client',
   },
   {
     name: 'codec-server',
@@ -113,6 +128,17 @@ export const PROCESS_TABLE = [
     runs: 'always',
     metrics: 'none',
     drains: false,
+    temporal: 'codec',
+  },
+  // The only way to the Temporal UI server: signed-in people only, writes for operators only.
+  {
+    name: 'ui-gate',
+    identity: false,
+    consumes: [],
+    runs: 'with-temporal-ui',
+    metrics: 'none',
+    drains: false,
+    temporal: 'none',
   },
   // Stands for the outside companies a service calls while it drains.
   {
@@ -122,8 +148,17 @@ export const PROCESS_TABLE = [
     runs: 'with-fake-providers',
     metrics: 'none',
     drains: true,
+    temporal: 'none',
   },
-  { name: 'cli', identity: true, consumes: [], runs: 'by-hand', metrics: 'none', drains: false },
+  {
+    name: 'cli',
+    identity: true,
+    consumes: [],
+    runs: 'by-hand',
+    metrics: 'none',
+    drains: false,
+    temporal: 'client',
+  },
 ] as const satisfies readonly ProcessRow[];
 
 type Row = (typeof PROCESS_TABLE)[number];
@@ -138,14 +173,30 @@ export const RUNNABLE_PROCESSES: readonly ProcessName[] = PROCESS_TABLE.filter(
   (p): p is Exclude<Row, { runs: 'by-hand' }> => p.runs !== 'by-hand',
 ).map((p) => p.name);
 
-/** The app's processes proper: the runnable ones but the fake providers. */
-export const APP_PROCESSES: readonly ProcessName[] = RUNNABLE_PROCESSES.filter(
-  (p) => p !== 'fake-providers',
-);
+/** The app's processes proper, the ones `shipshape run` always starts. */
+export const APP_PROCESSES: readonly ProcessName[] = PROCESS_TABLE.filter(
+  (p): p is Extract<Row, { runs: 'always' }> => p.runs === 'always',
+).map((p) => p.name);
 
 export const PROCESS_IDENTITIES: readonly ProcessIdentity[] = PROCESS_TABLE.filter(
   (p): p is Extract<Row, { identity: true }> => p.identity,
 ).map((p) => p.name);
+
+/** A process that connects to Temporal. */
+export type TemporalClientProcess = Extract<Row, { temporal: 'client' }>['name'];
+/**
+ * Whoever connects to Temporal, each with a client certificate of its own: the processes that do,
+ * the setup step (`admin`: search attributes, and the local cluster's namespace) and the Temporal UI server.
+ */
+export type TemporalIdentity = TemporalClientProcess | 'admin' | 'temporal-ui';
+
+export const TEMPORAL_IDENTITIES: readonly TemporalIdentity[] = [
+  ...PROCESS_TABLE.filter(
+    (p): p is Extract<Row, { temporal: 'client' }> => p.temporal === 'client',
+  ).map((p) => p.name),
+  'admin',
+  'temporal-ui',
+];
 
 export const isProcessIdentity = (name: string): name is ProcessIdentity =>
   (PROCESS_IDENTITIES as readonly string[]).includes(name);
@@ -158,6 +209,13 @@ export const drains = (name: string): boolean => rowOf(name)?.drains ?? false;
 
 /** The options for the `node` that runs a process (see ProcessRow.nodeOptions). */
 export const nodeOptionsOf = (name: string): readonly string[] => rowOf(name)?.nodeOptions ?? [];
+
+/** True for a process that encrypts or decrypts payloads, and so needs the payload keys (see ProcessRow.temporal). */
+export const holdsPayloadKeys = (name: string): boolean =>
+  (rowOf(name)?.temporal ?? 'none') !== 'none';
+
+/** True for a process that connects to Temporal (see ProcessRow.temporal). */
+export const connectsToTemporal = (name: string): boolean => rowOf(name)?.temporal === 'client';
 
 /** Where a process serves its metrics (see ProcessRow.metrics). */
 export const metricsServedBy = (name: ProcessName): ProcessRow['metrics'] => rowOf(name)!.metrics;

@@ -49,7 +49,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     // Made before connecting: without a payload key the worker refuses to start.
     const dataConverter = temporalDataConverter(config, { forWorker: true });
     const connection = r.add(
-      await NativeConnection.connect(temporalConnectionOptions(config)),
+      await NativeConnection.connect(temporalConnectionOptions(config, 'temporal-worker')),
       (c) => c.close(),
     );
     const worker = await Worker.create({

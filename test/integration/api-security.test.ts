@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createLogger } from '../../src/platform/logger';
@@ -70,13 +71,15 @@ describe('the API wants a key, holds each key to its scopes and rate, and refuse
       ['POST', '/orders/some-order/cancel', undefined],
       ['POST', '/orders/some-order/reconcile', {}],
       ['POST', '/orders/some-order/resolve', { action: 'retry' }],
-      ['GET', '/metrics', undefined],
     ] as const) {
       const r = await http(asClient(), method, path, b);
       assert.equal(r.status, 403, `${method} ${path} with the client key`);
       assert.equal(r.body.error, 'forbidden');
       assert.match(String(r.body.message), /lacks the scope "operate"/);
     }
+    const metrics = await http(asClient(), 'GET', '/metrics');
+    assert.equal(metrics.status, 403);
+    assert.match(String(metrics.body.message), /lacks the scope "metrics"/);
     // The operator key may: the same SKU is still unknown, so the refusal above set nothing.
     assert.equal((await http(h, 'GET', `/inventory/${sku}`)).status, 404);
   });
@@ -164,6 +167,38 @@ describe('the API wants a key, holds each key to its scopes and rate, and refuse
       assert.match(metrics, /shipshape_http_requests_total\{[^}]*status="429"[^}]*\} 3/);
     } finally {
       await limited?.stop();
+    }
+  });
+
+  it("lets Prometheus's metrics-only key read /metrics and nothing else", async () => {
+    const prometheus = `metrics-${crypto.randomBytes(24).toString('hex')}`;
+    const config = {
+      ...h.config,
+      api: {
+        ...h.config.api,
+        port: 0,
+        keys: [{ name: 'prometheus', scopes: ['metrics' as const], secret: prometheus }],
+      },
+    };
+    const api = await startApi(config, createLogger('test-metrics-api', 'fatal'));
+    try {
+      const scraper = { apiUrl: `http://127.0.0.1:${api.port}`, apiKey: prometheus };
+      const scrape = await fetch(`${scraper.apiUrl}/metrics`, {
+        headers: { authorization: `Bearer ${prometheus}` },
+      });
+      assert.equal(scrape.status, 200);
+      assert.match(await scrape.text(), /shipshape_http_requests_total/);
+      for (const [method, path, b] of [
+        ['GET', `/orders/${uniqueId('none')}`, undefined],
+        ['POST', '/orders', orderBody({ customerId: 'scraper', sku: uniqueId('sku') })],
+        ['GET', `/inventory/${uniqueId('sku')}`, undefined],
+        ['POST', '/orders/some-order/cancel', undefined],
+      ] as const) {
+        const r = await http(scraper, method, path, b);
+        assert.equal(r.status, 403, `${method} ${path} with the metrics key`);
+      }
+    } finally {
+      await api.stop();
     }
   });
 

@@ -77,11 +77,11 @@ describe('payload encryption: what Temporal stores, and the codec server', funct
     assert.ok(found, 'the test stack made its secrets');
     secrets = found;
     codec = await startCodecServer(
-      { ...h.config, codecServer: { port: 0 } },
+      { ...h.config, codecServer: { port: 0, tls: undefined } },
       createLogger('codec-test', 'fatal'),
     );
     codecUrl = `http://127.0.0.1:${codec.port}/codec`;
-    plainConnection = await connectTemporal(h.config);
+    plainConnection = await connectTemporal(h.config, 'cli');
 
     const operator = { authorization: `Bearer ${secrets.apiKeys.operator}` };
     const sku = uniqueId('sku');

@@ -230,7 +230,7 @@ describe("who may speak for whom: replies, outboxes, and what Temporal's tools s
     let viaCodec: string[];
     before(async () => {
       codec = await startCodecServer(
-        { ...h.config, codecServer: { port: 0 } },
+        { ...h.config, codecServer: { port: 0, tls: undefined } },
         createLogger('codec-test', 'fatal'),
       );
       const operatorKey = readLocalSecrets(h.config.stack.dir)!.apiKeys.operator;

@@ -119,7 +119,7 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
     // (the input is encrypted through the codec server) and once without (the input goes in clear).
     const temporalCli = await temporalBinary(h.config.stack.binCacheDir, () => undefined);
     const codec = await startCodecServer(
-      { ...h.config, codecServer: { port: 0 } },
+      { ...h.config, codecServer: { port: 0, tls: undefined } },
       createLogger('codec-test', 'fatal'),
     );
     const operatorKey = readLocalSecrets(h.config.stack.dir)!.apiKeys.operator;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { localTlsDir, temporalClientFiles } from '../../src/platform/security/local-certificates';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -22,7 +23,8 @@ import { workflowBundlePath } from '../../src/platform/temporal/bundle';
 import { waitFor } from '../../src/platform/wait';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { http, orderBody } from '../support/harness';
-import type { ProcessName } from '../../src/processes/table';
+import { connectsToTemporal } from '../../src/processes/table';
+import type { ProcessName, TemporalIdentity } from '../../src/processes/table';
 
 const ORDERS = 200;
 /**
@@ -86,6 +88,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
         dir: path.join(stackDir, 'nats-cluster'),
         basePort: ports.nats + 30,
         binCacheDir: base.stack.binCacheDir,
+        tlsDir: localTlsDir(stackDir),
         secrets: ensureLocalSecrets(stackDir),
         fresh: true,
         log,
@@ -95,6 +98,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
         basePort: ports.temporalCluster + 20,
         frontendPort: ports.temporalCluster + 40,
         binCacheDir: base.stack.binCacheDir,
+        tlsDir: localTlsDir(stackDir),
         postgres: { stackDir, port: ports.postgres },
         database: 'temporal_scale_out',
         namespace: base.temporal.namespace,
@@ -116,7 +120,20 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
     };
-    const config = testConfig(env);
+    // The Temporal cluster wants a client certificate: each process that talks to it presents its own,
+    // as each service of docker-compose.yml does, and the others are given none. Setup is `admin`.
+    const tlsEnvOf = (identity: TemporalIdentity): NodeJS.ProcessEnv => {
+      const tls = temporalClientFiles(localTlsDir(stackDir), identity);
+      return {
+        TEMPORAL_TLS_CA: tls.caFile,
+        TEMPORAL_TLS_CERT: tls.certFile,
+        TEMPORAL_TLS_KEY: tls.keyFile,
+        TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+      };
+    };
+    const envOf = (name: ProcessName): NodeJS.ProcessEnv =>
+      connectsToTemporal(name) ? { ...env, ...tlsEnvOf(name as TemporalIdentity) } : env;
+    const config = testConfig({ ...env, ...tlsEnvOf('admin') });
     await prepareInfrastructure(config);
     pool = createPool(config, 'migrator', { max: 2 });
 
@@ -124,7 +141,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
     const set = (names: ProcessName[], logs: string) =>
       new Supervisor({
         config,
-        env,
+        env: envOf,
         log,
         names,
         restart: false,

@@ -87,7 +87,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
     ) as ServerStatus[];
     assert.deepEqual(
       up.map((s) => s.name),
-      ['temporal', 'temporal-1', 'temporal-2', 'temporal-ui', 'nats', 'postgres'],
+      ['temporal', 'temporal-1', 'temporal-2', 'temporal-ui', 'ui-gate', 'nats', 'postgres'],
     );
     assert.ok(
       up.every((s) => s.running && s.pid !== null),
@@ -101,7 +101,11 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
     const config = loadConfig(env);
     const cluster = stackTemporalCluster(config);
     for (const node of cluster.nodes) {
-      const c = await Connection.connect({ address: node.address });
+      // The nodes want a client certificate: the setup step's.
+      const c = await Connection.connect({
+        address: node.address,
+        tls: cluster.clientTls('admin'),
+      });
       try {
         assert.deepEqual(await missingSearchAttributes(c, config.temporal.namespace), []);
       } finally {
@@ -128,7 +132,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
         );
       assert.doesNotMatch(log, /dynamic config warning/, `${node.name} warned`);
     }
-    assert.ok(await portAnswers(ports.temporalUi), 'the Temporal UI answers');
+    assert.ok(await portAnswers(ports.temporalUi), 'the Temporal UI (its gate) answers');
 
     // The other mode is refused while this one runs, with the way out.
     await assert.rejects(
@@ -137,7 +141,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
         e.code === 4 && /runs a Temporal cluster; stop it first/.test(e.stderr),
     );
     const text = (await shipshape('stack', 'status')).stdout;
-    for (const name of ['temporal', 'temporal-1', 'temporal-2', 'temporal-ui'])
+    for (const name of ['temporal', 'temporal-1', 'temporal-2', 'temporal-ui', 'ui-gate'])
       assert.match(text, new RegExp(`^${name}\\s+running`, 'm'));
 
     await shipshape('stack', 'down');

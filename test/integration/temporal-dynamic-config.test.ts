@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { localTlsDir } from '../../src/platform/security/local-certificates';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,7 @@ describe("Temporal's dynamic config: the deployment's file, checked by the serve
       basePort: ports.temporalCluster + 20,
       frontendPort: ports.temporalCluster + 40,
       binCacheDir: config.stack.binCacheDir,
+      tlsDir: localTlsDir(config.stack.dir),
       postgres: { stackDir: config.stack.dir, port: ports.postgres },
       database: 'temporal_never_made',
       namespace: config.temporal.namespace,

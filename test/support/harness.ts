@@ -86,7 +86,7 @@ export async function startHarness(
     const api = await startApi(config, log);
     components.push(api);
     const pool = createPool(config, 'migrator', { max: 4, applicationName: 'shipshape-test' });
-    const temporal = await connectTemporalClient(config);
+    const temporal = await connectTemporalClient(config, 'cli');
     return {
       config,
       apiUrl: `http://127.0.0.1:${api.port}`,

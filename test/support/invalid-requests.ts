@@ -248,7 +248,7 @@ export function invalidRequests(opts: {
     { method: 'POST' as const, url: '/orders/order-1/resolve', scope: 'operate' },
     { method: 'GET' as const, url: '/inventory/SKU-1', scope: 'operate' },
     { method: 'PUT' as const, url: '/inventory/SKU-1', scope: 'operate' },
-    { method: 'GET' as const, url: '/metrics', scope: 'operate' },
+    { method: 'GET' as const, url: '/metrics', scope: 'metrics' },
   );
   const validBodyFor = (url: string, method: string) =>
     url === '/orders'

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/platform/config';
+import { temporalCliFlags } from '../../src/platform/temporal/connection';
 import { temporalBinary } from '../../tooling/stack/binaries';
 
 const run = promisify(execFile);
@@ -14,12 +15,5 @@ export async function temporalCli(
   config: Config,
 ): Promise<(...args: string[]) => Promise<{ stdout: string; stderr: string }>> {
   const bin = await temporalBinary(config.stack.binCacheDir, () => undefined);
-  return (...args) =>
-    run(bin, [
-      ...args,
-      '--address',
-      config.temporal.address,
-      '--namespace',
-      config.temporal.namespace,
-    ]);
+  return (...args) => run(bin, [...args, ...temporalCliFlags(config, 'cli')]);
 }

@@ -82,4 +82,26 @@ describe('configuration', () => {
     });
     assert.deepEqual([exact.retention.commandHours, exact.retention.deadLetterHours], [48, 48]);
   });
+
+  it('puts the UI gate on the UI port, in front of the UI server, and the codec server on HTTPS only with both files', () => {
+    const c = loadConfig({});
+    assert.equal(c.uiGate.port, 18233);
+    assert.equal(c.uiGate.upstream, 'http://127.0.0.1:18235');
+    assert.equal(c.codecServer.tls, undefined);
+    assert.deepEqual(
+      loadConfig({ CODEC_TLS_CERT: '/c.crt', CODEC_TLS_KEY: '/c.key' }).codecServer.tls,
+      {
+        certFile: '/c.crt',
+        keyFile: '/c.key',
+      },
+    );
+    assert.throws(
+      () => loadConfig({ CODEC_TLS_CERT: '/c.crt' }),
+      /CODEC_TLS_CERT is set without CODEC_TLS_KEY/,
+    );
+    assert.throws(
+      () => loadConfig({ CODEC_TLS_KEY: '/c.key' }),
+      /CODEC_TLS_KEY is set without CODEC_TLS_CERT/,
+    );
+  });
 });

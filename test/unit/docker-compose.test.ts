@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import crypto from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KNOWN_VARIABLES, loadConfig } from '../../src/platform/config';
+import { loginRoleOf } from '../../src/platform/db/roles';
+import { findApiKey, parseApiKeys } from '../../src/platform/security/api-keys';
+import { temporalClientCertificateName } from '../../src/platform/security/local-certificates';
+import {
+  makeDeploymentSecrets,
+  NATS_NODES,
+  natsRouteCertificateName,
+} from '../../tooling/deploy/secrets';
+import { CLUSTER_ROUTE_USER } from '../../tooling/stack/nats-cluster';
 import { projectRoot } from '../../src/platform/paths';
 import {
   NATS_VERSION,
@@ -10,12 +21,15 @@ import {
   TEMPORAL_UI_VERSION,
 } from '../../tooling/stack/binaries';
 import {
-  APP_PROCESSES,
+  connectsToTemporal,
+  holdsPayloadKeys,
+  isProcessIdentity,
   nodeOptionsOf,
   PROCESS_IDENTITIES,
   PROCESS_TABLE,
+  RUNNABLE_PROCESSES,
 } from '../../src/processes/table';
-import type { ProcessRow } from '../../src/processes/table';
+import type { ProcessRow, TemporalIdentity } from '../../src/processes/table';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tooling/stack/temporal';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
 
@@ -42,10 +56,17 @@ interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
+  secrets?: (string | { source: string; target: string })[];
   depends_on?: Record<string, { condition: string }> | string[];
   deploy?: { replicas?: number };
-  secrets?: string[];
-  networks?: Record<string, { aliases?: string[] } | null>;
+  networks?: Record<string, { aliases?: string[] } | null> | string[];
+}
+
+/** `[ip:]host:container` → its parts; no ip means every interface. */
+function publishedPort(spec: string): { ip: string | undefined; host: number; container: number } {
+  const parts = spec.split(':');
+  const [container, host, ip] = [...parts].reverse();
+  return { ip, host: Number(host), container: Number(container) };
 }
 
 /**
@@ -112,11 +133,6 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_API_RATE_PER_MIN: 'default',
   SHIPSHAPE_PAYLOAD_KEYS: 'a secret: SHIPSHAPE_PAYLOAD_KEYS_FILE instead',
   SHIPSHAPE_TRUSTED_SIGNERS: 'SHIPSHAPE_TRUSTED_SIGNERS_FILE instead, one list for every worker',
-  TEMPORAL_TLS_CERT:
-    'the compose Temporal is inside its network; set for Temporal Cloud (docs/scaling.md)',
-  TEMPORAL_TLS_KEY: 'as TEMPORAL_TLS_CERT',
-  TEMPORAL_TLS_CA: 'as TEMPORAL_TLS_CERT',
-  TEMPORAL_TLS_SERVER_NAME: 'as TEMPORAL_TLS_CERT',
   TEMPORAL_API_KEY: 'Temporal Cloud with an API key instead of mTLS (docs/scaling.md)',
 };
 
@@ -142,8 +158,20 @@ describe('docker-compose.yml, checked against the code', () => {
   };
   const services = compose.services;
   const app = Object.entries(services).filter(([, s]) => s.image === 'shipshape:latest');
+  /** Ours but the UI gate, which stands apart: it needs none of the servers, only the UI server. */
+  const backend = app.filter(([name]) => name !== 'ui-gate');
+  /** The container ports a service publishes. */
   const hostPort = (name: string) =>
-    (services[name]?.ports ?? []).map((p) => Number(p.split(':')[1]));
+    (services[name]?.ports ?? []).map((p) => publishedPort(p).container);
+  /** The secrets a service mounts, by their names in the file's `secrets`. */
+  const secretsOf = (name: string) =>
+    (services[name]?.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source));
+  /** The services that run Shipshape's own code. */
+  const ours = (name: string) => services[name]?.image === 'shipshape:latest';
+  const networksOf = (name: string) => {
+    const n = services[name]?.networks ?? ['default'];
+    return Array.isArray(n) ? n : Object.keys(n);
+  };
   const target = (url: string) => {
     const u = new URL(url.includes('://') ? url : `tcp://${url}`);
     return { host: u.hostname, port: Number(u.port) };
@@ -163,7 +191,7 @@ describe('docker-compose.yml, checked against the code', () => {
   const temporalNames = temporalServers.map(([name]) => name);
 
   it('runs every process of the app from an entry point that exists', () => {
-    for (const name of [...APP_PROCESSES, 'fake-providers']) {
+    for (const name of RUNNABLE_PROCESSES) {
       const svc = services[name];
       assert.ok(svc, `a service for ${name}`);
       assert.deepEqual(svc.command, ['node', ...nodeOptionsOf(name), `dist/workers/${name}.js`]);
@@ -187,14 +215,18 @@ describe('docker-compose.yml, checked against the code', () => {
       'TEMPORAL_NAMESPACE',
       'TEMPORAL_TASK_QUEUE',
       'NATS_SERVERS',
-      'DATABASE_URL',
       'PAYMENT_PROVIDER_URL',
       'CARRIER_URL',
       'SHIPSHAPE_STREAM_REPLICAS',
     ];
+    const needs = (name: string): string[] =>
+      name === 'ui-gate'
+        ? ['TEMPORAL_UI_UPSTREAM', 'UI_GATE_PORT', 'SHIPSHAPE_API_KEYS_FILE']
+        : // A process with a database role of its own names it; the others have no database to name.
+          [...required, ...(isProcessIdentity(name) || name === 'setup' ? ['DATABASE_URL'] : [])];
     for (const [name, svc] of app) {
       const env = svc.environment ?? {};
-      for (const v of required) assert.ok(env[v], `${name} sets ${v}`);
+      for (const v of needs(name)) assert.ok(env[v], `${name} sets ${v}`);
       for (const v of Object.keys(env))
         assert.ok(KNOWN_VARIABLES.includes(v), `${name} sets ${v}, which the code does not read`);
       assert.doesNotThrow(() => loadConfig(env), `${name}'s settings parse`);
@@ -217,17 +249,19 @@ describe('docker-compose.yml, checked against the code', () => {
     // TEMPORAL_ADDRESS names every Temporal server at once, through the name they all answer to.
     const temporal = target(apiEnv.TEMPORAL_ADDRESS!);
     for (const [name, svc] of temporalServers) {
+      const networks = svc.networks as Record<string, { aliases?: string[] } | null>;
+      for (const network of ['default', 'operators'])
+        assert.ok(
+          networks[network]?.aliases?.includes(temporal.host),
+          `${name} answers to ${temporal.host} on ${network}`,
+        );
       assert.ok(
-        svc.networks?.default?.aliases?.includes(temporal.host),
-        `${name} answers to ${temporal.host}`,
-      );
-      assert.ok(
-        (svc.ports ?? []).some((p) => Number(p.split(':')[1]) === temporal.port),
+        (svc.ports ?? []).some((p) => publishedPort(p).container === temporal.port),
         `${name} publishes its frontend, ${temporal.port}`,
       );
     }
     const published = temporalServers.flatMap(([, svc]) =>
-      (svc.ports ?? []).map((p) => Number(p.split(':')[0])),
+      (svc.ports ?? []).map((p) => publishedPort(p).host),
     );
     assert.equal(
       new Set(published).size,
@@ -299,7 +333,7 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.match(natsConf, /^include \.\/accounts\.conf$/m, 'the nodes load the users');
     assert.equal(config.messaging.replicas, 3, 'SHIPSHAPE_STREAM_REPLICAS = 3');
     assert.ok(config.messaging.replicas <= nodes.length, 'no more replicas than nodes');
-    for (const [name] of app)
+    for (const [name] of backend)
       for (const node of nodes)
         assert.equal(
           dependsOn(name)[node.host],
@@ -341,17 +375,32 @@ describe('docker-compose.yml, checked against the code', () => {
   it('runs Temporal on its own databases in the PostgreSQL service, schema first, then the namespace the app uses', () => {
     const server = temporalServers[0]![1].environment!;
     const schema = services['temporal-schema']!.environment!;
-    const pg = services.postgres!.environment!;
     for (const env of [server, schema]) {
       assert.equal(env.DB, 'postgres12');
       assert.equal(env.POSTGRES_SEEDS, 'postgres');
       assert.equal(Number(env.DB_PORT), target(apiEnv.DATABASE_URL!).port);
-      assert.equal(env.POSTGRES_USER, pg.POSTGRES_USER);
-      assert.equal(env.POSTGRES_PWD, pg.POSTGRES_PASSWORD);
+      // Temporal's own role, which deploy/postgres-init.sql makes with the password of the file it reads.
+      assert.equal(env.POSTGRES_USER, 'temporal');
+      assert.equal(env.POSTGRES_PWD_FILE, '/run/secrets/temporal-db-password');
     }
+    const init = readFileSync(path.join(projectRoot, 'deploy', 'postgres-init.sql'), 'utf8');
+    assert.match(
+      init,
+      /\\set pw `cat \/run\/secrets\/temporal-db-password`\nCREATE ROLE temporal LOGIN PASSWORD :'pw';/,
+    );
+    for (const script of ['setup-schema.sh', 'entrypoint.sh'])
+      assert.match(
+        readFileSync(path.join(projectRoot, 'deploy', 'temporal', script), 'utf8'),
+        /POSTGRES_PWD=\$\(cat "\$POSTGRES_PWD_FILE"\)/,
+        `${script} reads the password from its file`,
+      );
     assert.equal(server.DBNAME, schema.DBNAME);
     assert.equal(server.VISIBILITY_DBNAME, schema.VISIBILITY_DBNAME);
-    assert.notEqual(server.DBNAME, pg.POSTGRES_DB, "Temporal's tables are apart from Shipshape's");
+    assert.notEqual(
+      server.DBNAME,
+      services.postgres!.environment!.POSTGRES_DB,
+      "Temporal's tables are apart from Shipshape's",
+    );
     for (const name of temporalNames)
       assert.equal(dependsOn(name)['temporal-schema'], 'service_completed_successfully');
     assert.equal(dependsOn('temporal-schema').postgres, 'service_healthy');
@@ -393,7 +442,7 @@ describe('docker-compose.yml, checked against the code', () => {
     assert.equal(ns.TEMPORAL_ADDRESS, apiEnv.TEMPORAL_ADDRESS);
     for (const name of temporalNames)
       assert.equal(dependsOn('temporal-namespace')[name], 'service_healthy');
-    for (const [name] of app) {
+    for (const [name] of backend) {
       for (const server of temporalNames)
         assert.equal(dependsOn(name)[server], 'service_healthy', `${name} waits for ${server}`);
       assert.equal(
@@ -521,5 +570,271 @@ describe('docker-compose.yml, checked against the code', () => {
       assert.ok((services[name]?.deploy?.replicas ?? 1) >= 2, `${name} has replicas`);
     for (const name of SINGLE)
       assert.equal(services[name]?.deploy?.replicas ?? 1, 1, `${name} runs once`);
+  });
+
+  describe('safe as shipped: each boundary, and who may cross it', () => {
+    let secretsDir: string;
+    before(function () {
+      this.timeout(60_000);
+      secretsDir = mkdtempSync(path.join(os.tmpdir(), 'shipshape-deploy-secrets-'));
+      makeDeploymentSecrets(secretsDir);
+    });
+    after(() => rmSync(secretsDir, { recursive: true, force: true }));
+
+    /** The file a `/run/secrets/<name>` path names, checking the service mounts it. */
+    const mounted = (service: string, file: string | undefined): string => {
+      const m = /^\/run\/secrets\/(.+)$/.exec(file ?? '');
+      assert.ok(m, `${service}: ${file} is a secret file`);
+      const entries = services[service]?.secrets ?? [];
+      const source = entries
+        .map((x) => (typeof x === 'string' ? { source: x, target: x } : x))
+        .find((x) => x.target === m[1])?.source;
+      assert.ok(source, `${service} mounts the secret ${m[1]}`);
+      return source;
+    };
+    const temporalIdentityOf = (name: string): TemporalIdentity | undefined =>
+      name === 'setup' || name === 'temporal-namespace'
+        ? 'admin'
+        : name === 'temporal-ui'
+          ? 'temporal-ui'
+          : connectsToTemporal(name)
+            ? (name as TemporalIdentity)
+            : undefined;
+
+    it('makes every secret file the deployment names, and mounts the CA key nowhere', () => {
+      const declared = (
+        parse(readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8'), {
+          merge: true,
+        }) as {
+          secrets: Record<string, { file: string }>;
+        }
+      ).secrets;
+      for (const [name, { file }] of Object.entries(declared)) {
+        assert.match(file, /^\.\/deploy\/secrets\/[^/]+$/, `${name} is a file of deploy/secrets`);
+        assert.ok(
+          existsSync(path.join(secretsDir, path.basename(file))),
+          `npm run deploy:secrets makes ${file}`,
+        );
+      }
+      for (const name of Object.keys(services))
+        for (const secret of secretsOf(name))
+          assert.ok(secret in declared, `${name} mounts ${secret}, which the file declares`);
+      assert.ok(
+        !Object.values(declared).some((d) => d.file.endsWith('ca.key')),
+        'ca.key stays put',
+      );
+    });
+
+    it("wants a client certificate of the deployment's CA at Temporal's frontend, and between its roles", () => {
+      const ca = new crypto.X509Certificate(readFileSync(path.join(secretsDir, 'ca.crt')));
+      for (const [name, svc] of temporalServers) {
+        const env = svc.environment ?? {};
+        assert.equal(env.TEMPORAL_ALLOW_NO_AUTH, undefined, `${name} runs without authentication`);
+        assert.equal(
+          env.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH,
+          'true',
+          `${name} wants client certificates`,
+        );
+        for (const v of [
+          'TEMPORAL_TLS_CLIENT1_CA_CERT',
+          'TEMPORAL_TLS_CLIENT2_CA_CERT',
+          'TEMPORAL_TLS_SERVER_CA_CERT',
+        ])
+          assert.equal(mounted(name, env[v]), 'ca.crt', `${name}: ${v} is the deployment's CA`);
+        const server = (v: string) =>
+          new crypto.X509Certificate(readFileSync(path.join(secretsDir, mounted(name, env[v]))));
+        for (const [cert, names] of [
+          ['TEMPORAL_TLS_FRONTEND_CERT', env.TEMPORAL_TLS_FRONTEND_SERVER_NAME],
+          ['TEMPORAL_TLS_SERVER_CERT', env.TEMPORAL_TLS_INTERNODE_SERVER_NAME],
+        ] as const) {
+          const x = server(cert);
+          assert.ok(x.checkIssued(ca), `${name}: ${cert} is the CA's`);
+          assert.ok(
+            x.checkHost(names ?? ''),
+            `${name}: ${cert} carries the name its clients check`,
+          );
+        }
+        mounted(name, env.TEMPORAL_TLS_FRONTEND_KEY);
+        mounted(name, env.TEMPORAL_TLS_SERVER_KEY);
+        assert.equal(mounted(name, env.POSTGRES_PWD_FILE), 'temporal-db-password');
+      }
+    });
+
+    it('gives each process that talks to Temporal a client certificate of its own, and no other process one', () => {
+      const given = new Map<string, string>();
+      for (const name of Object.keys(services)) {
+        const env = services[name]!.environment ?? {};
+        const identity = temporalIdentityOf(name);
+        const certs = secretsOf(name).filter((x) => x.startsWith('temporal-client-'));
+        if (!identity || temporalServers.some(([n]) => n === name)) {
+          assert.equal(env.TEMPORAL_TLS_CERT, undefined, `${name} has no Temporal certificate`);
+          assert.deepEqual(certs, [], `${name} mounts no Temporal client certificate`);
+          continue;
+        }
+        const own = temporalClientCertificateName(identity);
+        assert.equal(
+          mounted(name, env.TEMPORAL_TLS_CERT),
+          `${own}.crt`,
+          `${name} presents its own`,
+        );
+        assert.equal(mounted(name, env.TEMPORAL_TLS_KEY), `${own}.key`);
+        assert.equal(mounted(name, env.TEMPORAL_TLS_CA), 'ca.crt', `${name} checks the frontend's`);
+        assert.equal(env.TEMPORAL_TLS_SERVER_NAME, 'temporal');
+        assert.deepEqual(certs.sort(), [`${own}.crt`, `${own}.key`], `${name} holds only its own`);
+        const cert = new crypto.X509Certificate(readFileSync(path.join(secretsDir, `${own}.crt`)));
+        assert.match(cert.subject, new RegExp(`CN=${identity}$`));
+        if (name !== 'temporal-namespace') {
+          assert.ok(!given.has(own), `${name} and ${given.get(own)} share ${own}`);
+          given.set(own, name);
+        }
+      }
+      // The UI server checks the frontend's certificate: without this it would take any.
+      assert.equal(
+        services['temporal-ui']?.environment?.TEMPORAL_TLS_ENABLE_HOST_VERIFICATION,
+        'true',
+      );
+      assert.ok(given.has(temporalClientCertificateName('temporal-worker')));
+    });
+
+    it('publishes every port on 127.0.0.1 only, but the public API', () => {
+      for (const [name, svc] of Object.entries(services))
+        for (const spec of svc.ports ?? [])
+          if (name !== 'api')
+            assert.equal(publishedPort(spec).ip, '127.0.0.1', `${name} publishes ${spec}`);
+      assert.deepEqual(services['temporal-ui']?.ports ?? [], [], 'the UI server publishes nothing');
+    });
+
+    it('lets nothing reach the Temporal UI server but the gate, which signs people in with API keys', () => {
+      const uiNetworks = networksOf('temporal-ui');
+      assert.ok(!uiNetworks.includes('default'), 'the UI server is not on the app network');
+      for (const name of Object.keys(services)) {
+        if (!ours(name) || name === 'ui-gate') continue;
+        const shared = networksOf(name).filter((n) => uiNetworks.includes(n));
+        assert.deepEqual(shared, [], `${name} shares no network with the UI server`);
+      }
+      const gate = services['ui-gate']!;
+      const env = gate.environment ?? {};
+      assert.deepEqual(gate.command, ['node', 'dist/workers/ui-gate.js']);
+      assert.equal(new URL(env.TEMPORAL_UI_UPSTREAM!).hostname, 'temporal-ui');
+      assert.ok(
+        networksOf('ui-gate').some((n) => uiNetworks.includes(n)),
+        'the gate reaches it',
+      );
+      assert.equal(mounted('ui-gate', env.SHIPSHAPE_API_KEYS_FILE), 'api-keys');
+      const settings = loadConfig(env);
+      assert.equal(new URL(settings.temporal.uiUrl).port, String(settings.uiGate.port));
+      assert.ok(hostPort('ui-gate').includes(settings.uiGate.port), 'people reach the gate');
+    });
+
+    it('gives no app container a superuser credential, nor another process’s', () => {
+      const pg = services.postgres!.environment!;
+      assert.equal(pg.POSTGRES_PASSWORD, undefined, "the superuser's password is not in clear");
+      assert.equal(mounted('postgres', pg.POSTGRES_PASSWORD_FILE), 'postgres-password');
+      const holders = (secret: string) =>
+        Object.keys(services).filter((n) => secretsOf(n).includes(secret));
+      assert.deepEqual(holders('postgres-password'), ['postgres']);
+      assert.deepEqual(holders('migrator-password'), ['postgres', 'setup']);
+      assert.deepEqual(holders('temporal-db-password').sort(), [
+        'postgres',
+        'temporal-1',
+        'temporal-2',
+        'temporal-schema',
+      ]);
+      assert.deepEqual(holders('admin-password').sort(), ['nats-1', 'nats-2', 'nats-3', 'setup']);
+      for (const name of ['temporal-schema', ...temporalNames])
+        assert.notEqual(services[name]!.environment!.POSTGRES_USER, pg.POSTGRES_USER);
+      for (const [name, svc] of app) {
+        const env = svc.environment ?? {};
+        assert.equal(env.MIGRATION_DATABASE_URL, undefined, `${name} holds no migration URL`);
+        const own = isProcessIdentity(name) ? name : name === 'setup' ? 'migrator' : undefined;
+        if (!own) {
+          assert.equal(env.DATABASE_URL, undefined, `${name} has no database to reach`);
+          assert.equal(env.DATABASE_PASSWORD_FILE, undefined);
+          continue;
+        }
+        const url = new URL(env.DATABASE_URL!);
+        assert.equal(url.username, loginRoleOf(own), `${name} logs in as its own role`);
+        assert.equal(url.password, '', `${name}'s password is not in its environment`);
+        assert.equal(mounted(name, env.DATABASE_PASSWORD_FILE), `${own}-password`);
+        for (const secret of secretsOf(name).filter((x) => x.endsWith('-password')))
+          assert.ok(
+            [`${own}-password`, ...(name === 'setup' ? ['admin-password'] : [])].includes(secret),
+            `${name} holds ${secret}`,
+          );
+      }
+      const init = readFileSync(path.join(projectRoot, 'deploy', 'postgres-init.sql'), 'utf8');
+      assert.match(init, /CREATE DATABASE temporal OWNER temporal;/);
+      assert.match(init, /CREATE DATABASE temporal_visibility OWNER temporal;/);
+    });
+
+    it('mounts the payload keys only where payloads are encrypted or decrypted', () => {
+      for (const [name, svc] of app) {
+        const needs = holdsPayloadKeys(name);
+        assert.equal(secretsOf(name).includes('payload-keys'), needs, `${name}: payload-keys`);
+        assert.equal(
+          svc.environment?.SHIPSHAPE_PAYLOAD_KEYS_FILE !== undefined,
+          needs,
+          `${name}: SHIPSHAPE_PAYLOAD_KEYS_FILE`,
+        );
+      }
+    });
+
+    it('routes between NATS nodes only over mutual TLS, from a peer showing the route certificate', () => {
+      const cluster = /\ncluster\s*\{([\s\S]*)\n\}/.exec(natsConf)?.[1] ?? '';
+      const block = (name: string) =>
+        new RegExp(`\\b${name}\\s*\\{([^}]*)\\}`).exec(cluster)?.[1] ?? '';
+      const tls = block('tls');
+      assert.match(tls, /verify_and_map:\s*true/, 'routes want a certificate and map its subject');
+      const file = (key: string) =>
+        /\/run\/secrets\/(\S+)/.exec(new RegExp(`${key}:\\s*(\\S+)`).exec(tls)?.[1] ?? '')?.[1];
+      assert.equal(file('ca_file'), 'ca.crt');
+      assert.match(block('authorization'), new RegExp(`user:\\s*"${CLUSTER_ROUTE_USER}"`));
+      const ca = new crypto.X509Certificate(readFileSync(path.join(secretsDir, 'ca.crt')));
+      for (const node of NATS_NODES) {
+        const cert = mounted(node, `/run/secrets/${file('cert_file')}`);
+        assert.equal(cert, `${natsRouteCertificateName(node)}.crt`, `${node} shows its own`);
+        assert.equal(
+          mounted(node, `/run/secrets/${file('key_file')}`),
+          `${natsRouteCertificateName(node)}.key`,
+        );
+        const x = new crypto.X509Certificate(readFileSync(path.join(secretsDir, cert)));
+        assert.ok(x.checkIssued(ca));
+        assert.equal(`CN=${x.subject.split('=')[1]}`, CLUSTER_ROUTE_USER, `${node}'s route user`);
+        assert.ok(
+          x.checkHost(node),
+          `${node}'s certificate carries its name, which its peers check`,
+        );
+      }
+    });
+
+    it('starts the codec server over HTTPS, with the API keys that say who may decode', () => {
+      const env = services['codec-server']!.environment!;
+      const settings = loadConfig(env);
+      assert.ok(settings.codecServer.tls, 'the codec server has a certificate');
+      mounted('codec-server', env.CODEC_TLS_CERT);
+      mounted('codec-server', env.CODEC_TLS_KEY);
+      assert.equal(mounted('codec-server', env.SHIPSHAPE_API_KEYS_FILE), 'api-keys');
+      const endpoint = new URL(services['temporal-ui']!.environment!.TEMPORAL_CODEC_ENDPOINT!);
+      assert.equal(endpoint.protocol, 'https:', "the UI's codec endpoint is HTTPS");
+      assert.ok(hostPort('codec-server').includes(Number(endpoint.port)));
+      const cert = new crypto.X509Certificate(
+        readFileSync(path.join(secretsDir, mounted('codec-server', env.CODEC_TLS_CERT))),
+      );
+      assert.ok(
+        cert.checkHost(endpoint.hostname),
+        'its certificate carries the name browsers check',
+      );
+    });
+
+    it('scrapes the API with a key of the metrics scope alone', () => {
+      const keys = parseApiKeys(readFileSync(path.join(secretsDir, 'api-keys'), 'utf8'));
+      const prometheus = findApiKey(
+        keys,
+        readFileSync(path.join(secretsDir, 'prometheus-api-key'), 'utf8').trim(),
+      );
+      assert.ok(prometheus, "Prometheus's key is one of the API's");
+      assert.deepEqual(prometheus.scopes, ['metrics']);
+      assert.ok(secretsOf('prometheus').includes('prometheus-api-key'));
+    });
   });
 });

@@ -33,7 +33,7 @@ const ROUTES: Record<string, { answers: number[]; scope?: string }> = {
     answers: [200, 400, 401, 403, 429],
     scope: 'orders:read',
   },
-  'GET /metrics': { answers: [200, 401, 403, 429], scope: 'operate' },
+  'GET /metrics': { answers: [200, 401, 403, 429], scope: 'metrics' },
   'GET /healthz': { answers: [200] },
 };
 

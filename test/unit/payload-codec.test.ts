@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError, loadConfig } from '../../src/platform/config';
 import { failureConverter } from '../../src/platform/temporal/failure-converter';
-import { temporalConnectionOptions, temporalTls } from '../../src/platform/temporal/connection';
+import {
+  temporalCliFlags,
+  temporalConnectionOptions,
+  temporalTls,
+} from '../../src/platform/temporal/connection';
 import {
   ENCRYPTED_ENCODING,
   EncryptionCodec,
@@ -275,9 +279,56 @@ describe('payload keys from configuration', () => {
 
 describe('remote Temporal settings', () => {
   it('is a plain connection to the local stack when nothing is set', () => {
-    const config = loadConfig({});
+    const config = loadConfig({ SHIPSHAPE_STACK_DIR: os.tmpdir() });
     assert.equal(config.temporal.tls, undefined);
-    assert.deepEqual(temporalConnectionOptions(config), { address: config.temporal.address });
+    assert.deepEqual(temporalConnectionOptions(config, 'api'), {
+      address: config.temporal.address,
+    });
+  });
+
+  it("connects to the local stack's Temporal cluster with the certificate of the identity connecting", () => {
+    const stack = mkdtempSync(path.join(os.tmpdir(), 'shipshape-stack-'));
+    try {
+      const tls = path.join(stack, 'tls');
+      mkdirSync(tls);
+      for (const f of ['ca.crt', 'temporal-client-api.crt', 'temporal-client-api.key'])
+        writeFileSync(path.join(tls, f), f);
+      const config = loadConfig({ SHIPSHAPE_STACK_DIR: stack });
+      const mode = (temporal: string) =>
+        writeFileSync(path.join(stack, 'stack.json'), JSON.stringify({ pids: {}, temporal }));
+      mode('dev');
+      assert.equal(temporalTls(config, 'api'), undefined, 'the dev server wants no certificate');
+      mode('cluster');
+      const api = temporalTls(config, 'api')!;
+      assert.equal(text(api.clientCertPair!.crt), 'temporal-client-api.crt');
+      assert.equal(text(api.serverRootCACertificate), 'ca.crt');
+      assert.deepEqual(temporalCliFlags(config, 'api').slice(4), [
+        '--tls-cert-path',
+        path.join(tls, 'temporal-client-api.crt'),
+        '--tls-key-path',
+        path.join(tls, 'temporal-client-api.key'),
+        '--tls-ca-path',
+        path.join(tls, 'ca.crt'),
+        '--tls-server-name',
+        'localhost',
+      ]);
+      assert.throws(
+        () => temporalTls(config, 'reconciler'),
+        (err: Error) =>
+          err instanceof ConfigError &&
+          /temporal-client-reconciler\.crt does not exist; run `shipshape stack up`/.test(
+            err.message,
+          ),
+      );
+      // Another Temporal (a deployment's, a test's own cluster) is told by configuration.
+      const elsewhere = loadConfig({
+        SHIPSHAPE_STACK_DIR: stack,
+        TEMPORAL_ADDRESS: '10.0.0.5:7233',
+      });
+      assert.equal(temporalTls(elsewhere, 'api'), undefined);
+    } finally {
+      rmSync(stack, { recursive: true, force: true });
+    }
   });
 
   it('reads mTLS certificates, the CA and the server name from PEM files', () => {
@@ -292,19 +343,19 @@ describe('remote Temporal settings', () => {
         TEMPORAL_TLS_CA: path.join(dir, 'ca.pem'),
         TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
       });
-      const tls = temporalTls(config)!;
+      const tls = temporalTls(config, 'api')!;
       assert.equal(text(tls.clientCertPair!.crt), 'client.pem');
       assert.equal(text(tls.clientCertPair!.key), 'client.key');
       assert.equal(text(tls.serverRootCACertificate), 'ca.pem');
       assert.equal(tls.serverNameOverride, 'temporal.internal');
-      assert.equal(temporalConnectionOptions(config).address, 'acme.a1b2c.tmprl.cloud:7233');
+      assert.equal(temporalConnectionOptions(config, 'api').address, 'acme.a1b2c.tmprl.cloud:7233');
 
       const gone = loadConfig({
         TEMPORAL_TLS_CERT: path.join(dir, 'gone.pem'),
         TEMPORAL_TLS_KEY: path.join(dir, 'client.key'),
       });
       assert.throws(
-        () => temporalTls(gone),
+        () => temporalTls(gone, 'api'),
         (err: Error) =>
           err instanceof ConfigError &&
           /TEMPORAL_TLS_CERT: cannot read ".*gone\.pem": ENOENT/.test(err.message),
@@ -326,7 +377,10 @@ describe('remote Temporal settings', () => {
   });
 
   it('sends a Temporal Cloud API key over TLS', () => {
-    const options = temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: 'secret-key' }));
+    const options = temporalConnectionOptions(
+      loadConfig({ TEMPORAL_API_KEY: 'secret-key' }),
+      'api',
+    );
     assert.equal(options.apiKey, 'secret-key');
     assert.deepEqual(options.tls, {});
   });

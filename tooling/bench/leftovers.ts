@@ -32,7 +32,7 @@ export async function clearLeftovers(
   pool: Pool,
   nc: NatsConnection,
 ): Promise<{ workflows: number }> {
-  const client = await connectTemporalClient(config);
+  const client = await connectTemporalClient(config, 'cli');
   let workflows = 0;
   try {
     for await (const wf of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {

@@ -247,7 +247,7 @@ async function main(argv: string[]): Promise<void> {
     logDir: path.join(config.stack.dir, 'logs', 'operator-drill'),
   });
   await sup.startAll();
-  const temporal = await connectTemporalClient(config);
+  const temporal = await connectTemporalClient(config, 'cli');
   const d: Drill = {
     config,
     api: new ApiClient(`http://127.0.0.1:${config.api.port}`, callerApiKey(config)),

@@ -44,7 +44,7 @@ export async function workflowFigures(
   orderIds: string[],
 ): Promise<WorkflowFigures | undefined> {
   if (!orderIds.length) return undefined;
-  const client = await connectTemporalClient(config);
+  const client = await connectTemporalClient(config, 'cli');
   try {
     const rows: Omit<WorkflowFigures, 'sampled'>[] = [];
     for (const orderId of orderIds) {

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { localTlsDir } from '../../src/platform/security/local-certificates';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -176,6 +177,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       dir: path.join(config.stack.dir, 'nats-cluster'),
       basePort: clusterBasePort(config),
       binCacheDir: config.stack.binCacheDir,
+      tlsDir: localTlsDir(config.stack.dir),
       fresh: true,
       ...(secrets ? { secrets } : {}),
       log,

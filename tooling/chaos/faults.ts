@@ -23,6 +23,7 @@ import { HISTORY_SHARDS } from '../stack/temporal-node';
 import type { TemporalCluster } from '../stack/temporal-cluster';
 import type { ProcessName } from '../../src/processes/table';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
+import { temporalCliFlags } from '../../src/platform/temporal/connection';
 import { workflowIdFor } from '../../workflows/definitions';
 import { temporalBinary } from '../stack/binaries';
 
@@ -303,16 +304,10 @@ type OperatorAction = 'terminate' | 'reset FirstWorkflowTask' | 'reset LastWorkf
  * newest whose latest run is still open, looked for until `count` are done or 20 s have passed.
  */
 async function operatorActions(ctx: ChaosContext, count: number): Promise<string[]> {
-  const temporal = await connectTemporalClient(ctx.config);
+  const temporal = await connectTemporalClient(ctx.config, 'cli');
   const bin = await temporalBinary(ctx.config.stack.binCacheDir, ctx.log);
   const cli = (...args: string[]) =>
-    execFileAsync(bin, [
-      ...args,
-      '--address',
-      ctx.config.temporal.address,
-      '--namespace',
-      ctx.config.temporal.namespace,
-    ]);
+    execFileAsync(bin, [...args, ...temporalCliFlags(ctx.config, 'cli')]);
   const done: string[] = [];
   const tried = new Set<string>();
   const until = Date.now() + 20_000;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { waitFor } from '../../src/platform/wait';
 import type { LocalSecrets } from '../../src/platform/security/local-secrets';
 import { natsBinary } from './binaries';
+import { LOOPBACK_NAMES, localCertificateAuthority } from './certificates';
+import type { CertificateFiles } from './certificates';
 import { natsAccountsConfig } from './nats';
 import { commandLine, isAlive, spawnDetached, stopPid, tailFile } from './process';
 
@@ -24,6 +26,8 @@ export interface NatsClusterOptions {
   basePort: number;
   /** Where tooling/stack/binaries.ts keeps (or builds) nats-server. */
   binCacheDir: string;
+  /** The folder of the CA that issues the certificate the nodes' routes show and want (the stack's). */
+  tlsDir: string;
   /**
    * The local stack's secrets: every node gets the single server's accounts and users
    * (tooling/stack/nats.ts), so the cluster is as closed as it. Unset, the nodes ask for no credentials.
@@ -87,8 +91,34 @@ export function clusterNodes(dir: string, basePort: number): NatsNode[] {
   });
 }
 
-/** One node's file: loopback only, its own store fsynced on every write, routes to all three. */
-export function clusterNodeConfig(node: NatsNode, all: readonly NatsNode[], extra = ''): string {
+/** The subject of the route certificate: the one route user the nodes let in (CLUSTER_ROUTE_USER). */
+export const ROUTE_COMMON_NAME = 'nats-route';
+/** How nats-server names a certificate's subject when it maps it to a user. */
+export const CLUSTER_ROUTE_USER = `CN=${ROUTE_COMMON_NAME}`;
+
+/** Issues (or finds) the certificate every node shows on its routes, and wants back, in `tlsDir`. */
+export function issueRouteCertificate(tlsDir: string): CertificateFiles & { caFile: string } {
+  const ca = localCertificateAuthority(tlsDir);
+  const files = ca.issue({
+    name: ROUTE_COMMON_NAME,
+    commonName: ROUTE_COMMON_NAME,
+    use: 'both',
+    ...LOOPBACK_NAMES,
+  });
+  return { ...files, caFile: ca.certFile };
+}
+
+/**
+ * One node's file: loopback only, its own store fsynced on every write, routes to all three. Routes are
+ * mutual TLS: a node dials another only if that one shows a certificate of the stack's CA, and takes a
+ * route only from a peer that shows the route certificate (its subject mapped to the cluster's one user).
+ */
+export function clusterNodeConfig(
+  node: NatsNode,
+  all: readonly NatsNode[],
+  route: CertificateFiles & { caFile: string },
+  extra = '',
+): string {
   return [
     `server_name: ${node.name}`,
     `listen: 127.0.0.1:${node.clientPort}`,
@@ -100,6 +130,15 @@ export function clusterNodeConfig(node: NatsNode, all: readonly NatsNode[], extr
     `cluster {`,
     `  name: shipshape`,
     `  listen: 127.0.0.1:${node.routePort}`,
+    `  tls {`,
+    `    cert_file: ${JSON.stringify(route.certFile)}`,
+    `    key_file: ${JSON.stringify(route.keyFile)}`,
+    `    ca_file: ${JSON.stringify(route.caFile)}`,
+    `    verify_and_map: true`,
+    `  }`,
+    `  authorization {`,
+    `    user: ${JSON.stringify(CLUSTER_ROUTE_USER)}`,
+    `  }`,
     `  routes: [`,
     ...all.map((n) => `    nats-route://127.0.0.1:${n.routePort}`),
     `  ]`,
@@ -137,6 +176,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const bin = await natsBinary(opts.binCacheDir, log);
   const nodes = clusterNodes(path.resolve(opts.dir), opts.basePort);
+  const route = issueRouteCertificate(opts.tlsDir);
 
   const spawnNode = (node: NatsNode) => {
     node.pid = spawnDetached(bin, ['-c', node.configFile], node.logFile, node.dir);
@@ -172,7 +212,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     // The file holds passwords: readable by its owner only.
     writeFileSync(
       node.configFile,
-      clusterNodeConfig(node, nodes, opts.secrets && natsAccountsConfig(opts.secrets)),
+      clusterNodeConfig(node, nodes, route, opts.secrets && natsAccountsConfig(opts.secrets)),
       { mode: 0o600 },
     );
     chmodSync(node.configFile, 0o600);

@@ -45,10 +45,16 @@ export function commandLine(pid: number): string {
 }
 
 /** Starts a server in its own process group, detached from ours, with output appended to a log file. */
-export function spawnDetached(cmd: string, args: string[], logFile: string, cwd?: string): number {
+export function spawnDetached(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  cwd?: string,
+  env?: NodeJS.ProcessEnv,
+): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], cwd });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], cwd, env });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
     return child.pid;

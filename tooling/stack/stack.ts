@@ -1,4 +1,9 @@
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
+import {
+  localTlsDir,
+  STACK_STATE_FILE,
+  temporalClientFiles,
+} from '../../src/platform/security/local-certificates';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, TemporalMode } from '../../src/platform/config';
@@ -19,12 +24,15 @@ import { TemporalCluster } from './temporal-cluster';
 import { startTemporalUi, stopTemporalUi, temporalUiPaths, temporalUiPid } from './temporal-ui';
 import { runBehind } from '../../src/processes/priority';
 import { CLUSTER_NODES } from './temporal-node';
+import { startUiGate, stopUiGate, uiGateLogFile, uiGatePid } from './ui-gate';
 
 /**
  * The stack's servers. With `--temporal cluster`, `temporal` is the address clients use (the
- * forwarder in front of the nodes), `temporal-1`, `temporal-2` the nodes, `temporal-ui` the UI.
+ * forwarder in front of the nodes), `temporal-1`, `temporal-2` the nodes, `temporal-ui` the UI server
+ * and `ui-gate` the gate in front of it, where people open the UI.
  */
-export type ServerName = 'temporal' | `temporal-${number}` | 'temporal-ui' | 'nats' | 'postgres';
+export type ServerName =
+  'temporal' | `temporal-${number}` | 'temporal-ui' | 'ui-gate' | 'nats' | 'postgres';
 
 export interface ServerStatus {
   name: ServerName;
@@ -64,6 +72,7 @@ export function stackTemporalCluster(
     // The forwarder takes the dev server's port, so TEMPORAL_ADDRESS is the same in both modes.
     frontendPort: config.stack.ports.temporal,
     binCacheDir: config.stack.binCacheDir,
+    tlsDir: localTlsDir(config.stack.dir),
     postgres: { stackDir: config.stack.dir, port: config.stack.ports.postgres },
     database: 'temporal',
     namespace: config.temporal.namespace,
@@ -80,12 +89,13 @@ function runningTemporalMode(config: Config, state: StackState): TemporalMode | 
   const clusterRuns =
     cluster.forwarderPid() !== undefined ||
     cluster.nodes.some((n) => cluster.pidOf(n.index) !== undefined) ||
-    temporalUiPid(uiDir(config)) !== undefined;
+    temporalUiPid(uiDir(config)) !== undefined ||
+    uiGatePid(uiDir(config)) !== undefined;
   return clusterRuns ? 'cluster' : undefined;
 }
 
 function statePath(config: Config): string {
-  return path.join(config.stack.dir, 'stack.json');
+  return path.join(config.stack.dir, STACK_STATE_FILE);
 }
 
 function readState(config: Config): StackState {
@@ -215,14 +225,24 @@ export async function stackUp(
     if (cluster.forwarderPid() === undefined) await ensurePortFree(ports.temporal, 'Temporal');
     await cluster.start();
     if (temporalUiPid(uiDir(config)) === undefined)
-      await ensurePortFree(ports.temporalUi, 'the Temporal UI');
+      await ensurePortFree(ports.temporalUiServer, 'the Temporal UI server');
     await startTemporalUi({
       dir: uiDir(config),
       binCacheDir: config.stack.binCacheDir,
-      port: ports.temporalUi,
+      port: ports.temporalUiServer,
       temporalAddress: cluster.address,
       namespace: config.temporal.namespace,
       codecEndpoint: `http://127.0.0.1:${ports.codecServer}/codec`,
+      tls: temporalClientFiles(localTlsDir(config.stack.dir), 'temporal-ui'),
+      log,
+    });
+    if (uiGatePid(uiDir(config)) === undefined)
+      await ensurePortFree(ports.temporalUi, 'the Temporal UI');
+    await startUiGate({
+      dir: uiDir(config),
+      stackDir: config.stack.dir,
+      port: ports.temporalUi,
+      upstream: `http://127.0.0.1:${ports.temporalUiServer}`,
       log,
     });
   };
@@ -286,6 +306,7 @@ async function stopTemporal(
 ): Promise<void> {
   await stopOurServer(config, 'temporal', state, log);
   if (temporalUiPid(uiDir(config)) !== undefined) log('stopping the Temporal UI');
+  await stopUiGate(uiDir(config));
   await stopTemporalUi(uiDir(config));
   const cluster = stackTemporalCluster(config);
   if (runningTemporalMode(config, state) === 'cluster') log('stopping the Temporal cluster');
@@ -323,7 +344,7 @@ export async function stackDown(
   if (existsSync(config.stack.dir)) writeState(config, state);
 }
 
-/** The dev server's row, or the cluster's rows: the forwarder (what clients use), each node, the UI. */
+/** The dev server's row, or the cluster's rows: the forwarder (what clients use), each node, the UI and its gate. */
 async function temporalStatus(
   config: Config,
   state: StackState,
@@ -348,12 +369,13 @@ async function temporalStatus(
   const cluster = stackTemporalCluster(config);
   const forwarder = cluster.forwarderPid() ?? null;
   const ui = temporalUiPid(uiDir(config)) ?? null;
+  const gate = uiGatePid(uiDir(config)) ?? null;
   return [
     {
       name: 'temporal',
       address: cluster.address,
       pid: forwarder,
-      running: await answers(forwarder),
+      running: forwarder !== null && (await cluster.answers()),
       managed: true,
       log: cluster.forwarderLogFile,
       ui: config.temporal.uiUrl,
@@ -373,11 +395,19 @@ async function temporalStatus(
     )),
     {
       name: 'temporal-ui',
-      address: config.temporal.uiUrl,
+      address: `http://127.0.0.1:${config.stack.ports.temporalUiServer}`,
       pid: ui,
-      running: ui !== null && (await portAnswers(config.stack.ports.temporalUi)),
+      running: ui !== null && (await portAnswers(config.stack.ports.temporalUiServer)),
       managed: true,
       log: temporalUiPaths(uiDir(config)).logFile,
+    },
+    {
+      name: 'ui-gate',
+      address: config.temporal.uiUrl,
+      pid: gate,
+      running: gate !== null && (await portAnswers(config.stack.ports.temporalUi)),
+      managed: true,
+      log: uiGateLogFile(uiDir(config)),
     },
   ];
 }

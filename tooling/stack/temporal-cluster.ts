@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { distDir } from '../../src/platform/paths';
 import {
@@ -20,7 +21,9 @@ import {
   nodeConfig,
 } from './temporal-node';
 import type { TemporalNode } from './temporal-node';
+import type { TemporalIdentity } from '../../src/processes/table';
 import { applySchemas } from './temporal-schemas';
+import { issueTemporalCertificates, temporalClientTls } from './temporal-tls';
 
 /**
  * A Temporal cluster on loopback, as a deployment runs one: two `temporal-server` processes on the
@@ -30,6 +33,10 @@ import { applySchemas } from './temporal-schemas';
  * what makes any one of them expendable: splitting the roles would need two of each role, eight
  * processes, to lose none when one dies, and on one machine they would share the same two cores. A
  * deployment splits them when one role needs scaling on its own (history first).
+ *
+ * Every connection to a node is mutual TLS with certificates from the stack's CA (tooling/stack/temporal-tls.ts):
+ * a client without one of its certificates is refused, and so is anyone calling a node's history or
+ * matching role but another role of the cluster.
  *
  * The nodes find each other through the `cluster_membership` table in their database, where each
  * role writes its membership address with a heartbeat; no seed list is needed. History shards are
@@ -48,6 +55,8 @@ export interface TemporalClusterOptions {
   /** Where the round-robin forwarder listens: the one address clients are given. */
   frontendPort: number;
   binCacheDir: string;
+  /** The folder of the CA whose certificates the nodes show and want (the stack's, `<stack dir>/tls`). */
+  tlsDir: string;
   /** The stack's PostgreSQL (tooling/stack/postgres.ts), where the cluster gets its role and databases. */
   postgres: { stackDir: string; port: number };
   /** The role and main database (the visibility database adds `_visibility`); one per cluster. */
@@ -82,11 +91,12 @@ export const allShardsOwned = (owned: readonly (number | undefined)[]): boolean 
 
 async function withConnection<T>(
   address: string,
+  tls: TLSConfig | undefined,
   fn: (c: Connection) => Promise<T>,
 ): Promise<T | undefined> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 2000 });
+    connection = await Connection.connect({ address, tls, connectTimeout: 2000 });
     return await fn(connection);
   } catch {
     return undefined;
@@ -190,6 +200,7 @@ export class TemporalCluster {
       throw new Error(
         `${dynamicConfig} has settings the Temporal server would ignore:\n  ${problems.join('\n  ')}`,
       );
+    const tls = issueTemporalCertificates(opts.tlsDir);
     if (fresh) {
       await this.stop();
       rmSync(this.dir, { recursive: true, force: true });
@@ -221,6 +232,7 @@ export class TemporalCluster {
           password,
           postgresPort: opts.postgres.port,
           dynamicConfigFile: dynamicConfig,
+          tls,
         }),
         { mode: 0o600 },
       );
@@ -230,7 +242,7 @@ export class TemporalCluster {
         await this.waitRunning(
           `${node.name} to answer`,
           async () =>
-            (await withConnection(node.address, async (c) => {
+            (await withConnection(node.address, this.adminTls(), async (c) => {
               await c.workflowService.getSystemInfo({});
               return true;
             })) ?? false,
@@ -259,7 +271,9 @@ export class TemporalCluster {
     // A new cluster has no namespace: it is made through the first frontend that answers.
     await this.waitRunning('a Temporal node to answer', async () => {
       for (const node of this.nodes) {
-        const made = await withConnection(node.address, (c) => registerNamespace(c, namespace));
+        const made = await withConnection(node.address, this.adminTls(), (c) =>
+          registerNamespace(c, namespace),
+        );
         if (made) this.log(`registered namespace ${namespace}`);
         if (made !== undefined) return true;
       }
@@ -271,13 +285,13 @@ export class TemporalCluster {
     // Registered through one node (again while a just-started node refuses); each node reads them
     // from its own namespace cache, refreshed every few seconds.
     await this.waitRunning('every Temporal node to know the search attributes', async () => {
-      const added = await withConnection(this.nodes[0]!.address, (c) =>
+      const added = await withConnection(this.nodes[0]!.address, this.adminTls(), (c) =>
         addMissingSearchAttributes(c, namespace),
       );
       if (added?.length) this.log(`registered search attributes ${added.join(', ')}`);
       const missing = await Promise.all(
         this.nodes.map((n) =>
-          withConnection(n.address, (c) => missingSearchAttributes(c, namespace)),
+          withConnection(n.address, this.adminTls(), (c) => missingSearchAttributes(c, namespace)),
         ),
       );
       return missing.every((m) => m !== undefined && m.length === 0);
@@ -300,8 +314,23 @@ export class TemporalCluster {
     );
   }
 
+  /** True once the cluster answers with the namespace through its forwarder (what clients use). */
+  async answers(): Promise<boolean> {
+    return (await this.answersAt(this.address)) ?? false;
+  }
+
+  /** The client certificate of `identity` (issued when the cluster starts), for the SDK. */
+  clientTls(identity: TemporalIdentity): TLSConfig | undefined {
+    return temporalClientTls(this.opts.tlsDir, identity);
+  }
+
+  /** The cluster's own calls (readiness, the namespace, search attributes) are the setup step's. */
+  private adminTls(): TLSConfig | undefined {
+    return this.clientTls('admin');
+  }
+
   private answersAt(address: string): Promise<boolean | undefined> {
-    return withConnection(address, async (c) => {
+    return withConnection(address, this.adminTls(), async (c) => {
       await c.workflowService.describeNamespace({ namespace: this.opts.namespace });
       return true;
     });
@@ -330,7 +359,7 @@ export class TemporalCluster {
   private spawnNode(server: string, node: TemporalNode): void {
     const pid = spawnDetached(
       server,
-      ['--config-file', node.configFile, '--allow-no-auth', 'start'],
+      ['--config-file', node.configFile, 'start'],
       node.logFile,
       node.dir,
     );

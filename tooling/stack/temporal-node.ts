@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
+import { LOCAL_SERVER_NAME } from '../../src/platform/security/local-certificates';
+import type { TemporalClusterTls } from './temporal-tls';
 
 /**
  * What each node of the local Temporal cluster is (tooling/stack/temporal-cluster.ts): its ports, folder
@@ -70,6 +72,7 @@ export interface NodeConfigInput {
   password: string;
   postgresPort: number;
   dynamicConfigFile: string;
+  tls: TemporalClusterTls;
 }
 
 /**
@@ -98,6 +101,20 @@ export function nodeConfig(node: TemporalNode, c: NodeConfigInput): string {
     `      membershipPort: ${node.ports.membership[name]}`,
     `      bindOnLocalHost: true`,
   ];
+  const q = (file: string) => JSON.stringify(file);
+  // Mutual TLS everywhere: the frontend serves no client without a certificate from the stack's CA,
+  // and the nodes' roles (frontend, history, matching) take calls only from one another.
+  const mutual = (files: { certFile: string; keyFile: string }) => [
+    `      server:`,
+    `        certFile: ${q(files.certFile)}`,
+    `        keyFile: ${q(files.keyFile)}`,
+    `        requireClientAuth: true`,
+    `        clientCaFiles: [${q(c.tls.caFile)}]`,
+    `      client:`,
+    // Each role dials the others by address; the name checked is the one the certificates carry.
+    `        serverName: ${LOCAL_SERVER_NAME}`,
+    `        rootCaFiles: [${q(c.tls.caFile)}]`,
+  ];
   return [
     `# Written by shipshape (tooling/stack/temporal-cluster.ts): node ${node.index + 1} of ${CLUSTER_NODES}, every role.`,
     `log:`,
@@ -121,6 +138,18 @@ export function nodeConfig(node: TemporalNode, c: NodeConfigInput): string {
     `      framework: tally`,
     `      timerType: histogram`,
     `      listenAddress: "127.0.0.1:${node.ports.metrics}"`,
+    `  tls:`,
+    `    internode:`,
+    ...mutual(c.tls.internode),
+    `    frontend:`,
+    ...mutual(c.tls.frontend),
+    // The node's own system worker calls the frontend like any client: with a certificate of its own.
+    `    systemWorker:`,
+    `      certFile: ${q(c.tls.systemWorker.certFile)}`,
+    `      keyFile: ${q(c.tls.systemWorker.keyFile)}`,
+    `      client:`,
+    `        serverName: ${LOCAL_SERVER_NAME}`,
+    `        rootCaFiles: [${q(c.tls.caFile)}]`,
     `services:`,
     ...role('frontend'),
     ...role('history'),

@@ -19,6 +19,8 @@ export interface TemporalUiOptions {
   temporalAddress: string;
   namespace: string;
   codecEndpoint: string;
+  /** Its client certificate for the cluster's frontend, and the CA the frontend's is checked against. */
+  tls: { serverName: string; caFile: string; certFile: string; keyFile: string };
   log?: (line: string) => void;
 }
 
@@ -60,6 +62,14 @@ function uiConfig(o: TemporalUiOptions): string {
     'notifyOnNewVersion: false',
     'codec:',
     `  endpoint: ${o.codecEndpoint}`,
+    // The frontend wants a client certificate; the UI server checks the frontend's in turn (without
+    // enableHostVerification it would take any).
+    'tls:',
+    `  caFile: ${JSON.stringify(o.tls.caFile)}`,
+    `  certFile: ${JSON.stringify(o.tls.certFile)}`,
+    `  keyFile: ${JSON.stringify(o.tls.keyFile)}`,
+    `  serverName: ${o.tls.serverName}`,
+    '  enableHostVerification: true',
     '',
   ].join('\n');
 }

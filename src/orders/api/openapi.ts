@@ -13,7 +13,7 @@ const DESCRIPTION = `Order fulfilment that does not lose, duplicate or reorder w
 
 Every route but \`/healthz\`, \`${OPENAPI_PATH}\` and \`${DOCS_PATH}\` wants an API key, sent as
 \`Authorization: Bearer <key>\` or \`X-Api-Key: <key>\`, with the scope the route names:
-\`orders:write\`, \`orders:read\` or \`operate\`. Bodies are JSON of at most 64 KiB with no unknown
+\`orders:write\`, \`orders:read\`, \`operate\` or \`metrics\`. Bodies are JSON of at most 64 KiB with no unknown
 fields; a refusal names each bad field and never quotes the input.`;
 
 /** `/orders/:orderId` (fastify) → `/orders/{orderId}` (OpenAPI). */

@@ -184,17 +184,18 @@ function routes(app: ZodApi, deps: ApiDeps, metrics: ReturnType<typeof httpMetri
     },
     async () => ({ ok: true as const }),
   );
-  // Prometheus sends the key as a bearer token (`authorization` in its scrape config).
+  // Prometheus sends the key as a bearer token (`authorization` in its scrape config); a key of the
+  // `metrics` scope alone reads this and nothing else.
   app.get(
     '/metrics',
     {
-      ...need('operate'),
+      ...need('metrics'),
       schema: {
         operationId: 'metrics',
         tags: ['service'],
         summary:
           'Prometheus metrics: requests, backlog per consumer and task queue, orders, dead letters',
-        security: securedBy('operate'),
+        security: securedBy('metrics'),
         response: {
           200: {
             description: 'Prometheus text format',

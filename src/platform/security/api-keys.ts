@@ -7,11 +7,19 @@ import type { LocalSecrets } from './local-secrets';
  */
 
 /**
- * What a key may do: place orders, read orders, operate (cancel, reconcile, stock, metrics), decode
- * payloads for the Temporal UI and CLI (`codec`), encode what an operator sends through them
- * (`codec:encode`: never an input a workflow trusts, which only the app's own processes sign).
+ * What a key may do: place orders, read orders, operate (cancel, reconcile, resolve, stock), read the
+ * metrics (what Prometheus is given: nothing else), decode payloads for the Temporal UI and CLI
+ * (`codec`), encode what an operator sends through them (`codec:encode`: never an input a workflow
+ * trusts, which only the app's own processes sign).
  */
-export const SCOPES = ['orders:write', 'orders:read', 'operate', 'codec', 'codec:encode'] as const;
+export const SCOPES = [
+  'orders:write',
+  'orders:read',
+  'operate',
+  'metrics',
+  'codec',
+  'codec:encode',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKey {

@@ -1,17 +1,25 @@
 import { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { TemporalIdentity } from '../../processes/table';
 import { connectTemporal, temporalDataConverter } from './connection';
-import type { Signer } from '../../domain/provenance';
+import { isSigner } from '../../domain/provenance';
 
 /**
- * A Temporal client that encrypts what it sends and decrypts what it reads
- * (src/platform/temporal/connection.ts); a `signer`'s also signs what it sends.
+ * A Temporal client, connected as `identity`, that encrypts what it sends and decrypts what it reads
+ * (src/platform/temporal/connection.ts); a signer's (the API, the reply bridge, the reconciler) also
+ * signs what it sends (src/domain/provenance.ts).
  */
-export async function connectTemporalClient(config: Config, signer?: Signer): Promise<Client> {
+export async function connectTemporalClient(
+  config: Config,
+  identity: TemporalIdentity,
+): Promise<Client> {
   // Made before connecting: without a payload key the process refuses to start.
-  const dataConverter = temporalDataConverter(config, signer ? { signer } : {});
-  const connection = await connectTemporal(config);
+  const dataConverter = temporalDataConverter(
+    config,
+    isSigner(identity) ? { signer: identity } : {},
+  );
+  const connection = await connectTemporal(config, identity);
   // Carries the caller's trace into the workflow (a no-op while tracing is off).
   return new Client({
     connection,

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
@@ -8,6 +7,7 @@ import type { Logger } from '../logger';
 import { authenticate } from '../security/http-auth';
 import { findApiKey, hasScope } from '../security/api-keys';
 import type { ApiKey } from '../security/api-keys';
+import { Sessions } from '../security/sessions';
 import { PayloadDecryptionError } from './payload-codec';
 
 /**
@@ -49,41 +49,11 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
-const SESSION_COOKIE = 'shipshape_codec';
-const SESSION_SECONDS = 8 * 3600;
 const SESSION_FORM = `<!doctype html><title>Shipshape codec server</title>
 <form method="post" action="/codec/session">
 <p>An API key with the <code>codec</code> scope lets the Temporal UI in this browser show decoded payloads.</p>
 <input type="password" name="key" autocomplete="off" size="60" autofocus> <button>Sign in</button>
 </form>`;
-
-/** The session token a browser's cookie carries, if any. */
-function sessionTokenOf(cookieHeader: string | undefined): string | undefined {
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === SESSION_COOKIE) return value.join('=');
-  }
-  return undefined;
-}
-
-/**
- * Signed-in browsers: an opaque random token per sign-in, mapped here to the key it was made with.
- * The cookie never carries the key itself, so a leaked cookie dies with its session (or a restart).
- */
-class CodecSessions {
-  private readonly sessions = new Map<string, { key: ApiKey; expiresAt: number }>();
-  open(key: ApiKey): string {
-    const now = Date.now();
-    for (const [t, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(t);
-    const token = crypto.randomBytes(32).toString('base64url');
-    this.sessions.set(token, { key, expiresAt: now + SESSION_SECONDS * 1000 });
-    return token;
-  }
-  keyOf(token: string | undefined): ApiKey | undefined {
-    const s = token === undefined ? undefined : this.sessions.get(token);
-    return s && s.expiresAt > Date.now() ? s.key : undefined;
-  }
-}
 
 /** The origin (scheme, host, port) of a URL: what a browser sends in `Origin`. */
 export const originOf = (url: string): string => new URL(url).origin;
@@ -95,12 +65,18 @@ export interface CodecServerDeps {
   namespace: string;
   /** The Temporal UI's origin: the only one CORS admits. */
   uiOrigin: string;
+  /** Its certificate and key (PEM): HTTPS instead of plain HTTP. */
+  https?: { cert: Buffer; key: Buffer };
   log: Logger;
 }
 
 export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: CODEC_MAX_BODY_BYTES });
-  const sessions = new CodecSessions();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: CODEC_MAX_BODY_BYTES,
+    ...(deps.https ? { https: deps.https } : {}),
+  }) as unknown as FastifyInstance;
+  const sessions = new Sessions('shipshape_codec');
   await app.register(cors, {
     origin: [deps.uiOrigin],
     credentials: true,
@@ -165,7 +141,7 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
       // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
       // cross-origin credentials"); a key in a header wins.
       if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
-        const fromCookie = sessions.keyOf(sessionTokenOf(req.headers.cookie));
+        const fromCookie = sessions.keyOf(sessions.tokenIn(req.headers.cookie));
         if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
       }
       if (!authenticate(req, reply, deps.keys, scope)) return reply;
@@ -191,15 +167,11 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
         .code(403)
         .type('text/plain')
         .send(`the key "${key.name}" lacks the scope "codec"`);
-    // HttpOnly: page scripts never read it. SameSite=Strict: no other site's page makes the browser send it.
-    void reply.header(
-      'set-cookie',
-      `${SESSION_COOKIE}=${sessions.open(key)}; Path=/codec; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SECONDS}`,
-    );
+    void reply.header('set-cookie', sessions.setCookie(sessions.open(key), '/codec'));
     return reply
       .type('text/plain')
       .send(
-        `signed in as "${key.name}" for ${SESSION_SECONDS / 3600} hours; in the Temporal UI's codec settings, turn on "include cross-origin credentials"`,
+        `signed in as "${key.name}" for ${sessions.seconds / 3600} hours; in the Temporal UI's codec settings, turn on "include cross-origin credentials"`,
       );
   });
   app.get('/healthz', async () => ({ ok: true }));

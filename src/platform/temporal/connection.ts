@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import type { ConnectionOptions, TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { ConfigError } from '../config';
 import type { Config } from '../config';
 import { EncryptionCodec } from './payload-codec';
 import { payloadKeysFor } from './configured-payload-keys';
@@ -10,35 +8,43 @@ import { signingKeyFor, trustedKeysFor } from './configured-signing-keys';
 import { SigningCodec, VerifyingCodec } from './signing-codecs';
 import type { TrustedKey } from './signing-codecs';
 import type { Signer } from '../../domain/provenance';
+import { localTemporalTls } from '../security/local-certificates';
+import { readPemFile } from '../security/pem-files';
+import type { TemporalIdentity } from '../../processes/table';
 
 /**
  * The one place that says how Shipshape reaches Temporal: address, TLS (mTLS client certificates, a
  * private CA, a server name) or an API key, and the data converter that encrypts every payload. Every
- * client and the worker connect through here.
+ * client and the worker connect through here, each as its own `identity`: with TEMPORAL_TLS_* unset
+ * and the local stack's Temporal cluster as the server, with that identity's certificate from the
+ * stack (src/platform/security/local-certificates.ts).
  */
 
-function readPem(variable: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(
-      `${variable}: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+/** The PEM files `identity` connects with: the configured ones, else the local stack's; undefined for none. */
+export function temporalTlsFiles(
+  config: Config,
+  identity: TemporalIdentity,
+): Config['temporal']['tls'] {
+  if (config.temporal.tls || config.temporal.apiKey) return config.temporal.tls;
+  return localTemporalTls(config, identity);
 }
 
 /** The TLS settings for Temporal, with the PEM files read; undefined for a plain connection. */
-export function temporalTls(config: Config): TLSConfig | undefined {
-  const tls = config.temporal.tls;
+export function temporalTls(config: Config, identity: TemporalIdentity): TLSConfig | undefined {
+  return readTlsFiles(temporalTlsFiles(config, identity));
+}
+
+/** TLS settings for the SDK from PEM files; undefined for none. */
+export function readTlsFiles(tls: Config['temporal']['tls']): TLSConfig | undefined {
   if (!tls) return undefined;
   return {
     ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
-    ...(tls.caFile ? { serverRootCACertificate: readPem('TEMPORAL_TLS_CA', tls.caFile) } : {}),
+    ...(tls.caFile ? { serverRootCACertificate: readPemFile('TEMPORAL_TLS_CA', tls.caFile) } : {}),
     ...(tls.certFile && tls.keyFile
       ? {
           clientCertPair: {
-            crt: readPem('TEMPORAL_TLS_CERT', tls.certFile),
-            key: readPem('TEMPORAL_TLS_KEY', tls.keyFile),
+            crt: readPemFile('TEMPORAL_TLS_CERT', tls.certFile),
+            key: readPemFile('TEMPORAL_TLS_KEY', tls.keyFile),
           },
         }
       : {}),
@@ -46,12 +52,15 @@ export function temporalTls(config: Config): TLSConfig | undefined {
 }
 
 /** Options for `Connection.connect` and `NativeConnection.connect` (the worker's) alike. */
-export function temporalConnectionOptions(config: Config): {
+export function temporalConnectionOptions(
+  config: Config,
+  identity: TemporalIdentity,
+): {
   address: string;
   tls?: TLSConfig;
   apiKey?: string;
 } {
-  const tls = temporalTls(config);
+  const tls = temporalTls(config, identity);
   const { apiKey } = config.temporal;
   return {
     address: config.temporal.address,
@@ -61,12 +70,29 @@ export function temporalConnectionOptions(config: Config): {
   };
 }
 
-/** A client connection to Temporal, TLS and API key included. The caller closes it. */
+/** A client connection to Temporal as `identity`, TLS and API key included. The caller closes it. */
 export function connectTemporal(
   config: Config,
+  identity: TemporalIdentity,
   extra: Pick<ConnectionOptions, 'connectTimeout'> = {},
 ): Promise<Connection> {
-  return Connection.connect({ ...temporalConnectionOptions(config), ...extra });
+  return Connection.connect({ ...temporalConnectionOptions(config, identity), ...extra });
+}
+
+/** The flags that make Temporal's own CLI connect as `identity` (`temporal workflow … <flags>`). */
+export function temporalCliFlags(config: Config, identity: TemporalIdentity): string[] {
+  const tls = temporalTlsFiles(config, identity);
+  return [
+    '--address',
+    config.temporal.address,
+    '--namespace',
+    config.temporal.namespace,
+    ...(tls?.certFile && tls.keyFile
+      ? ['--tls-cert-path', tls.certFile, '--tls-key-path', tls.keyFile]
+      : []),
+    ...(tls?.caFile ? ['--tls-ca-path', tls.caFile] : []),
+    ...(tls?.serverName ? ['--tls-server-name', tls.serverName] : []),
+  ];
 }
 
 /**

@@ -22,7 +22,7 @@ const TYPES = {
  * attribute was added, or any server not started by `shipshape stack up`). Idempotent.
  */
 export async function ensureSearchAttributes(config: Config): Promise<string[]> {
-  const connection = await connectTemporal(config);
+  const connection = await connectTemporal(config, 'admin');
   try {
     return await addMissingSearchAttributes(connection, config.temporal.namespace);
   } finally {

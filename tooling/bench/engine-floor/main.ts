@@ -311,7 +311,7 @@ async function main(argv: string[]): Promise<void> {
       path.join(logDir, `engine-floor-worker-${mode}.log`),
       'the engine-floor worker',
     );
-    const client = await connectTemporalClient(config);
+    const client = await connectTemporalClient(config, 'cli');
     const byShape: Partial<Record<Shape, ShapeResult>> = (results[mode] = {});
     try {
       for (const shape of plan.shapes) {

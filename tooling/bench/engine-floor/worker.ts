@@ -16,7 +16,9 @@ export const FLOOR_TASK_QUEUE = 'engine-floor';
 async function main(): Promise<void> {
   const config = loadConfig();
   const code = await bundleWorkflows(require.resolve('./workflows'));
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const connection = await NativeConnection.connect(
+    temporalConnectionOptions(config, 'temporal-worker'),
+  );
   const worker = await Worker.create({
     connection,
     dataConverter: temporalDataConverter(config),
