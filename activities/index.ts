@@ -18,7 +18,7 @@ import type { PublishResult } from '../src/platform/messaging/publish';
 import { commandSubject } from '../src/platform/messaging/subjects';
 import { insertAcceptedOrder, recordOrderOutcome } from '../src/orders/order-store';
 import { orderTotalCents } from '../src/domain/orders';
-import { describeIssues, idSchema, orderRequestSchema } from '../src/domain/schemas';
+import { acceptedOrderSchema, describeIssues } from '../src/domain/schemas';
 import { crashPoint } from '../src/platform/crash-points';
 import { backoffMs } from '../src/platform/backoff';
 
@@ -119,20 +119,19 @@ export function createActivities({ js, pool }: ActivityDeps) {
     /**
      * Records the order in the orders table if nobody did yet: orders placed straight through Temporal
      * (the client library, or by hand) get their row here; for an order the row holds already this does
-     * nothing. An order the API would refuse is refused here too, for good, naming each bad field.
+     * nothing. An order the API would refuse is refused here too, for good, naming each bad field, and
+     * so is one whose personal data is not sealed (the API and the client library seal it).
      */
     async recordOrderAccepted(order: OrderRequest, workflowId: string): Promise<void> {
-      const parsed = orderRequestSchema.safeParse(order);
-      if (!parsed.success || !idSchema.safeParse(order.orderId).success)
+      const parsed = acceptedOrderSchema.safeParse(order);
+      if (!parsed.success)
         throw ApplicationFailure.create({
           type: 'InvalidOrder',
-          message: `the order is not valid: ${
-            parsed.success
-              ? 'orderId: must be an id'
-              : describeIssues(parsed.error)
-                  .map((i) => `${i.field}: ${i.message}`)
-                  .join('; ')
-          }`,
+          message: `the order is not valid: ${describeIssues(parsed.error)
+            .map((i) => `${i.field}: ${i.message}`)
+            .join(
+              '; ',
+            )} (personal data must arrive sealed: place orders through the API or the client library)`,
           nonRetryable: true,
         });
       await insertAcceptedOrder(pool, order, workflowId, orderTotalCents(order), undefined);

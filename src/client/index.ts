@@ -2,6 +2,8 @@ import { Client } from '@temporalio/client';
 import type { Connection } from '@temporalio/client';
 import { loadConfig } from '../platform/config';
 import { connectTemporal, temporalDataConverter } from '../platform/temporal/connection';
+import { personalDataFor } from '../platform/security/configured-data-keys';
+import type { PersonalData } from '../platform/security/personal-data';
 import { describeIssues, orderRequestSchema } from '../domain/schemas';
 import type { OrderRequestBody } from '../domain/schemas';
 import type { OrderRequest, OrderView } from '../domain/types';
@@ -36,6 +38,12 @@ export interface ShipshapeClientOptions {
    * it). Default: the local stack's key from `.shipshape/secrets.json`.
    */
   payloadKeys?: string;
+  /**
+   * The data keys that seal an order's address and payment method before it leaves this process, as
+   * `id:base64-32-bytes[,id:…]` (the first seals; the shipping service must know it). Default: the
+   * local stack's key.
+   */
+  dataKeys?: string;
   /** TLS to a remote Temporal: PEM files of the client certificate and key (mTLS), the CA, the server name. */
   tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
   /** Temporal Cloud API key. */
@@ -56,6 +64,7 @@ export class ShipshapeClient {
     private readonly taskQueue: string,
     private readonly settings: OrderWorkflowSettings,
     private readonly ownsConnection: boolean,
+    private readonly personal: PersonalData,
   ) {}
 
   static async connect(opts: ShipshapeClientOptions = {}): Promise<ShipshapeClient> {
@@ -64,6 +73,7 @@ export class ShipshapeClient {
       ...(opts.address ? { TEMPORAL_ADDRESS: opts.address } : {}),
       ...(opts.namespace ? { TEMPORAL_NAMESPACE: opts.namespace } : {}),
       ...(opts.payloadKeys ? { SHIPSHAPE_PAYLOAD_KEYS: opts.payloadKeys } : {}),
+      ...(opts.dataKeys ? { SHIPSHAPE_DATA_KEYS: opts.dataKeys } : {}),
       TEMPORAL_TLS_CERT: opts.tls?.certFile,
       TEMPORAL_TLS_KEY: opts.tls?.keyFile,
       TEMPORAL_TLS_CA: opts.tls?.caFile,
@@ -82,6 +92,7 @@ export class ShipshapeClient {
       opts.taskQueue ?? defaults.temporal.taskQueue,
       { ...defaults.workflow, ...opts.workflowSettings },
       !opts.connection,
+      personalDataFor(defaults),
     );
   }
 
@@ -91,7 +102,11 @@ export class ShipshapeClient {
   ): Promise<{ orderId: string; workflowId: string; created: boolean }> {
     const parsed = orderRequestSchema.safeParse(order);
     if (!parsed.success) throw new InvalidOrderError(describeIssues(parsed.error));
-    const request: OrderRequest = { ...parsed.data, orderId: order.orderId };
+    // Sealed before it leaves this process: the address is opened by the shipping service only.
+    const request: OrderRequest = this.personal.sealOrder({
+      ...parsed.data,
+      orderId: order.orderId,
+    });
     const created = await startOrderWorkflow(this.temporal, this.taskQueue, this.settings, request);
     return { orderId: order.orderId, workflowId: workflowIdFor(order.orderId), created };
   }

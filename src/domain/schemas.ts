@@ -54,27 +54,54 @@ export const orderItemSchema = z.strictObject({
     .max(MAX_UNIT_PRICE_CENTS),
 });
 
+/** A value sealed with a data key (src/domain/sealed.ts): its contents are not ours to check here. */
+const sealedSchema = z.strictObject({
+  sealed: z
+    .string()
+    .regex(
+      /^pd1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[A-Za-z0-9+/]+={0,2}$/,
+      'must be pd1:<key id>:<base64>',
+    ),
+});
+
+const orderFields = {
+  orderId: idSchema.optional(),
+  customerId: idSchema,
+  items: z.array(orderItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as "EUR"'),
+  shippingAddress: addressSchema,
+  paymentMethod: requiredText(100).optional(),
+};
+
+/** Loyalty points are 32-bit integers: an order's total stays below their limit. */
+const totalWithinLimit = (o: { items?: unknown }) =>
+  // Defensive: may run beside other issues, so the items are not assumed well-formed.
+  (Array.isArray(o.items)
+    ? (o.items as { quantity?: unknown; unitPriceCents?: unknown }[])
+    : []
+  ).reduce((sum, i) => sum + (Number(i?.quantity) || 0) * (Number(i?.unitPriceCents) || 0), 0) <=
+  MAX_ORDER_TOTAL_CENTS;
+const totalMessage = {
+  path: ['items'],
+  message: `the order's total must be at most ${MAX_ORDER_TOTAL_CENTS} cents`,
+};
+
 export const orderRequestSchema = z
+  .strictObject(orderFields)
+  .refine(totalWithinLimit, totalMessage);
+/**
+ * An order as it is kept once accepted: the same fields, its personal ones sealed (an order written to
+ * the orders table holds no address in clear).
+ */
+export const acceptedOrderSchema = z
   .strictObject({
-    orderId: idSchema.optional(),
-    customerId: idSchema,
-    items: z.array(orderItemSchema).min(1, 'must hold at least one item').max(MAX_ITEMS),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as "EUR"'),
-    shippingAddress: addressSchema,
-    paymentMethod: requiredText(100).optional(),
+    ...orderFields,
+    orderId: idSchema,
+    shippingAddress: sealedSchema,
+    paymentMethod: sealedSchema.optional(),
   })
-  .refine(
-    // Defensive: may run beside other issues, so the items are not assumed well-formed.
-    (o) =>
-      (Array.isArray(o.items) ? o.items : []).reduce(
-        (sum, i) => sum + (Number(i?.quantity) || 0) * (Number(i?.unitPriceCents) || 0),
-        0,
-      ) <= MAX_ORDER_TOTAL_CENTS,
-    {
-      path: ['items'],
-      message: `the order's total must be at most ${MAX_ORDER_TOTAL_CENTS} cents`,
-    },
-  );
+  .refine(totalWithinLimit, totalMessage);
+
 export type OrderRequestBody = z.infer<typeof orderRequestSchema>;
 
 export const inventoryPutSchema = z.strictObject({
@@ -113,7 +140,10 @@ const payloadSchemas = {
     awardCommandId: z.string().min(1).optional(),
     customerId: z.string().min(1),
   }),
-  'shipping.create': z.object({ address: addressSchema, items: itemsSchema }),
+  'shipping.create': z.object({
+    address: z.union([sealedSchema, addressSchema]),
+    items: itemsSchema,
+  }),
   'shipping.cancel': z.object({ createCommandId: z.string().min(1).optional() }),
 } as const;
 

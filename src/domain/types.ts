@@ -2,6 +2,7 @@
  * Plain data types shared by the workflow, activities, services and API.
  * Types and constant lists only, no I/O: workflow code may import this file.
  */
+import type { Sealed } from './sealed';
 
 export const SERVICES = ['inventory', 'payment', 'loyalty', 'shipping'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -35,13 +36,17 @@ export type ShippingAddress =
       country: string;
     };
 
+/**
+ * An order. Its personal fields arrive in clear at the API (or the client library) and are sealed
+ * there (Sealed): everything after holds them sealed, and only the shipping service opens the address.
+ */
 export interface OrderRequest {
   orderId: string;
   customerId: string;
   items: OrderItem[];
   currency: string;
-  shippingAddress: ShippingAddress;
-  paymentMethod?: string;
+  shippingAddress: ShippingAddress | Sealed;
+  paymentMethod?: string | Sealed;
 }
 
 export interface ReserveCommand {
@@ -77,7 +82,8 @@ export interface ReverseCommand {
   customerId: string;
 }
 export interface CreateShipmentCommand {
-  address: ShippingAddress;
+  /** Sealed, as the order holds it; the shipping service opens it for the carrier. */
+  address: ShippingAddress | Sealed;
   items: { sku: string; quantity: number }[];
 }
 /** Cancels the order's shipment, if one was created; the service looks it up by order. */

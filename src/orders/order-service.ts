@@ -27,6 +27,8 @@ import { WorkflowStarter } from './workflow-starter';
 import { BatchedOrderInserts } from './batched-order-inserts';
 import type { Logger } from '../platform/logger';
 import { openRunsOnly } from '../platform/temporal/client';
+import { personalDataFor } from '../platform/security/configured-data-keys';
+import type { PersonalData } from '../platform/security/personal-data';
 
 export interface OrderSummary {
   orderId: string;
@@ -67,6 +69,11 @@ export class OrderService {
   private readonly inserts: BatchedOrderInserts;
   /** Reads live views from open runs only (see liveView). */
   private readonly openRuns: Client;
+  /** The data keys, read when the first order is placed: a reconciler that places none needs none. */
+  private sealer: PersonalData | undefined;
+  private personalData(): PersonalData {
+    return (this.sealer ??= personalDataFor(this.config));
+  }
 
   constructor(
     private readonly temporal: Client,
@@ -122,14 +129,15 @@ export class OrderService {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
     }
-    const order: OrderRequest = {
+    // The address and payment method are sealed here, before anything keeps them.
+    const order = this.personalData().sealOrder({
       orderId: body.orderId ?? randomUUID(),
       customerId: body.customerId,
       items: body.items,
       currency: body.currency,
       shippingAddress: body.shippingAddress,
       ...(body.paymentMethod ? { paymentMethod: body.paymentMethod } : {}),
-    };
+    });
     const workflowId = workflowIdFor(order.orderId);
     const totalCents = orderTotalCents(order);
     const inserted = await this.inserts.insert({

@@ -159,6 +159,8 @@ const envSchema = z.object({
   ),
   SHIPSHAPE_PAYLOAD_KEYS: z.string().optional(),
   SHIPSHAPE_PAYLOAD_KEYS_FILE: z.string().optional(),
+  SHIPSHAPE_DATA_KEYS: z.string().optional(),
+  SHIPSHAPE_DATA_KEYS_FILE: z.string().optional(),
   SHIPSHAPE_SIGNING_KEY_FILE: z.string().optional(),
   SHIPSHAPE_TRUSTED_SIGNERS: z.string().optional(),
   SHIPSHAPE_TRUSTED_SIGNERS_FILE: z.string().optional(),
@@ -265,6 +267,12 @@ export interface Config {
     trusted: string | undefined;
     trustedFile: string | undefined;
   };
+  /**
+   * The keys that seal personal data (src/platform/security/personal-data.ts): SHIPSHAPE_DATA_KEYS
+   * (`id:base64-32-bytes,…`, the first seals) or its file, read when a process that seals or opens
+   * starts (the API, the shipping service, the client library); unset, the local stack's.
+   */
+  dataKeys: { spec: string | undefined; file: string | undefined };
   /**
    * The codec server (decodes payloads for the Temporal UI); listens on `api.host`, over HTTPS when
    * given a certificate and its key (PEM files, read when it starts).
@@ -535,6 +543,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadEncryption: {
       keys: inlinePayloadKeys(e.SHIPSHAPE_PAYLOAD_KEYS, e.SHIPSHAPE_PAYLOAD_KEYS_FILE),
       keysFile: e.SHIPSHAPE_PAYLOAD_KEYS_FILE || undefined,
+    },
+    dataKeys: {
+      spec: e.SHIPSHAPE_DATA_KEYS || undefined,
+      file: e.SHIPSHAPE_DATA_KEYS_FILE || undefined,
     },
     signing: {
       keyFile: e.SHIPSHAPE_SIGNING_KEY_FILE || undefined,

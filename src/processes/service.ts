@@ -11,6 +11,7 @@ import { paymentService } from '../services/payment/service';
 import { PaymentProviderClient } from '../services/payment/payment-client';
 import { CarrierClient } from '../services/shipping/carrier-client';
 import { shippingService } from '../services/shipping/service';
+import { personalDataFor } from '../platform/security/configured-data-keys';
 import { startPruning } from '../platform/db/pruning';
 import { retentionMetrics } from '../platform/metrics/table-sizes';
 import { orderRecordPruning, recordTables } from '../services/core/record-pruning';
@@ -43,6 +44,7 @@ export function serviceDefinition(config: Config, name: ServiceName): ServiceDef
           providers.timeoutMs,
           new RateLimiter(providers.carrierRatePerSec),
         ),
+        personalDataFor(config),
       );
   }
 }

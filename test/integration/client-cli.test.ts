@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { promisify } from 'node:util';
 import { InvalidOrderError, ShipshapeClient } from '../../src/client';
 import type { OrderRow } from '../../src/orders/order-store';
@@ -29,11 +30,13 @@ describe('the client library and the CLI, end to end', function () {
   before(async function () {
     this.timeout(120_000);
     h = await startHarness();
+    const secrets = readLocalSecrets(h.config.stack.dir)!;
     client = await ShipshapeClient.connect({
       address: h.config.temporal.address,
       taskQueue: h.config.temporal.taskQueue,
       workflowSettings: { stepTimeoutMs: 5_000 },
       payloadKeys: formatPayloadKeys(payloadKeysFor(h.config)),
+      dataKeys: `${secrets.dataKey!.id}:${secrets.dataKey!.key}`,
     });
   });
   after(async function () {

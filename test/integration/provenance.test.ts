@@ -328,7 +328,7 @@ describe("who may speak for whom: replies, outboxes, and what Temporal's tools s
       assert.equal(ended.steps?.payment.state, 'COMPENSATION_ABANDONED');
     });
 
-    it('cannot start an order the orders table does not hold: the run records it itself', async () => {
+    it('cannot start an order the orders table does not hold: a start by hand is refused before its run writes anything', async () => {
       const orderId = uniqueId('ord');
       const sku = uniqueId('sku');
       await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
@@ -346,9 +346,17 @@ describe("who may speak for whom: replies, outboxes, and what Temporal's tools s
         JSON.stringify({ order, settings: h.config.workflow, recorded: true }),
         ...viaCodec,
       );
-      // Marked "recorded" by someone other than the API, it is written to the table by its own run.
-      const done = await waitForOrder(h, orderId, hasStatus('COMPLETED'));
-      assert.equal(done.orderId, orderId);
+      // Marked "recorded" by someone other than the API, the run would record it itself, and refuses
+      // to: its address came in clear, and only the API and the client library seal it.
+      await assert.rejects(
+        h.temporal.workflow.getHandle(workflowIdFor(orderId)).result(),
+        (err: Error) =>
+          /personal data must arrive sealed/.test(
+            String((err as { cause?: Error }).cause?.message),
+          ),
+      );
+      assert.equal((await http(h, 'GET', `/orders/${orderId}`)).status, 404);
+      assert.equal(h.payment.state.ledger.charges.filter((c) => c.orderId === orderId).length, 0);
     });
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
 import type { CommandEnvelope, CommandPayloads, CommandType } from '../../src/domain/types';
@@ -10,6 +11,7 @@ import { PaymentProviderClient } from '../../src/services/payment/payment-client
 import { paymentService } from '../../src/services/payment/service';
 import { CarrierClient } from '../../src/services/shipping/carrier-client';
 import { createFakeCarrier } from '../../src/services/shipping/fake-carrier';
+import { PersonalData } from '../../src/platform/security/personal-data';
 import { shippingService } from '../../src/services/shipping/service';
 import { testConfig, uniqueId } from '../support/env';
 import { listen } from '../support/harness';
@@ -30,7 +32,10 @@ describe('compensations undo effects whose answers were lost (real PostgreSQL, f
   let pay: ReturnType<typeof paymentService>;
 
   before(async () => {
-    shipping = shippingService(new CarrierClient(await listen(carrier.app), 2_000));
+    shipping = shippingService(
+      new CarrierClient(await listen(carrier.app), 2_000),
+      new PersonalData([{ id: 'test', key: crypto.randomBytes(32) }]),
+    );
     pay = paymentService(new PaymentProviderClient(await listen(payment.app), 2_000));
     shippingPool = createPool(config, 'shipping', { max: 2 });
     paymentPool = createPool(config, 'payment', { max: 2 });

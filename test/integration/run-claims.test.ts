@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
 import type { CommandEnvelope, CommandPayloads, CommandType } from '../../src/domain/types';
@@ -7,6 +8,7 @@ import { CommandFencedError } from '../../src/services/core/errors';
 import { inventoryService } from '../../src/services/inventory/service';
 import { createFakeCarrier } from '../../src/services/shipping/fake-carrier';
 import { CarrierClient } from '../../src/services/shipping/carrier-client';
+import { PersonalData } from '../../src/platform/security/personal-data';
 import { shippingService } from '../../src/services/shipping/service';
 import { testConfig, uniqueId } from '../support/env';
 import { listen } from '../support/harness';
@@ -27,7 +29,10 @@ describe('runs that replace runs, at a service (real PostgreSQL)', function () {
   let db: Pool;
 
   before(async () => {
-    shipping = shippingService(new CarrierClient(await listen(carrier.app), 2_000));
+    shipping = shippingService(
+      new CarrierClient(await listen(carrier.app), 2_000),
+      new PersonalData([{ id: 'test', key: crypto.randomBytes(32) }]),
+    );
     shippingPool = createPool(config, 'shipping', { max: 2 });
     inventoryPool = createPool(config, 'inventory', { max: 2 });
     db = createPool(config, 'migrator', { max: 2 });

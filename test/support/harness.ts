@@ -38,7 +38,8 @@ export interface Harness {
   carrier: ReturnType<typeof createFakeCarrier>;
   /** Stops one service process's worth (its consumer and pool), as if it went down. */
   stopService(name: ServiceName): Promise<void>;
-  startService(name: ServiceName): Promise<void>;
+  /** Starts it again, with these settings over the harness's (a new key, say). */
+  startService(name: ServiceName, env?: NodeJS.ProcessEnv): Promise<void>;
   /** The reply bridge (with the dead-letter watcher), stopped and started like a service. */
   stopBridge(): Promise<void>;
   startBridge(): Promise<void>;
@@ -67,14 +68,18 @@ export async function startHarness(
   const carrier = createFakeCarrier();
   const paymentUrl = await listen(payment.app);
   const carrierUrl = await listen(carrier.app);
-  const base = testConfig({
+  const harnessEnv: NodeJS.ProcessEnv = {
     PAYMENT_PROVIDER_URL: paymentUrl,
     CARRIER_URL: carrierUrl,
     TEMPORAL_TASK_QUEUE: uniqueId('test-orders'),
     SHIPSHAPE_STEP_TIMEOUT_MS: '5000',
     ...env,
-  });
-  const config: Config = { ...base, api: { ...base.api, port: 0 } };
+  };
+  const configWith = (extra: NodeJS.ProcessEnv = {}): Config => {
+    const base = testConfig({ ...harnessEnv, ...extra });
+    return { ...base, api: { ...base.api, port: 0 } };
+  };
+  const config = configWith();
   const log = createLogger('test', config.logLevel);
   const components: Component[] = [];
   const services = new Map<ServiceName, Component>();
@@ -100,9 +105,10 @@ export async function startHarness(
         await services.get(name)?.stop();
         services.delete(name);
       },
-      async startService(name) {
+      async startService(name, env) {
+        const own = env ? configWith(env) : config;
         if (!services.has(name))
-          services.set(name, await startService(config, name, log.child({ svc: name })));
+          services.set(name, await startService(own, name, log.child({ svc: name })));
       },
       async stopBridge() {
         await bridge?.stop();

@@ -133,6 +133,7 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_API_RATE_PER_MIN: 'default',
   SHIPSHAPE_PAYLOAD_KEYS: 'a secret: SHIPSHAPE_PAYLOAD_KEYS_FILE instead',
   SHIPSHAPE_TRUSTED_SIGNERS: 'SHIPSHAPE_TRUSTED_SIGNERS_FILE instead, one list for every worker',
+  SHIPSHAPE_DATA_KEYS: 'a secret: SHIPSHAPE_DATA_KEYS_FILE instead',
   TEMPORAL_API_KEY: 'Temporal Cloud with an API key instead of mTLS (docs/scaling.md)',
 };
 
@@ -775,6 +776,18 @@ describe('docker-compose.yml, checked against the code', () => {
           svc.environment?.SHIPSHAPE_PAYLOAD_KEYS_FILE !== undefined,
           needs,
           `${name}: SHIPSHAPE_PAYLOAD_KEYS_FILE`,
+        );
+      }
+    });
+
+    it('mounts the data keys only where personal data is sealed or opened: the API and shipping', () => {
+      for (const [name, svc] of app) {
+        const needs = name === 'api' || name === 'shipping';
+        assert.equal(secretsOf(name).includes('data-keys'), needs, `${name}: data-keys`);
+        assert.equal(
+          svc.environment?.SHIPSHAPE_DATA_KEYS_FILE !== undefined,
+          needs,
+          `${name}: SHIPSHAPE_DATA_KEYS_FILE`,
         );
       }
     });

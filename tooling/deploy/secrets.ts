@@ -11,7 +11,7 @@ import { ROUTE_COMMON_NAME } from '../stack/nats-cluster';
 
 /**
  * Every secret file docker-compose.yml mounts, made in one go into `deploy/secrets`: a password per
- * PostgreSQL role and NATS user, the payload key, the API keys (an operator's, a shop's, and the
+ * PostgreSQL role and NATS user, the payload and data keys, the API keys (an operator's, a shop's, and the
  * metrics-only one Prometheus scrapes with), the signers' keys and the list the worker trusts, and a
  * private CA with each certificate the deployment's TLS needs. A file that exists is kept, so running it again only adds what is missing.
  *
@@ -92,6 +92,7 @@ export function makeDeploymentSecrets(dir: string): string[] {
   ])
     write(passwordFile(role), () => hex());
   write('payload-keys', () => `k1:${crypto.randomBytes(32).toString('base64')}`);
+  write('data-keys', () => `d1:${crypto.randomBytes(32).toString('base64')}`);
   // Prometheus's key is one of the API's keys: the two files are made together.
   const keys = ['api-keys', 'prometheus-api-key'].map((f) => existsSync(path.join(dir, f)));
   if (keys[0] !== keys[1])

@@ -27,6 +27,8 @@ export interface LocalSecrets {
    * made before signatures existed, the first time it is read by `ensureLocalSecrets`.
    */
   signingKeys?: Record<Signer, string>;
+  /** The key that seals personal data (id and 32 bytes, base64); added to an older file like the above. */
+  dataKey?: { id: string; key: string };
 }
 
 export const LOCAL_SECRETS_FILE = 'secrets.json';
@@ -45,8 +47,14 @@ function generate(): LocalSecrets {
     nats: { ...perProcess(), admin: token() },
     postgres: { ...perProcess(), migrator: token() },
     signingKeys: newSigningKeys(),
+    dataKey: newDataKey(),
   };
 }
+
+const newDataKey = () => ({
+  id: `local-${token(4)}`,
+  key: crypto.randomBytes(32).toString('base64'),
+});
 
 /** A signing key per signer: 32 random bytes are an Ed25519 seed. */
 const newSigningKeys = () =>
@@ -70,10 +78,15 @@ export function readLocalSecrets(stackDir: string): LocalSecrets | undefined {
 /** Reads the local stack's secrets, making them first if there are none (never replaced: data made with them stays readable). */
 export function ensureLocalSecrets(stackDir: string): LocalSecrets {
   const existing = readLocalSecrets(stackDir);
-  if (existing?.signingKeys) return existing;
+  if (existing?.signingKeys && existing.dataKey) return existing;
   if (existing) {
-    // Made before signatures: the same secrets, and signing keys. Written whole, then renamed over.
-    const upgraded = { ...existing, signingKeys: newSigningKeys() };
+    // Made before signing or data keys: the same secrets, and what is missing. Written whole, then
+    // renamed over.
+    const upgraded = {
+      ...existing,
+      signingKeys: existing.signingKeys ?? newSigningKeys(),
+      dataKey: existing.dataKey ?? newDataKey(),
+    };
     const tmp = `${localSecretsPath(stackDir)}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, localSecretsPath(stackDir));

@@ -9,6 +9,8 @@ export interface CarrierLedger {
     orderId: string;
     idempotencyKey: string;
     cancelled: boolean;
+    /** Where it goes, as the carrier was told: a carrier keeps that. */
+    address: unknown;
   }[];
   rejections: { orderId: string; idempotencyKey: string }[];
   cancellations: { shipmentId: string; idempotencyKey: string }[];
@@ -32,6 +34,8 @@ export function createFakeCarrier() {
     const body = shipmentBody.safeParse(req.body);
     if (!body.success)
       return reply.code(400).send({ error: 'invalid_request', issues: body.error.issues });
+    if (state.faults.failOrderIds.includes(body.data.orderId))
+      return reply.code(503).send({ error: 'temporarily_unavailable' });
     return idempotent(state, 'shipments', req, reply, (key) => {
       if (isRefused(state, { orderId: body.data.orderId }) || body.data.address === undefined) {
         state.ledger.rejections.push({ orderId: body.data.orderId, idempotencyKey: key });
@@ -47,6 +51,7 @@ export function createFakeCarrier() {
         orderId: body.data.orderId,
         idempotencyKey: key,
         cancelled: false,
+        address: body.data.address,
       });
       return { status: 201, body: { shipmentId, trackingNumber } };
     });

@@ -1,11 +1,21 @@
 import type { PoolClient } from 'pg';
-import type { CommandEnvelope } from '../../domain/types';
+import type { CommandEnvelope, ShippingAddress } from '../../domain/types';
+import { PersonalDataError } from '../../platform/security/personal-data';
+import type { PersonalData } from '../../platform/security/personal-data';
+import { TransientError } from '../core/errors';
 import type { CarrierClient, ShipmentOutcome } from './carrier-client';
 import { providerKey, rejected, succeeded } from '../core/handler';
 import type { ServiceOf } from '../core/handler';
 import { effectToUndo } from '../core/provider-calls';
 
-export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
+/**
+ * The shipping service: creates and cancels shipments with the carrier. It is the one process that
+ * opens an order's sealed address (`personal`), to hand it to the carrier.
+ */
+export function shippingService(
+  carrier: CarrierClient,
+  personal: PersonalData,
+): ServiceOf<'shipping'> {
   /** Asks the carrier for the shipment under the create command's key: made once, answered every time. */
   const create = (
     orderId: string,
@@ -13,7 +23,7 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
     p: CommandEnvelope<'shipping.create'>['payload'],
   ): Promise<ShipmentOutcome> =>
     carrier.createShipment(
-      { orderId, address: p.address, items: p.items },
+      { orderId, address: addressOf(personal, p.address), items: p.items },
       providerKey(createCommandId),
     );
 
@@ -60,6 +70,22 @@ export function shippingService(carrier: CarrierClient): ServiceOf<'shipping'> {
       },
     },
   };
+}
+
+/**
+ * The address, opened. One sealed under a key this process lacks is tried again later, as the
+ * carrier being down would be: the key may be put back, and nothing is lost meanwhile.
+ */
+function addressOf(
+  personal: PersonalData,
+  address: CommandEnvelope<'shipping.create'>['payload']['address'],
+): ShippingAddress {
+  try {
+    return personal.address(address);
+  } catch (err) {
+    if (err instanceof PersonalDataError) throw new TransientError(err.message);
+    throw err;
+  }
 }
 
 interface ShipmentRow {
