@@ -148,6 +148,7 @@ export function orderCommands(program: Command): void {
             print(`effects left by ${x.orderId} (${x.effects.join(', ')}): cleanup ${x.cleanup}`);
           if (!report.orphans.length) print('effects left by ended orders: none');
           print(`marked for a person: ${list(report.attention)}`);
+          print(`past their lifetime (oldest first): ${list(report.overdue)}`);
           for (const what of report.failed) print(`failed (see the log): ${what}`);
         } finally {
           await pool.end();

@@ -23,6 +23,10 @@ export async function startCodecServer(
         keys: serverApiKeys(config),
         namespace: config.temporal.namespace,
         uiOrigin: originOf(config.temporal.uiUrl),
+        rate: {
+          ratePerMin: config.api.ratePerMin,
+          anonymousRatePerMin: config.api.anonymousRatePerMin,
+        },
         ...(config.codecServer.tls
           ? {
               https: {

@@ -19,6 +19,7 @@ export function reconcilerDeps(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowSettings: config.workflow,
+    orderLifetimeHours: config.retention.orderLifetimeHours,
   };
 }
 

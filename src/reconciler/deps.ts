@@ -17,6 +17,8 @@ export interface ReconcilerDeps {
   workflowSettings: OrderWorkflowSettings;
   log: Logger;
   metrics?: ReconcilerMetrics;
+  /** The longest an order is meant to live (SHIPSHAPE_ORDER_LIFETIME_HOURS). */
+  orderLifetimeHours: number;
 }
 
 /** The reconciler's limits. */

@@ -10,6 +10,11 @@ export function reconcilerMetrics(registry: Registry) {
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    overdueOrders: new Gauge({
+      name: 'shipshape_orders_past_lifetime',
+      help: 'Orders not ended that have lived longer than SHIPSHAPE_ORDER_LIFETIME_HOURS (alert on any: resolve or finish them)',
+      registers: [registry],
+    }),
     failingTasks: new Gauge({
       name: 'shipshape_orders_failing_workflow_tasks',
       help: 'Open order runs whose workflow tasks kept failing at the last round (a bug: see their history)',

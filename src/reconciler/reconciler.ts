@@ -7,6 +7,7 @@ import { LOOKUPS_AT_ONCE } from './deps';
 import type { ReconcilerDeps, ReconcilerSettings } from './deps';
 import { checkOpenOrders } from './open-orders';
 import { undoOrphanEffects } from './orphan-effects';
+import { reportOverdueOrders } from './overdue-orders';
 import type { Orphan } from './orphan-effects';
 import { ReconcilerState } from './state';
 import { signalStuckOrders } from './stuck-orders';
@@ -25,6 +26,8 @@ export interface ReconcileReport {
   orphans: Orphan[];
   /** Orders marked for a person: failing workflow tasks, a workflow gone, cleanups that gave up. */
   attention: string[];
+  /** The oldest orders (at most 10) that have lived past their lifetime, for a person. */
+  overdue: string[];
   /** Checks that failed this round (logged with their error); the next round tries them again. */
   failed: string[];
 }
@@ -94,6 +97,7 @@ export async function reconcileRound(
   const open = await check('open orders', { started: [], cleanups: [], attention: [] }, () =>
     checkOpenOrders(deps, settings, state),
   );
+  const overdue = await check('orders past their lifetime', [], () => reportOverdueOrders(deps));
   const orphans =
     opts.orphans === false
       ? []
@@ -104,6 +108,7 @@ export async function reconcileRound(
     cleanups: [...closed, ...open.cleanups],
     orphans,
     attention: open.attention,
+    overdue,
     failed,
   };
   const { started, cleanups, attention } = report;

@@ -537,6 +537,26 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
       assert.equal((await ledgerOf(h, o)).charged, 1);
     });
 
+    it('counts and names the orders that have lived past their lifetime, and leaves them running', async () => {
+      await h.stopService('loyalty');
+      const o = await place();
+      await waitForOrder(h, o.orderId, hasStatus('AWARDING_POINTS'));
+      await h.pool.query(
+        `UPDATE app.orders SET created_at = now() - make_interval(hours => $2 + 1) WHERE order_id = $1`,
+        [o.orderId, h.config.retention.orderLifetimeHours],
+      );
+      const report = await reconcileRound(
+        reconcilerDepsOf(),
+        { ...h.config.reconciler, thresholdMs: 3_000 },
+        new ReconcilerState(),
+      );
+      assert.ok(report.overdue.includes(o.orderId), JSON.stringify(report.overdue));
+      assert.ok(((await metrics.overdueOrders.get()).values[0]?.value ?? 0) >= 1);
+      assert.equal((await latestRun(o)).status.name, 'RUNNING', 'nothing is done to it');
+      await h.startService('loyalty');
+      await madeWhole(h, o, completedWhole);
+    });
+
     it('walks every order not ended, a page a round, so that orders it cannot settle do not hide the rest', async () => {
       await reconciler.stop(); // this test's rounds are the only ones
       try {

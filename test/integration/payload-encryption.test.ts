@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { Client } from '@temporalio/client';
 import type { Connection } from '@temporalio/client';
@@ -219,6 +220,46 @@ describe('payload encryption: what Temporal stores, and the codec server', funct
       headers: { 'x-namespace': 'someone-else' },
     });
     assert.equal(other.status, 400);
+  });
+
+  it('decodes for a `codec` key but encodes only for `codec:encode`, and slows an address that keeps guessing keys', async () => {
+    const reader = `reader-${crypto.randomBytes(16).toString('hex')}`;
+    const writer = `writer-${crypto.randomBytes(16).toString('hex')}`;
+    const own = await startCodecServer(
+      {
+        ...h.config,
+        codecServer: { port: 0, tls: undefined },
+        api: {
+          ...h.config.api,
+          anonymousRatePerMin: 3,
+          keys: [
+            { name: 'reader', scopes: ['codec'], secret: reader },
+            { name: 'writer', scopes: ['codec', 'codec:encode'], secret: writer },
+          ],
+        },
+      },
+      createLogger('codec-rate', 'fatal'),
+    );
+    try {
+      const call = (route: string, key: string) =>
+        fetch(`http://127.0.0.1:${own.port}/codec${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ payloads: [] }),
+        });
+      assert.equal((await call('/decode', reader)).status, 200);
+      const refused = await call('/encode', reader);
+      assert.equal(refused.status, 403);
+      assert.match(((await refused.json()) as { message: string }).message, /codec:encode/);
+      assert.equal((await call('/encode', writer)).status, 200);
+      const guesses: number[] = [];
+      for (let n = 0; n < 5; n++)
+        guesses.push((await call('/decode', `guess-${n}-0123456789abcdefg`)).status);
+      assert.deepEqual(guesses, [401, 401, 401, 429, 429]);
+      assert.equal((await call('/decode', reader)).status, 200, 'a valid key is not held back');
+    } finally {
+      await own.stop();
+    }
   });
 
   it('refuses a tampered payload with 422, and a malformed body with 400', async () => {

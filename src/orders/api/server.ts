@@ -14,7 +14,6 @@ import {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import rateLimit from '@fastify/rate-limit';
 import type { Logger } from '../../platform/logger';
 import type { OrderService } from '../order-service';
 import type { ApiKey, Scope } from '../../platform/security/api-keys';
@@ -24,7 +23,8 @@ import { BODY_REFUSALS, MAX_BODY_BYTES } from './bodies';
 import { z } from 'zod';
 import { healthSchema, refusals, securedBy } from './answers';
 import { httpMetrics } from './http-metrics';
-import { RefusalLog } from './refusal-log';
+import { RefusalLog } from '../../platform/security/refusal-log';
+import { registerRateLimit } from '../../platform/security/rate-limit';
 import { describeRoutes, publishContract } from './openapi';
 import { orderActionRoutes, orderRoutes } from './order-routes';
 import { stockAndPointsRoutes } from './stock-and-points';
@@ -106,7 +106,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   // The OpenAPI document describes every route registered after this.
   describeRoutes(app, projectVersion);
-  registerRateLimit(app, deps.auth);
+  void registerRateLimit(app, deps.auth.keys, deps.auth);
   void app.register(async (api) => {
     // An unknown route says 404 only to a caller with a key, like every route that wants one, and
     // is counted by the rate limiter like them.
@@ -121,36 +121,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     routes(api.withTypeProvider<ZodTypeProvider>(), deps, metrics);
   });
   return app;
-}
-
-/**
- * Counts every request but /healthz against its caller: a key's requests against the key's allowance,
- * those without a valid key (a wrong one, none, the public contract) against the address's. A refused
- * key is counted too (the limiter runs before the key check), so an address that keeps trying keys
- * is answered 429 once past its allowance. Registered before the routes, so it sees every one of them.
- */
-function registerRateLimit(app: FastifyInstance, auth: ApiDeps['auth']): void {
-  if (auth.ratePerMin === 0 && auth.anonymousRatePerMin === 0) return;
-  const allowance = (caller: string) =>
-    caller.startsWith('key:') ? auth.ratePerMin : auth.anonymousRatePerMin;
-  void app.register(rateLimit, {
-    keyGenerator: (req) => {
-      const key = callerKey(req, auth.keys);
-      return key ? `key:${key.name}` : `address:${req.ip}`;
-    },
-    max: (_req, caller) => allowance(caller),
-    allowList: (_req, caller) => allowance(caller) === 0,
-    timeWindow: 60_000,
-    errorResponseBuilder: (req, ctx) => {
-      const key = callerKey(req, auth.keys);
-      return {
-        statusCode: 429,
-        message: key
-          ? `more than ${ctx.max} requests a minute with the key "${key.name}"; retry after ${ctx.after}`
-          : `more than ${ctx.max} requests a minute from this address without a valid API key; retry after ${ctx.after}`,
-      };
-    },
-  });
 }
 
 /** The API with its routes' zod schemas as types: handlers get parsed input, answers are checked. */

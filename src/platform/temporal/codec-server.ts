@@ -4,7 +4,9 @@ import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { authenticate } from '../security/http-auth';
+import { authenticate, callerKey } from '../security/http-auth';
+import { registerRateLimit } from '../security/rate-limit';
+import { RefusalLog } from '../security/refusal-log';
 import { findApiKey, hasScope } from '../security/api-keys';
 import type { ApiKey } from '../security/api-keys';
 import { Sessions } from '../security/sessions';
@@ -67,6 +69,8 @@ export interface CodecServerDeps {
   uiOrigin: string;
   /** Its certificate and key (PEM): HTTPS instead of plain HTTP. */
   https?: { cert: Buffer; key: Buffer };
+  /** Requests a minute per key and per address without a valid key (0: unlimited), as the API's. */
+  rate?: { ratePerMin: number; anonymousRatePerMin: number };
   log: Logger;
 }
 
@@ -86,20 +90,46 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
   });
 
   // Framework errors (bad JSON, too large, wrong media type) in our words: theirs may quote the body.
-  app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
-    const status =
-      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) deps.log.error({ code: err.code }, 'codec server error');
-    void reply.code(status).send({
-      error: status === 413 ? 'payload_too_large' : status === 500 ? 'internal' : 'bad_request',
-      message:
-        status === 413
-          ? `the body must be at most ${CODEC_MAX_BODY_BYTES} bytes`
-          : status === 500
-            ? 'the codec server failed; see its log'
-            : 'the body must be JSON: { "payloads": [{ "metadata": { key: base64 }, "data": base64 }] }',
+  // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
+  // cross-origin credentials"); a key in a header wins. First of all: the rate limit and the key
+  // check both see the key it stands for.
+  app.addHook('onRequest', async (req) => {
+    if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
+      const fromCookie = sessions.keyOf(sessions.tokenIn(req.headers.cookie));
+      if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
+    }
+  });
+  // A caller that keeps presenting wrong keys shows in the log and is slowed to 429 like at the API.
+  const refusals = new RefusalLog(deps.log);
+  app.addHook('onResponse', async (req, reply) => {
+    const key = callerKey(req, deps.keys);
+    refusals.answered(reply.statusCode, {
+      method: req.method,
+      route: req.routeOptions.url ?? 'unmatched',
+      ip: req.ip,
+      ...(key ? { key: key.name } : {}),
     });
   });
+  if (deps.rate) await registerRateLimit(app, deps.keys, deps.rate);
+
+  app.setErrorHandler(
+    (err: { statusCode?: number; code?: string; message?: string }, _req, reply) => {
+      const status =
+        err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      if (status === 500) deps.log.error({ code: err.code }, 'codec server error');
+      if (status === 429)
+        return reply.code(429).send({ error: 'rate_limited', message: err.message ?? 'slow down' });
+      void reply.code(status).send({
+        error: status === 413 ? 'payload_too_large' : status === 500 ? 'internal' : 'bad_request',
+        message:
+          status === 413
+            ? `the body must be at most ${CODEC_MAX_BODY_BYTES} bytes`
+            : status === 500
+              ? 'the codec server failed; see its log'
+              : 'the body must be JSON: { "payloads": [{ "metadata": { key: base64 }, "data": base64 }] }',
+      });
+    },
+  );
 
   const handle =
     (direction: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -138,16 +168,10 @@ export async function buildCodecServer(deps: CodecServerDeps): Promise<FastifyIn
   // Reading and writing are two rights: `codec` decodes, `codec:encode` encodes.
   const allowed =
     (scope: 'codec' | 'codec:encode') => async (req: FastifyRequest, reply: FastifyReply) => {
-      // A browser signed in at /codec/session presents its key as a cookie (the UI's "include
-      // cross-origin credentials"); a key in a header wins.
-      if (req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) {
-        const fromCookie = sessions.keyOf(sessions.tokenIn(req.headers.cookie));
-        if (fromCookie) req.headers['x-api-key'] = fromCookie.secret;
-      }
-      if (!authenticate(req, reply, deps.keys, scope)) return reply;
+      authenticate(req, reply, deps.keys, scope);
     };
-  app.post('/codec/decode', { onRequest: allowed('codec') }, handle('decode'));
-  app.post('/codec/encode', { onRequest: allowed('codec:encode') }, handle('encode'));
+  app.post('/codec/decode', { preParsing: allowed('codec') }, handle('decode'));
+  app.post('/codec/encode', { preParsing: allowed('codec:encode') }, handle('encode'));
 
   // Signing a browser in: the Temporal UI sends no key of its own, but it can send cookies.
   app.addContentTypeParser(

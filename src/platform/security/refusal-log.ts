@@ -1,4 +1,4 @@
-import type { Logger } from '../../platform/logger';
+import type { Logger } from '../logger';
 
 /** What each refusal of a request means, for its log line. */
 const REFUSALS: Record<number, string> = {
@@ -16,10 +16,11 @@ const WINDOW_MS = 60_000;
 const MAX_TRACKED = 10_000;
 
 /**
- * Logs the API's refusals of hostile or broken requests (the answers above), one line per caller and
- * kind a minute: a caller that keeps sending them, with a wrong key say, shows up at once without
- * filling the disk; the next line says how many were not logged. The caller is the key's name, or
- * the address when no valid key came; never a secret nor the body.
+ * Logs an HTTP server's refusals of hostile or broken requests (the answers above; the API's and the
+ * codec server's), one line per caller and kind a minute: a caller that keeps sending them, with a
+ * wrong key say, shows up at once without filling the disk; the next line says how many were not
+ * logged. The caller is the key's name, or the address when no valid key came; never a secret nor
+ * the body.
  */
 export class RefusalLog {
   private readonly seen = new Map<string, { until: number; unlogged: number }>();
