@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/platform/paths';
-import type { DemoResult } from '../../src/cli/demo';
+import type { DemoResult } from '../../tooling/cli/demo';
 import { TEST_ENV } from '../support/env';
 
 const run = promisify(execFile);

@@ -18,7 +18,7 @@ import {
 } from './answers';
 import { takeEmptyBodiesAsEmptyObjects } from './bodies';
 import type { httpMetrics } from './http-metrics';
-import type { RouteOptions, ZodApi } from './server';
+import type { RouteOptions, ZodApi } from './route-types';
 
 const idempotencyKeySchema = z
   .string()

@@ -1,11 +1,5 @@
 import Fastify, { LogController } from 'fastify';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   serializerCompiler,
@@ -29,6 +23,7 @@ import { describeRoutes, publishContract } from './openapi';
 import { orderActionRoutes, orderRoutes } from './order-routes';
 import { stockAndPointsRoutes } from './stock-and-points';
 import { badRequest, describeRequestIssues } from './validation';
+import type { RouteOptions, ZodApi } from './route-types';
 
 export interface ApiDeps {
   orders: Pick<OrderService, 'place' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
@@ -43,7 +38,7 @@ export interface ApiDeps {
 }
 
 /**
- * The order service's HTTP API (MISSION.md). Nothing here waits for a service: POST /orders starts a
+ * The order service's HTTP API (README, "HTTP API"; /openapi.json). Nothing here waits for a service: POST /orders starts a
  * workflow and answers. Every route but /healthz and the published contract (/openapi.json, /docs)
  * wants an API key with the scope the route names; bodies are JSON, at most MAX_BODY_BYTES, and
  * checked against the route's zod schemas, field by field, before anything is done.
@@ -122,18 +117,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   return app;
 }
-
-/** The API with its routes' zod schemas as types: handlers get parsed input, answers are checked. */
-export type ZodApi = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
-/** The options of a route that wants a key with `scope`. */
-export type RouteOptions = { preParsing: ReturnType<typeof requireScope> };
 
 function routes(app: ZodApi, deps: ApiDeps, metrics: ReturnType<typeof httpMetrics>) {
   const need = (scope: Scope): RouteOptions => ({

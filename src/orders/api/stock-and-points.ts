@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { idSchema, inventoryPutSchema, skuSchema } from '../../domain/schemas';
 import type { Scope } from '../../platform/security/api-keys';
 import { BODY_REFUSALS, pointsSchema, refusals, securedBy, stockSchema } from './answers';
-import type { RouteOptions, ZodApi } from './server';
+import type { RouteOptions, ZodApi } from './route-types';
 
 export interface Stock {
   sku: string;

@@ -1,15 +1,15 @@
-import type { Config } from '../platform/config';
-import type { OrderDetails } from '../orders/order-service';
-import type { OrderRequestBody } from '../domain/schemas';
-import { TERMINAL_STATUSES } from '../domain/types';
-import type { OrderStatus, StepName } from '../domain/types';
-import { waitFor } from '../platform/wait';
-import { callerApiKey } from '../platform/security/credentials';
-import { ApiClient } from '../client/api-client';
-import { colourStatus, dim, table } from './output';
-import { ProgressLine, stderrOrLog } from '../platform/progress-line';
-import { say } from './common';
-import { sampleOrder } from '../client/order-body';
+import type { Config } from '../../src/platform/config';
+import type { OrderDetails } from '../../src/orders/order-service';
+import type { OrderRequestBody } from '../../src/domain/schemas';
+import { TERMINAL_STATUSES } from '../../src/domain/types';
+import type { OrderStatus, StepName } from '../../src/domain/types';
+import { waitFor } from '../../src/platform/wait';
+import { callerApiKey } from '../../src/platform/security/credentials';
+import { ApiClient } from '../../src/client/api-client';
+import { colourStatus, dim, table } from '../../src/cli/output';
+import { ProgressLine, stderrOrLog } from '../../src/platform/progress-line';
+import { say } from '../../src/cli/common';
+import { sampleOrder } from '../../src/client/order-body';
 
 export interface DemoOptions {
   orders: number;

@@ -1,16 +1,25 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { TEMPORAL_MODES, temporalModeNamed } from '../platform/config';
-import type { Config, TemporalMode } from '../platform/config';
-import { prepareInfrastructure } from '../processes/setup';
-import { Supervisor } from '../processes/supervisor';
-import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
-import type { ServerStatus } from '../../tooling/stack/stack';
-import { apiUrl, CliError, config, EXIT, nonNegativeInt, positiveInt, print, say } from './common';
+import { TEMPORAL_MODES, temporalModeNamed } from '../../src/platform/config';
+import type { Config, TemporalMode } from '../../src/platform/config';
+import { prepareInfrastructure } from '../../src/processes/setup';
+import { Supervisor } from '../../src/processes/supervisor';
+import { stackDown, stackStatus, stackUp } from '../stack/stack';
+import type { ServerStatus } from '../stack/stack';
+import {
+  apiUrl,
+  CliError,
+  config,
+  EXIT,
+  nonNegativeInt,
+  positiveInt,
+  print,
+  say,
+} from '../../src/cli/common';
 import { demoTable, runDemoBatch } from './demo';
-import { colourStatus, dim, green, red, table } from './output';
+import { colourStatus, dim, green, red, table } from '../../src/cli/output';
 
-/** The commands that run Shipshape on this machine: the local stack, setup, run, the demo. */
+/** The commands that run Shipshape on this machine: the local stack, run, the demo. */
 
 function statusTable(servers: ServerStatus[]): string {
   return table(
@@ -94,17 +103,6 @@ export function localCommands(program: Command): void {
       const servers = await stackStatus(config());
       print(o.json ? JSON.stringify(servers, null, 2) : statusTable(servers));
       if (servers.some((s) => !s.running)) process.exitCode = EXIT.failed;
-    });
-
-  program
-    .command('setup')
-    .description(
-      "the one-time setup, with the migrator's and NATS admin's rights: database migrations and grants, search attributes, streams and consumers (idempotent; `run` and `demo` do it first)",
-    )
-    .action(async () => {
-      const c = config();
-      await prepareInfrastructure(c, (l) => say(dim(l)));
-      say(green('setup done'));
     });
 
   program
