@@ -1,3 +1,4 @@
+import { DatabaseError } from 'pg';
 import type { CommandEnvelope } from '../../domain/types';
 
 /** A failure that may pass (provider 5xx or timeout, database unavailable): the command is redelivered later. */
@@ -10,28 +11,28 @@ export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
+/**
+ * PostgreSQL's answers that may pass, by SQLSTATE: a connection lost or refused (class 08), the server
+ * out of resources such as connections (53), shutting down or restarting (57P01-57P03), and a
+ * transaction that lost a serialization race or a deadlock (40001, 40P01).
+ */
+const TRANSIENT_SQLSTATE_CLASSES = ['08', '53'];
+const TRANSIENT_SQLSTATES = ['57P01', '57P02', '57P03', '40001', '40P01'];
+/** Socket failures on the way to the database (or a provider). */
+const TRANSIENT_SOCKET_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'];
+
 export function isTransient(err: unknown): boolean {
   if (err instanceof TransientError) return true;
-  // pg connection failures and server shutdowns: the database will be back.
-  const code = (err as { code?: string })?.code ?? '';
-  return (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'EPIPE',
-      '57P01',
-      '57P02',
-      '57P03',
-      '08006',
-      '08001',
-      '08003',
-      '40001',
-      '40P01',
-    ].includes(code) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
-      (err as Error)?.message ?? '',
-    )
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof DatabaseError)
+    return (
+      typeof code === 'string' &&
+      (TRANSIENT_SQLSTATES.includes(code) || TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2)))
+    );
+  if (typeof code === 'string' && TRANSIENT_SOCKET_CODES.includes(code)) return true;
+  // node-postgres's own errors carry no SQLSTATE: a connection it lost, or could not get in time.
+  return /^(Connection terminated|timeout exceeded when trying to connect)/i.test(
+    (err as Error)?.message ?? '',
   );
 }
 
