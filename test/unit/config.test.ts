@@ -15,7 +15,7 @@ describe('configuration', () => {
     assert.equal(c.api.port, 13000);
   });
 
-  it('uses the variables MISSION.md names', () => {
+  it('uses the configuration variables the outside contract names', () => {
     const c = loadConfig({
       TEMPORAL_ADDRESS: 'temporal:7233',
       TEMPORAL_NAMESPACE: 'shop',

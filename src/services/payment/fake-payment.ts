@@ -23,7 +23,7 @@ const chargeBody = z.object({
 });
 const refundBody = z.object({ chargeId: z.string().min(1), amountCents: z.number().int().min(0) });
 
-/** A stand-in for the payment company: `/charges` and `/refunds` as in MISSION.md. */
+/** A stand-in for the payment company: `/charges` and `/refunds` as in docs/providers.md. */
 export function createFakePaymentProvider() {
   const { app, state } = createFakeProviderApp<PaymentLedger>('payment', () => ({
     charges: [],

@@ -4,7 +4,7 @@ import { RateLimiter } from '../core/rate-limiter';
 export type ChargeOutcome =
   { kind: 'charged'; chargeId: string } | { kind: 'declined'; reason: string };
 
-/** Client of the payment provider's HTTP contract (MISSION.md). */
+/** Client of the payment provider's HTTP contract (docs/providers.md). */
 export class PaymentProviderClient {
   constructor(
     private readonly baseUrl: string,

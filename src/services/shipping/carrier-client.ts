@@ -6,7 +6,7 @@ export type ShipmentOutcome =
   | { kind: 'created'; shipmentId: string; trackingNumber: string }
   | { kind: 'rejected'; reason: string };
 
-/** Client of the carrier's HTTP contract (MISSION.md). */
+/** Client of the carrier's HTTP contract (docs/providers.md). */
 export class CarrierClient {
   constructor(
     private readonly baseUrl: string,

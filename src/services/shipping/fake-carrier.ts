@@ -22,7 +22,7 @@ const shipmentBody = z.object({
   items: z.array(z.object({ sku: z.string(), quantity: z.number().int().min(1) })).min(1),
 });
 
-/** A stand-in for the carrier: `/shipments` and `/shipments/:id/cancel` as in MISSION.md. */
+/** A stand-in for the carrier: `/shipments` and `/shipments/:id/cancel` as in docs/providers.md. */
 export function createFakeCarrier() {
   const { app, state } = createFakeProviderApp<CarrierLedger>('carrier', () => ({
     shipments: [],
