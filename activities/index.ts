@@ -12,7 +12,8 @@ import type {
   ServiceName,
 } from '../src/domain/types';
 import { publishJson } from '../src/platform/messaging/publish';
-import { storedReply } from '../src/services/core/outbox';
+import { ServiceUnavailableError } from '../src/services/core/queries';
+import type { AskService } from '../src/services/core/queries';
 import { isRefusedForGood } from '../src/platform/messaging/errors';
 import type { PublishResult } from '../src/platform/messaging/publish';
 import { commandSubject } from '../src/platform/messaging/subjects';
@@ -25,6 +26,8 @@ import { backoffMs } from '../src/platform/backoff';
 export interface ActivityDeps {
   js: JetStreamClient;
   pool: Pool;
+  /** Asks a service about its own record (a reconcile): the worker reads no service's tables. */
+  ask: AskService;
 }
 
 /**
@@ -58,7 +61,7 @@ async function publishCommandOnce(
 }
 
 /** The order workflow's activities; the worker wires in the clients they use. */
-export function createActivities({ js, pool }: ActivityDeps) {
+export function createActivities({ js, pool, ask }: ActivityDeps) {
   return {
     /**
      * Sends a command and stays open until its answer arrives: the service copies this activity's id
@@ -101,9 +104,11 @@ export function createActivities({ js, pool }: ActivityDeps) {
       throw new CompleteAsyncError(); // the reply bridge completes this activity
     },
     /**
-     * Reconcile: reads the owning service's record of a command. The reply it stored in its outbox, if
-     * the effect was made; null if the service has not handled the command. Works without the broker
-     * and the reply bridge, so a lost or stuck reply cannot hold an order.
+     * Reconcile: asks the owning service for its record of a command. The reply it stored, if the
+     * effect was made; null if the service has not handled the command. Needs no reply bridge and no
+     * stream, so a lost or stuck reply cannot hold an order. A service that does not answer fails it
+     * at once, not retried: the step is sent again, and waits in the stream until the service runs
+     * (which handles it once, by its command id).
      */
     async lookupReply({
       commandId,
@@ -114,7 +119,13 @@ export function createActivities({ js, pool }: ActivityDeps) {
     }): Promise<ReplyEnvelope | null> {
       const service = type.split('.')[0] as ServiceName;
       if (!SERVICES.includes(service)) return null;
-      return (await storedReply(pool, service, commandId))?.reply ?? null;
+      try {
+        return await ask(service, 'record', { commandId });
+      } catch (err) {
+        if (err instanceof ServiceUnavailableError)
+          throw ApplicationFailure.nonRetryable(err.message, 'ServiceUnavailable');
+        throw err;
+      }
     },
     /**
      * Records the order in the orders table if nobody did yet: orders placed straight through Temporal

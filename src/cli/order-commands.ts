@@ -5,6 +5,8 @@ import { ApiClient } from '../client/api-client';
 import { listOrders } from '../orders/order-store';
 import type { OrderDetails } from '../orders/order-service';
 import { createPool } from '../platform/db/pool';
+import { connectNats } from '../platform/messaging/connection';
+import { askerOf } from '../services/core/queries';
 import { createLogger } from '../platform/logger';
 import { callerApiKey } from '../platform/security/credentials';
 import { connectTemporalClient } from '../platform/temporal/client';
@@ -133,9 +135,15 @@ export function orderCommands(program: Command): void {
         // starts and cleanups it sends (run it where the reconciler's credentials are).
         const temporal = await connectTemporalClient(c, 'reconciler');
         const pool = createPool(c, 'reconciler', { max: 2 });
+        const nc = await connectNats(c, 'reconciler', 'shipshape-cli');
         try {
           const report = await reconcileRound(
-            reconcilerDeps(c, { temporal, pool, log: createLogger('cli', 'silent') }),
+            reconcilerDeps(c, {
+              temporal,
+              pool,
+              log: createLogger('cli', 'silent'),
+              ask: askerOf(nc),
+            }),
             { ...c.reconciler, thresholdMs },
           );
           if (report.failed.length) process.exitCode = EXIT.failed;
@@ -151,6 +159,7 @@ export function orderCommands(program: Command): void {
           print(`past their lifetime (oldest first): ${list(report.overdue)}`);
           for (const what of report.failed) print(`failed (see the log): ${what}`);
         } finally {
+          await nc.close();
           await pool.end();
           await temporal.connection.close();
         }

@@ -231,37 +231,18 @@ export async function resolveMarkedOrder(
   return rows[0]?.status ?? 'NEEDS_ATTENTION';
 }
 
-/** The effects the orphan check looks for, by step: what each service holds of an order. */
-const HELD_EFFECTS = `
-  SELECT 'payment' AS step WHERE EXISTS (SELECT 1 FROM payment.charges c WHERE c.order_id = o.order_id AND c.status = 'charged')
-  UNION ALL
-  SELECT 'shipping' WHERE EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.order_id AND s.status = 'created')
-  UNION ALL
-  SELECT 'loyalty' WHERE EXISTS (SELECT 1 FROM loyalty.ledger l WHERE l.order_id = o.order_id AND l.kind = 'award' AND l.points > 0)
-    AND NOT EXISTS (SELECT 1 FROM loyalty.ledger l WHERE l.order_id = o.order_id AND l.kind = 'reverse')
-  UNION ALL
-  SELECT 'inventory' WHERE EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.order_id AND r.state IN ('reserved', 'committed'))`;
-
 /**
- * Orders that ended without completing while a service still holds an effect of theirs, oldest
- * change first from after `after`, with the steps held. An effect whose compensation an operator gave
- * up, and an order already marked for a person, are left out. `next` is where the next page starts
- * (undefined after the last).
+ * Orders that ended without completing and that no person has been asked about, oldest change first
+ * from after `after`: those whose services the orphan check asks what they still hold. `next` is where
+ * the next page starts (undefined after the last).
  */
-export async function endedOrdersHoldingEffects(
+export async function endedOrdersPage(
   pool: Pool,
   after: { updatedAt: Date; orderId: string } | undefined,
   limit: number,
-): Promise<{
-  orders: { row: OrderRow; effects: StepName[] }[];
-  next: { updatedAt: Date; orderId: string } | undefined;
-}> {
-  const { rows } = await pool.query<OrderRow & { effects: StepName[] | null }>(
-    `SELECT ${COLUMNS}, (
-       SELECT array_agg(e.step) FROM (${HELD_EFFECTS}) e
-       WHERE coalesce(o.steps -> e.step ->> 'state', '') <> 'COMPENSATION_ABANDONED'
-     ) AS effects
-     FROM app.orders o
+): Promise<{ rows: OrderRow[]; next: { updatedAt: Date; orderId: string } | undefined }> {
+  const { rows } = await pool.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM app.orders o
      WHERE o.status = ANY($1) AND o.attention IS NULL
        AND ($2::timestamptz IS NULL OR (date_trunc('milliseconds', o.updated_at), o.order_id) > ($2, $3))
      ORDER BY date_trunc('milliseconds', o.updated_at), o.order_id LIMIT $4`,
@@ -269,9 +250,7 @@ export async function endedOrdersHoldingEffects(
   );
   const last = rows[rows.length - 1];
   return {
-    orders: rows
-      .filter((r) => r.effects?.length)
-      .map(({ effects, ...row }) => ({ row, effects: effects ?? [] })),
+    rows,
     next:
       rows.length < limit || !last
         ? undefined

@@ -9,6 +9,7 @@ import { openConnections } from '../platform/db/pool';
 import type { Logger } from '../platform/logger';
 import { registerBacklogGauges } from '../platform/metrics/backlog-gauges';
 import { createRegistry } from '../platform/metrics/registry';
+import { askerOf } from '../services/core/queries';
 import { Resources } from './resources';
 import type { Component } from './resources';
 
@@ -49,6 +50,7 @@ export async function startApi(config: Config, log: Logger): Promise<Component &
       buildApi({
         orders,
         pool,
+        ask: askerOf(nc),
         registry,
         log,
         auth: {

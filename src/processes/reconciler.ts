@@ -5,13 +5,14 @@ import { createRegistry } from '../platform/metrics/registry';
 import { reconcilerMetrics } from '../reconciler/metrics';
 import { startReconciler } from '../reconciler/reconciler';
 import type { ReconcilerDeps } from '../reconciler/reconciler';
+import { askerOf } from '../services/core/queries';
 import { Resources } from './resources';
 import type { Component } from './resources';
 
 /** The same dependencies for the reconciler process and the CLI's one-off round. */
 export function reconcilerDeps(
   config: Config,
-  parts: Pick<ReconcilerDeps, 'temporal' | 'pool' | 'log' | 'metrics'>,
+  parts: Pick<ReconcilerDeps, 'temporal' | 'pool' | 'log' | 'metrics' | 'ask'>,
 ): ReconcilerDeps {
   return {
     ...parts,
@@ -31,10 +32,14 @@ export async function startReconcilerProcess(config: Config, log: Logger): Promi
   return Resources.open(config, async (r) => {
     const pool = r.pool('reconciler', { max: 3 });
     const temporal = await r.temporalClient('reconciler');
+    const ask = askerOf(await r.nats('reconciler'));
     const registry = createRegistry('reconciler');
     const metrics = reconcilerMetrics(registry);
     r.add(
-      startReconciler(reconcilerDeps(config, { temporal, pool, log, metrics }), config.reconciler),
+      startReconciler(
+        reconcilerDeps(config, { temporal, pool, log, metrics, ask }),
+        config.reconciler,
+      ),
       (reconciler) => reconciler.stop(),
     );
     await r.metrics(registry);

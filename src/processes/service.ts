@@ -11,6 +11,12 @@ import { paymentService } from '../services/payment/service';
 import { PaymentProviderClient } from '../services/payment/payment-client';
 import { CarrierClient } from '../services/shipping/carrier-client';
 import { shippingService } from '../services/shipping/service';
+import { serveQueries } from '../services/core/queries';
+import type { QueryHandlers } from '../services/core/queries';
+import { inventoryQueries } from '../services/inventory/queries';
+import { loyaltyQueries } from '../services/loyalty/queries';
+import { paymentQueries } from '../services/payment/queries';
+import { shippingQueries } from '../services/shipping/queries';
 import { personalDataFor } from '../platform/security/configured-data-keys';
 import { startPruning } from '../platform/db/pruning';
 import { retentionMetrics } from '../platform/metrics/table-sizes';
@@ -20,6 +26,14 @@ import type { Component } from './resources';
 
 /** Oldest commands (and notes) one pruning transaction looks at: some tens of orders. */
 const PRUNE_BATCH = 500;
+
+/** What each service answers about its own tables. */
+const QUERIES: Record<ServiceName, QueryHandlers> = {
+  inventory: inventoryQueries,
+  payment: paymentQueries,
+  loyalty: loyaltyQueries,
+  shipping: shippingQueries,
+};
 
 /** A service's handlers, with the provider client it calls (payment and shipping). */
 export function serviceDefinition(config: Config, name: ServiceName): ServiceDefinition {
@@ -73,6 +87,8 @@ export async function startService(
       (c) => c.stop(),
     );
     laneGauge(registry, name, () => consumer.lanes);
+    // Other processes ask it about its tables instead of reading them (queries.ts).
+    r.add(serveQueries(nc, pool, name, QUERIES[name], log), (s) => s.drain());
     // The service's record of each order's commands is its own to prune (record-pruning.ts).
     const notesCalls = (definition.providerCalls ?? []).length > 0;
     r.add(

@@ -13,6 +13,7 @@ import { createRegistry } from '../platform/metrics/registry';
 import { initTracing } from '../platform/telemetry/tracing';
 import { workflowBundlePath } from '../platform/temporal/bundle';
 import { temporalConnectionOptions, temporalDataConverter } from '../platform/temporal/connection';
+import { askerOf } from '../services/core/queries';
 import { Resources } from './resources';
 import type { Component } from './resources';
 
@@ -77,7 +78,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
       // Set, not derived from the heap's limit as the SDK would: a burst's thousands of orders in
       // flight would otherwise all stay in memory at once.
       maxCachedWorkflows: config.worker.cachedWorkflows,
-      activities: createActivities({ js: jetstream(nc), pool }),
+      activities: createActivities({ js: jetstream(nc), pool, ask: askerOf(nc) }),
     });
     const running = worker.run();
     r.add(worker, async (w) => {

@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger';
 import type { OrderService } from '../orders/order-service';
 import type { OrderWorkflowSettings } from '../../workflows/order-input';
 import type { ReconcilerMetrics } from './metrics';
+import type { AskService } from '../services/core/queries';
 
 /** What the reconciler's rounds work with. */
 export interface ReconcilerDeps {
@@ -17,6 +18,8 @@ export interface ReconcilerDeps {
   workflowSettings: OrderWorkflowSettings;
   log: Logger;
   metrics?: ReconcilerMetrics;
+  /** Asks a service what it holds of some orders: the reconciler reads no service's tables. */
+  ask: AskService;
   /** The longest an order is meant to live (SHIPSHAPE_ORDER_LIFETIME_HOURS). */
   orderLifetimeHours: number;
 }

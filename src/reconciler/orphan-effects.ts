@@ -1,6 +1,7 @@
 import type { StepName } from '../domain/types';
 import type { OrderRow } from '../orders/order-store';
-import { endedOrdersHoldingEffects } from '../orders/order-store';
+import { endedOrdersPage } from '../orders/order-store';
+import { SERVICES } from '../domain/types';
 import { startCleanup } from './cleanups';
 import type { ReconcilerDeps, ReconcilerSettings } from './deps';
 import type { ReconcilerState } from './state';
@@ -24,14 +25,22 @@ export async function undoOrphanEffects(
   settings: ReconcilerSettings,
   state: ReconcilerState,
 ): Promise<Orphan[]> {
-  const page = await endedOrdersHoldingEffects(
-    deps.pool,
-    state.endedOrdersAfter,
-    settings.maxPerRound,
-  );
+  const page = await endedOrdersPage(deps.pool, state.endedOrdersAfter, settings.maxPerRound);
   state.endedOrdersAfter = page.next;
+  if (!page.rows.length) return [];
+  // Each service says which of these orders it still holds an effect of: its tables are its own.
+  const held = new Map<string, StepName[]>();
+  const orderIds = page.rows.map((r) => r.orderId);
+  for (const service of SERVICES)
+    for (const id of await deps.ask(service, 'holds', { orderIds }))
+      held.set(id, [...(held.get(id) ?? []), service]);
   const out: Orphan[] = [];
-  for (const { row, effects } of page.orders) {
+  for (const row of page.rows) {
+    // An effect whose compensation an operator gave up is theirs.
+    const effects = (held.get(row.orderId) ?? []).filter(
+      (step) => row.steps?.[step]?.state !== 'COMPENSATION_ABANDONED',
+    );
+    if (!effects.length) continue;
     const latest = await deps.temporal.workflow
       .getHandle(row.workflowId)
       .describe()

@@ -86,4 +86,46 @@ describe('the API over HTTP: its published contract, and actions sent without a 
     }
     assert.equal((await waitForOrder(h, orderId)).status, 'CANCELLED');
   });
+
+  it('answers stock and points reads with 503 and Retry-After while the owning service is down, and again once it is back', async () => {
+    const sku = uniqueId('sku');
+    const customerId = uniqueId('c');
+    assert.equal((await http(h, 'PUT', `/inventory/${sku}`, { available: 4 })).status, 200);
+    await h.stopService('inventory');
+    await h.stopService('loyalty');
+    try {
+      for (const [method, path, body] of [
+        ['GET', `/inventory/${sku}`, undefined],
+        ['PUT', `/inventory/${sku}`, { available: 9 }],
+        ['GET', `/customers/${customerId}/points`, undefined],
+      ] as const) {
+        const started = Date.now();
+        const r = await fetch(`${h.apiUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const text = await r.text();
+        assert.equal(r.status, 503, `${method} ${path}: ${text}`);
+        assert.ok(Number(r.headers.get('retry-after')) > 0, `${method} ${path}: Retry-After`);
+        assert.match(text, /service_unavailable/);
+        // Within the stated time (QUERY_TIMEOUT_MS, 2 s), not a hung request.
+        assert.ok(
+          Date.now() - started < 5_000,
+          `${method} ${path} took ${Date.now() - started} ms`,
+        );
+      }
+    } finally {
+      await h.startService('inventory');
+      await h.startService('loyalty');
+    }
+    // Nothing was set while inventory was down; it answers again once it runs.
+    await waitFor('inventory to answer again', async () => {
+      const r = await http<{ available: number }>(h, 'GET', `/inventory/${sku}`);
+      return r.status === 200 && r.body.available === 4;
+    });
+    const points = await http<{ points: number }>(h, 'GET', `/customers/${customerId}/points`);
+    assert.equal(points.status, 200);
+    assert.equal(points.body.points, 0);
+  });
 });

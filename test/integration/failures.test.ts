@@ -54,11 +54,17 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
   const points = async (c: string) =>
     (await http<{ points: number }>(h, 'GET', `/customers/${c}/points`)).body.points;
 
-  async function placeOrder(quantity = 2) {
+  /** A new SKU with 10 in stock, set through the API (so while inventory runs). */
+  async function stockedSku() {
     const sku = uniqueId('sku');
+    assert.equal((await http(h, 'PUT', `/inventory/${sku}`, { available: 10 })).status, 200);
+    return sku;
+  }
+
+  async function placeOrder(quantity = 2, stocked?: string) {
+    const sku = stocked ?? (await stockedSku());
     const customerId = uniqueId('cust');
     const orderId = uniqueId('ord');
-    await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
     const res = await http(
       h,
       'POST',
@@ -93,10 +99,11 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
   });
 
   it('cancels while the stock is being reserved: the reservation is released once the service answers', async () => {
+    const sku = await stockedSku();
     await h.stopService('inventory');
     let ids: { orderId: string; sku: string };
     try {
-      ids = await placeOrder();
+      ids = await placeOrder(2, sku);
       await waitForOrder(h, ids.orderId, hasStatus('RESERVING_INVENTORY'));
       assert.equal((await http(h, 'POST', `/orders/${ids.orderId}/cancel`)).status, 202);
     } finally {
@@ -324,7 +331,13 @@ describe('failures as durable workflow logic: saga, cancel, timeouts that re-sen
       ids = await placeOrder(3);
       const done = await waitForOrder(h, ids.orderId, hasStatus('COMPLETED'));
       assert.equal(done.steps?.loyalty.state, 'RETRYING');
-      assert.equal(await points(ids.customerId), 0);
+      // Points are loyalty's to tell: while it is down the API says so, and nothing is credited.
+      const asked = await http(h, 'GET', `/customers/${ids.customerId}/points`);
+      assert.equal(asked.status, 503);
+      const { rowCount } = await h.pool.query('SELECT 1 FROM loyalty.ledger WHERE order_id = $1', [
+        ids.orderId,
+      ]);
+      assert.equal(rowCount, 0);
     } finally {
       await h.startService('loyalty');
     }

@@ -24,6 +24,7 @@ import { natsAccountsConfig } from '../../tooling/stack/nats';
 import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
 import { PROCESS_IDENTITIES } from '../../src/processes/table';
+import { SERVICES } from '../../src/domain/types';
 
 const PERMISSION_DENIED = /Permissions Violation/;
 
@@ -203,6 +204,39 @@ describe('each process connects as itself, with only its own rights (real NATS a
       await assert.rejects(payment.query('SELECT * FROM loyalty.ledger'), { code: '42501' });
       // Its own tables it may use.
       assert.equal((await payment.query('SELECT count(*) FROM payment.charges')).rowCount, 1);
+    });
+
+    it("refuses the API, the worker, the reconciler and the CLI every service's tables", async () => {
+      const tables = [
+        'inventory.stock',
+        'inventory.reservations',
+        'payment.charges',
+        'loyalty.ledger',
+        'shipping.shipments',
+        ...SERVICES.map((s) => `${s}.outbox`),
+      ];
+      for (const identity of ['api', 'temporal-worker', 'reconciler', 'cli'] as const) {
+        const pool = db(identity);
+        for (const table of tables)
+          await assert.rejects(
+            pool.query(`SELECT 1 FROM ${table} LIMIT 1`),
+            { code: '42501' },
+            `${identity} reading ${table}`,
+          );
+      }
+      const api = db('api');
+      await assert.rejects(
+        api.query(`UPDATE inventory.stock SET available = 1000 WHERE sku = 'SKU-1'`),
+        { code: '42501' },
+      );
+      await assert.rejects(
+        api.query(
+          `INSERT INTO loyalty.ledger (order_id, customer_id, kind, points) VALUES ('x', 'x', 'award', 1)`,
+        ),
+        { code: '42501' },
+      );
+      // What the API keeps is its own.
+      assert.equal((await api.query('SELECT count(*) FROM app.orders')).rowCount, 1);
     });
 
     it('lets a service record what it consumed, never update that record, nor delete it while deduplication may need it', async () => {

@@ -18,7 +18,8 @@ import type { Component } from '../../src/processes/resources';
 import { startService } from '../../src/processes/service';
 import { processCommand } from '../../src/services/core/command-processor';
 import { inventoryService } from '../../src/services/inventory/service';
-import { getStock, setStock } from '../../src/orders/api/stock-and-points';
+import { getStock, setStock } from '../../src/services/inventory/queries';
+import { askService } from '../../src/services/core/queries';
 import { waitFor } from '../../src/platform/wait';
 import { testConfig, uniqueId } from '../support/env';
 
@@ -203,5 +204,37 @@ describe('commands over JetStream, handled exactly once (real JetStream and Post
       [orderId],
     );
     assert.equal(rowCount, 0);
+  });
+
+  it('answers questions about its own tables over NATS, and names what is wrong with a bad one', async () => {
+    const asker = await connectNats(config, 'reconciler', 'test-asking');
+    try {
+      const sku = uniqueId('sku');
+      await setStock(pool, sku, 3);
+      const cmd = reserveCommand(uniqueId('ord'), sku, 2);
+      await publishJson(js, commandSubject(cmd.type), cmd, cmd.commandId, {
+        commandId: cmd.commandId,
+        orderId: cmd.orderId,
+      });
+      await inventoryDrained();
+      // What the reconciler asks: of these orders, which does inventory still hold stock for.
+      const other = uniqueId('ord');
+      assert.deepEqual(
+        await askService(asker, 'inventory', 'holds', { orderIds: [cmd.orderId, other] }),
+        [cmd.orderId],
+      );
+      await assert.rejects(
+        askService(asker, 'inventory', 'holds', { orderIds: ['has a space'] }),
+        /inventory service could not answer holds: a "holds" asked with bad input: .*orderIds/s,
+      );
+      // NATS itself refuses the reconciler a question it may not ask.
+      await assert.rejects(
+        askService(asker, 'inventory', 'stock.set', { sku, available: 100 }),
+        /Permissions Violation|did not answer/,
+      );
+      assert.deepEqual(await getStock(pool, sku), { sku, available: 1, reserved: 2 });
+    } finally {
+      await asker.close();
+    }
   });
 });

@@ -75,6 +75,7 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
     reconcilerDeps(h.config, {
       temporal: reconcilerTemporal,
       pool: h.pool,
+      ask: h.ask,
       log: createLogger('test-reconciler', h.config.logLevel),
       metrics,
     });

@@ -212,6 +212,7 @@ describe('reconcile: signals, the reconciler, orphan effects', function () {
       reconcilerDeps(h.config, {
         temporal,
         pool: h.pool,
+        ask: h.ask,
         log: createLogger('test-reconciler', h.config.logLevel),
       }),
       { ...h.config.reconciler, periodMs: 300, cleanupPeriodMs: 300, thresholdMs: 500 },

@@ -21,7 +21,7 @@ export interface Recorder {
   logs: string[];
 }
 
-function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool'> {
+function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
   const placed = {
     orderId: 'o-1',
     workflowId: 'order-o-1',
@@ -57,6 +57,11 @@ function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool'> {
         return { rows: [{ sku: 's', available: 1, reserved: 0, points: 0 }] };
       },
     } as unknown as Pool,
+    // A service asked about its tables (stock, points): recorded like a database call.
+    ask: async (service: string, query: string) => {
+      rec.calls.push(`ask ${service} ${query}`);
+      return query === 'points' ? 0 : { sku: 's', available: 1, reserved: 0 };
+    },
   };
 }
 

@@ -16,6 +16,9 @@ import { startBridge } from '../../src/processes/reply-bridge';
 import { startService } from '../../src/processes/service';
 import { startTemporalWorker } from '../../src/processes/temporal-worker';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
+import { connectNats } from '../../src/platform/messaging/connection';
+import { askerOf } from '../../src/services/core/queries';
+import type { AskService } from '../../src/services/core/queries';
 import { SERVICES, TERMINAL_STATUSES } from '../../src/domain/types';
 import type { OrderStatus, ServiceName } from '../../src/domain/types';
 import { waitFor } from '../../src/platform/wait';
@@ -34,6 +37,8 @@ export interface Harness {
   apiKeys: { client: string; operator: string } | undefined;
   pool: Pool;
   temporal: Client;
+  /** Asks a service about its tables, as the reconciler does (with the reconciler's NATS user). */
+  ask: AskService;
   payment: ReturnType<typeof createFakePaymentProvider>;
   carrier: ReturnType<typeof createFakeCarrier>;
   /** Stops one service process's worth (its consumer and pool), as if it went down. */
@@ -92,6 +97,7 @@ export async function startHarness(
     components.push(api);
     const pool = createPool(config, 'migrator', { max: 4, applicationName: 'shipshape-test' });
     const temporal = await connectTemporalClient(config, 'cli');
+    const asking = await connectNats(config, 'reconciler', 'test-asks');
     return {
       config,
       apiUrl: `http://127.0.0.1:${api.port}`,
@@ -99,6 +105,7 @@ export async function startHarness(
       apiKeys: readLocalSecrets(config.stack.dir)?.apiKeys,
       pool,
       temporal,
+      ask: askerOf(asking),
       payment,
       carrier,
       async stopService(name) {
@@ -122,6 +129,7 @@ export async function startHarness(
         for (const c of components.reverse()) await c.stop();
         for (const c of services.values()) await c.stop();
         await temporal.connection.close();
+        await asking.close();
         await pool.end();
         await payment.app.close();
         await carrier.app.close();

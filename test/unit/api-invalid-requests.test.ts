@@ -52,7 +52,7 @@ describe('the API refuses invalid requests', function () {
     assert.equal(put.statusCode, 200);
     const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: bearer(OPERATOR) });
     assert.equal(metrics.statusCode, 200);
-    assert.deepEqual(rec.calls, ['place', 'get', 'query']);
+    assert.deepEqual(rec.calls, ['place', 'get', 'ask inventory stock.set']);
     assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   });
 

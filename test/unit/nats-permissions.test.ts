@@ -8,13 +8,20 @@ import {
   natsPermissions,
 } from '../../tooling/stack/nats';
 import { PROCESS_IDENTITIES } from '../../src/processes/table';
+import { SERVICES } from '../../src/domain/types';
 
 describe('NATS users and permissions', () => {
-  it('denies every app user the JetStream admin API, and lets each subscribe to its own inbox only', () => {
+  it('denies every app user the JetStream admin API, and lets each subscribe to its own inbox and questions only', () => {
     for (const id of PROCESS_IDENTITIES) {
       const p = natsPermissions(id);
       assert.deepEqual(p.publish.deny, JETSTREAM_ADMIN_SUBJECTS, id);
-      assert.deepEqual(p.subscribe.allow, [`_INBOX.${id}.>`], id);
+      const isService = (SERVICES as readonly string[]).includes(id);
+      assert.deepEqual(
+        p.subscribe.allow,
+        isService ? [`_INBOX.${id}.>`, `svc.${id}.>`] : [`_INBOX.${id}.>`],
+        id,
+      );
+      assert.equal(p.allowResponses === true, isService, `${id} answers requests`);
       for (const s of p.publish.allow)
         assert.ok(
           !/^\$JS\.API\.(STREAM|CONSUMER)\.(CREATE|DELETE|PURGE|UPDATE)/.test(s),
@@ -31,6 +38,26 @@ describe('NATS users and permissions', () => {
     assert.ok(natsPermissions('payment').publish.allow.includes('reply.payment.>'));
     assert.ok(!natsPermissions('payment').publish.allow.some((s) => s.startsWith('cmd.')));
     assert.ok(!natsPermissions('payment').publish.allow.includes('reply.inventory.>'));
+  });
+
+  it("lets each process ask a service only the questions it needs about that service's tables", () => {
+    const asks = (id: (typeof PROCESS_IDENTITIES)[number]) =>
+      natsPermissions(id).publish.allow.filter((s) => s.startsWith('svc.'));
+    assert.deepEqual(asks('api'), [
+      'svc.inventory.stock.get',
+      'svc.inventory.stock.set',
+      'svc.loyalty.points',
+    ]);
+    assert.deepEqual(
+      asks('reconciler'),
+      SERVICES.map((s) => `svc.${s}.holds`),
+    );
+    assert.deepEqual(
+      asks('temporal-worker'),
+      SERVICES.map((s) => `svc.${s}.record`),
+    );
+    for (const s of SERVICES) assert.deepEqual(asks(s), [], `${s} asks no other service`);
+    assert.deepEqual(asks('cli'), []);
   });
 
   it('keeps deploy/nats/accounts.conf equal to what the code generates', () => {

@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES } from '../../src/domain/types';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/platform/config';
 import type { Pool } from '../../src/platform/db/pool';
-import { setStock } from '../../src/orders/api/stock-and-points';
+import { setStock } from '../../src/services/inventory/queries';
 import { startDesign } from './designs';
 import type { DesignName, RunningDesign } from './designs';
 import { BENCH_SKUS, CompletionWatcher, Orders, percentile } from './load';

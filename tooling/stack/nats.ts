@@ -11,6 +11,8 @@ import {
 } from '../../src/platform/messaging/subjects';
 import { ALL_STREAMS } from '../../src/platform/messaging/topology';
 import { consumersPulledBy } from '../../src/processes/table';
+import { querySubject, serviceQueries } from '../../src/services/core/queries';
+import type { QueryName } from '../../src/services/core/queries';
 import { inboxPrefixOf } from '../../src/platform/security/identity';
 import type { NatsIdentity } from '../../src/platform/security/identity';
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
@@ -40,6 +42,8 @@ export const APP_ACCOUNT = 'SHIPSHAPE';
 export interface NatsPermissions {
   publish: { allow: string[]; deny: string[] };
   subscribe: { allow: string[]; deny: string[] };
+  /** May answer the requests it receives (once each), and publish nothing else for it. */
+  allowResponses?: boolean;
 }
 
 /**
@@ -91,6 +95,8 @@ const pullsOf = (identity: NatsIdentity): string[] =>
 
 const commandsOf = serviceCommandFilter;
 const repliesOf = (service: ServiceName) => `reply.${service}.>`;
+/** Asking every service one question about its own tables (src/services/core/queries.ts). */
+const askingAll = (query: QueryName) => SERVICES.map((s) => querySubject(s, query));
 
 /**
  * The subjects each identity may publish and subscribe to. Publishing a JetStream message is a
@@ -114,7 +120,8 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
       case 'shipping':
         return [...pullsOf(identity), repliesOf(identity)];
       case 'temporal-worker':
-        return SERVICES.map(commandsOf);
+        // A reconcile asks the owning service for its record of a command.
+        return [...SERVICES.map(commandsOf), ...askingAll('record')];
       case 'reply-bridge':
         return [
           ...pullsOf(identity),
@@ -127,18 +134,29 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
       case 'outbox-relay':
         return SERVICES.map(repliesOf);
       case 'reconciler':
-        // Compensations for effects no workflow accounts for.
-        return SERVICES.map(commandsOf);
+        // What each service still holds of orders that ended (their cleanups are workflows).
+        return askingAll('holds');
       case 'api':
-        return readBacklog();
+        return [
+          ...readBacklog(),
+          querySubject('inventory', 'stock.get'),
+          querySubject('inventory', 'stock.set'),
+          querySubject('loyalty', 'points'),
+        ];
       case 'cli':
         // `backlog`, `order reconcile --stuck-for` and `dlq replay` (to a command's or a reply's subject).
         return [...readBacklog(), ...SERVICES.map(commandsOf), ...SERVICES.map(repliesOf)];
     }
   })();
+  const isService = (SERVICES as readonly string[]).includes(identity);
   return {
     publish: { allow: ['$JS.API.INFO', ...publish], deny: JETSTREAM_ADMIN_SUBJECTS },
-    subscribe: { allow: [inbox], deny: [] },
+    // A service also takes the questions about its own tables, and answers them.
+    subscribe: {
+      allow: [inbox, ...(isService ? [serviceQueries(identity as ServiceName)] : [])],
+      deny: [],
+    },
+    ...(isService ? { allowResponses: true } : {}),
   };
 }
 
@@ -158,7 +176,8 @@ function userEntry(user: NatsIdentity, password: string | { variable: string }):
     `      { user: ${JSON.stringify(user)}, password: ${pw},`,
     `        permissions: {`,
     `          ${part('publish', p.publish)},`,
-    `          ${part('subscribe', p.subscribe)}`,
+    `          ${part('subscribe', p.subscribe)}${p.allowResponses ? ',' : ''}`,
+    ...(p.allowResponses ? [`          allow_responses: true`] : []),
     `        } }`,
   ].join('\n');
 }

@@ -104,6 +104,9 @@ const REFUSALS = {
     "More requests this minute than the key's allowance; `Retry-After` says when to try again",
   ),
   500: refusalSchema.describe('Something failed inside; the request is safe to retry'),
+  503: refusalSchema.describe(
+    'The service that owns the answer did not answer in time (it may be down); `Retry-After` says when to try again',
+  ),
 } as const;
 
 type Refusal = keyof typeof REFUSALS;

@@ -24,10 +24,13 @@ import { orderActionRoutes, orderRoutes } from './order-routes';
 import { stockAndPointsRoutes } from './stock-and-points';
 import { badRequest, describeRequestIssues } from './validation';
 import type { RouteOptions, ZodApi } from './route-types';
+import type { AskService } from '../../services/core/queries';
 
 export interface ApiDeps {
   orders: Pick<OrderService, 'place' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
   pool: Pool;
+  /** Asks a service about its own tables (stock, points): the API reads none of them. */
+  ask: AskService;
   registry: Registry;
   log: Logger;
   /**
@@ -166,5 +169,5 @@ function routes(app: ZodApi, deps: ApiDeps, metrics: ReturnType<typeof httpMetri
   orderRoutes(app, deps.orders, metrics, need);
   // Cancel, reconcile and resolve take an empty body as {}: in their own context (bodies.ts).
   void app.register(async (actions) => orderActionRoutes(actions, deps.orders, need));
-  stockAndPointsRoutes(app, deps.pool, need);
+  stockAndPointsRoutes(app, deps.ask, need);
 }

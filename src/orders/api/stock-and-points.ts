@@ -1,42 +1,33 @@
-import type { Pool } from 'pg';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { idSchema, inventoryPutSchema, skuSchema } from '../../domain/schemas';
 import type { Scope } from '../../platform/security/api-keys';
+import { ServiceUnavailableError } from '../../services/core/queries';
+import type { AskService } from '../../services/core/queries';
 import { BODY_REFUSALS, pointsSchema, refusals, securedBy, stockSchema } from './answers';
 import type { RouteOptions, ZodApi } from './route-types';
 
-export interface Stock {
-  sku: string;
-  available: number;
-  reserved: number;
-}
+/** How long a caller should wait before asking again when a service did not answer. */
+const RETRY_AFTER_SECONDS = 5;
 
-/** What the API reads of the inventory service's tables and the loyalty ledger. */
-export async function getStock(pool: Pool, sku: string): Promise<Stock | undefined> {
-  const { rows } = await pool.query<Stock>(
-    'SELECT sku, available, reserved FROM inventory.stock WHERE sku = $1',
-    [sku],
-  );
-  return rows[0];
-}
-
-/** Sets the available count (creating the SKU if new); what is reserved is left alone. */
-export async function setStock(pool: Pool, sku: string, available: number): Promise<Stock> {
-  const { rows } = await pool.query<Stock>(
-    `INSERT INTO inventory.stock (sku, available) VALUES ($1, $2)
-     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, updated_at = now()
-     RETURNING sku, available, reserved`,
-    [sku, available],
-  );
-  return rows[0]!;
-}
-
-export async function getPoints(pool: Pool, customerId: string): Promise<number> {
-  const { rows } = await pool.query<{ points: number }>(
-    'SELECT COALESCE(SUM(points), 0)::int AS points FROM loyalty.ledger WHERE customer_id = $1',
-    [customerId],
-  );
-  return rows[0]?.points ?? 0;
+/**
+ * The service's answer, or a 503 with Retry-After when it does not answer in time: stock and points
+ * belong to the inventory and loyalty services, which the API asks (src/services/core/queries.ts).
+ */
+async function fromService<T>(
+  reply: FastifyReply,
+  answer: () => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  try {
+    return { value: await answer() };
+  } catch (err) {
+    if (!(err instanceof ServiceUnavailableError)) throw err;
+    void reply
+      .code(503)
+      .header('retry-after', String(RETRY_AFTER_SECONDS))
+      .send({ error: 'service_unavailable', message: err.message });
+    return undefined;
+  }
 }
 
 const skuParams = z.object({ sku: skuSchema });
@@ -44,7 +35,7 @@ const skuParams = z.object({ sku: skuSchema });
 /** GET and PUT /inventory/:sku, GET /customers/:customerId/points. */
 export function stockAndPointsRoutes(
   app: ZodApi,
-  pool: Pool,
+  ask: AskService,
   need: (scope: Scope) => RouteOptions,
 ): void {
   app.get(
@@ -57,13 +48,16 @@ export function stockAndPointsRoutes(
         summary: "A SKU's stock: available and reserved",
         security: securedBy('operate'),
         params: skuParams,
-        response: { 200: stockSchema.describe("The SKU's stock"), ...refusals(400, 404) },
+        response: { 200: stockSchema.describe("The SKU's stock"), ...refusals(400, 404, 503) },
       },
     },
     async (req, reply) => {
-      const stock = await getStock(pool, req.params.sku);
-      if (!stock) return reply.code(404).send({ error: 'not_found', message: 'no such SKU' });
-      return reply.code(200).send(stock);
+      const stock = await fromService(reply, () =>
+        ask('inventory', 'stock.get', { sku: req.params.sku }),
+      );
+      if (!stock) return reply;
+      if (!stock.value) return reply.code(404).send({ error: 'not_found', message: 'no such SKU' });
+      return reply.code(200).send(stock.value);
     },
   );
 
@@ -80,13 +74,17 @@ export function stockAndPointsRoutes(
         body: inventoryPutSchema,
         response: {
           200: stockSchema.describe('The stock as it now is'),
-          ...refusals(...BODY_REFUSALS),
+          ...refusals(...BODY_REFUSALS, 503),
         },
       },
     },
     async (req, reply) => {
+      const stock = await fromService(reply, () =>
+        ask('inventory', 'stock.set', { sku: req.params.sku, available: req.body.available }),
+      );
+      if (!stock) return reply;
       req.log.info({ sku: req.params.sku, apiKeyName: req.apiKeyName }, 'stock set');
-      return reply.code(200).send(await setStock(pool, req.params.sku, req.body.available));
+      return reply.code(200).send(stock.value);
     },
   );
 
@@ -102,14 +100,16 @@ export function stockAndPointsRoutes(
         params: z.object({ customerId: idSchema }),
         response: {
           200: pointsSchema.describe('The balance (0 for a customer without points)'),
-          ...refusals(400),
+          ...refusals(400, 503),
         },
       },
     },
-    async (req, reply) =>
-      reply.code(200).send({
-        customerId: req.params.customerId,
-        points: await getPoints(pool, req.params.customerId),
-      }),
+    async (req, reply) => {
+      const points = await fromService(reply, () =>
+        ask('loyalty', 'points', { customerId: req.params.customerId }),
+      );
+      if (!points) return reply;
+      return reply.code(200).send({ customerId: req.params.customerId, points: points.value });
+    },
   );
 }
