@@ -27,10 +27,10 @@ const ROUTES: Record<string, { answers: number[]; scope?: string }> = {
     answers: [202, 400, 401, 403, 404, 409, 413, 415, 429],
     scope: 'operate',
   },
-  'GET /inventory/{sku}': { answers: [200, 400, 401, 403, 404, 429], scope: 'operate' },
-  'PUT /inventory/{sku}': { answers: [200, 400, 401, 403, 413, 415, 429], scope: 'operate' },
+  'GET /inventory/{sku}': { answers: [200, 400, 401, 403, 404, 429, 503], scope: 'operate' },
+  'PUT /inventory/{sku}': { answers: [200, 400, 401, 403, 413, 415, 429, 503], scope: 'operate' },
   'GET /customers/{customerId}/points': {
-    answers: [200, 400, 401, 403, 429],
+    answers: [200, 400, 401, 403, 429, 503],
     scope: 'orders:read',
   },
   'GET /metrics': { answers: [200, 401, 403, 429], scope: 'metrics' },
