@@ -4,7 +4,6 @@ import {
   TimeoutFailure,
   condition,
   log,
-  setHandler,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type {
@@ -16,11 +15,10 @@ import type {
   StepName,
 } from '../src/domain/types';
 import { lookupReply, sendCommandActivity } from './activity-stubs';
-import { deadLetterSignal, replySignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
 import { asDeadLetter, asReply } from './order-input';
 import type { Trust } from './order-input';
-import type { OrderProgress } from './order-progress';
+import type { ProgressReport } from './order-progress';
 
 /**
  * How one command of an order travels, and how the workflow stands in for the message-send table of
@@ -117,27 +115,18 @@ export class CommandDelivery {
 
   constructor(
     private readonly order: Pick<OrderRequest, 'orderId'>,
-    private readonly progress: OrderProgress,
+    private readonly progress: ProgressReport,
     private readonly settings: OrderWorkflowSettings,
     /** Whether replies and dead-letter notices count only when the reply bridge signed them. */
     readonly trust: Trust,
-  ) {
-    // A reply that no activity waits for any more (a late one, or one to an earlier send) comes as a signal.
-    setHandler(replySignal, (input) => this.take('a reply signal', input));
-    setHandler(deadLetterSignal, (input) => {
-      const dead = asDeadLetter(input, trust);
-      if ('refused' in dead)
-        return progress.noteRejectedInput('a dead-letter signal', dead.refused);
-      if (this.issued.has(dead.commandId) && this.answers.get(dead.commandId)?.kind !== 'succeeded')
-        this.answers.set(dead.commandId, { kind: 'dead_lettered', reason: dead.reason });
-    });
-  }
+  ) {}
 
   /**
-   * A reply, however it came (a signal, or the result the bridge completed a send with): taken when it
-   * is one and came from the service the command went to; otherwise refused, and shown on the order.
+   * A reply, however it came (the `reply` signal, for one no send waits for any more, or the result
+   * the bridge completed a send with): taken when it is one and came from the service the command went
+   * to; otherwise refused, and shown on the order.
    */
-  private take(what: string, input: unknown): void {
+  takeReply(what: string, input: unknown): void {
     const r = asReply(input, this.trust);
     if ('refused' in r) return this.progress.noteRejectedInput(what, r.refused);
     const sentTo = this.issued.get(r.reply.commandId)?.split('.')[0];
@@ -147,6 +136,15 @@ export class CommandDelivery {
         `${r.reply.commandId} went to ${sentTo}, the reply came from ${r.from ?? 'nowhere'}`,
       );
     this.accept(r.reply);
+  }
+
+  /** The `deadLetter` signal: that command will get no answer, and the wait for it ends. */
+  takeDeadLetter(input: unknown): void {
+    const dead = asDeadLetter(input, this.trust);
+    if ('refused' in dead)
+      return this.progress.noteRejectedInput('a dead-letter signal', dead.refused);
+    if (this.issued.has(dead.commandId) && this.answers.get(dead.commandId)?.kind !== 'succeeded')
+      this.answers.set(dead.commandId, { kind: 'dead_lettered', reason: dead.reason });
   }
 
   /** Gives a command its id: `<workflowId>:<type>:<seq>`, the same in every replay of this run. */
@@ -187,7 +185,9 @@ export class CommandDelivery {
     let storedAt = Date.now();
     let fresh = 0;
     let reconciled = false;
-    for (let attempt = 1; attempt <= this.settings.stepMaxSends; attempt++) {
+    // Sends that went unanswered for a whole step timeout; a reconcile's re-send is not one of them.
+    let timedOut = 0;
+    while (timedOut < this.settings.stepMaxSends) {
       if (reconciled || Date.now() - storedAt >= this.settings.duplicateWindowMs) {
         fresh += 1;
         msgId = `${base}#n${fresh}`;
@@ -195,7 +195,7 @@ export class CommandDelivery {
       }
       reconciled = false;
       const reconcilesBefore = this.reconciles;
-      this.progress.commandSent(attempt > 1 || fresh > 0 || opts.round !== undefined, opts.step);
+      this.progress.commandSent(timedOut > 0 || fresh > 0 || opts.round !== undefined, opts.step);
       const sent = await this.sendOnce(
         cmd,
         msgId,
@@ -215,14 +215,14 @@ export class CommandDelivery {
       if (this.reconciles > reconcilesBefore) {
         const found = await this.serviceRecordOf(cmd);
         if (found) return found;
-        reconciled = true; // sent again at once, under a fresh id, without using up a send
-        attempt -= 1;
-      } else {
-        log.warn('no reply in time; sending the command again', {
-          commandId: cmd.commandId,
-          attempt,
-        });
+        reconciled = true; // sent again at once, under a fresh id
+        continue;
       }
+      timedOut += 1;
+      log.warn('no reply in time; sending the command again', {
+        commandId: cmd.commandId,
+        attempt: timedOut,
+      });
     }
     return { kind: 'no_reply' };
   }
@@ -259,7 +259,7 @@ export class CommandDelivery {
       .then(
         (reply) => {
           // Completed by the reply bridge; one completed by hand counts as no answer.
-          this.take(`the result of ${cmd.commandId}`, reply);
+          this.takeReply(`the result of ${cmd.commandId}`, reply);
           result ??= { kind: 'reply' };
         },
         // An open activity left behind times out in the end; nobody waits for that any more.

@@ -4,6 +4,7 @@ import { command, CommandDelivery } from './command-delivery';
 import type { CommandSpec } from './command-delivery';
 import { checkedCleanupInput } from './order-input';
 import type { OrderCleanupInput } from './order-input';
+import { answerOrderRequests } from './order-handlers';
 import { OrderProgress } from './order-progress';
 import { OrderSaga } from './saga';
 import { UNDO_ORDER } from '../src/domain/compensations';
@@ -30,8 +31,9 @@ export async function orderCleanup(input: OrderCleanupInput): Promise<OrderView>
   // Cleanups began after signatures: every reply they take is the reply bridge's.
   const commands = new CommandDelivery(order, progress, settings, { signed: true });
   const saga = new OrderSaga(progress, commands, settings);
+  answerOrderRequests({ progress, commands, saga });
 
-  progress.view.failureReason = reason;
+  progress.stoppedBecause(reason);
   progress.setStatus('COMPENSATING');
   await recordOrderOutcome(progress.view);
   for (const step of UNDO_ORDER) {

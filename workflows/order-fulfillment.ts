@@ -1,9 +1,9 @@
-import { CancellationScope, log, setHandler } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import type { OrderView } from '../src/domain/types';
 import { recordOrderAccepted } from './activity-stubs';
 import { command, CommandDelivery } from './command-delivery';
-import { cancelUpdate } from './definitions';
-import { cancelInputProblem, cancelReason, checkedInput, orderRunTrust } from './order-input';
+import { answerOrderRequests } from './order-handlers';
+import { checkedInput, orderRunTrust } from './order-input';
 import type { OrderWorkflowInput } from './order-input';
 import { OrderProgress } from './order-progress';
 import { OrderSaga, OrderStopped } from './saga';
@@ -25,27 +25,19 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
   const progress = new OrderProgress(order, settings.stepTimeoutMs);
   const commands = new CommandDelivery(order, progress, settings, trust);
   const saga = new OrderSaga(progress, commands, settings);
-
-  // A cancel is refused once the carrier has the shipment, and once the order has ended.
-  const cancel = (reason: string) => {
-    if (progress.step('shipping').state === 'SUCCEEDED')
-      return { accepted: false, reason: 'the shipment has been handed to the carrier' };
-    if (progress.ended)
-      return { accepted: false, reason: `the order is already ${progress.status}` };
-    saga.cancel(reason);
-    return { accepted: true };
-  };
-  setHandler(cancelUpdate, (req) => cancel(cancelReason(req) ?? 'cancelled on request'), {
-    validator: (req) => {
-      const problem = cancelInputProblem(req);
-      if (problem) throw new Error(problem); // refused before it is in the history: the caller is told
+  answerOrderRequests({
+    progress,
+    commands,
+    saga,
+    // A cancel is refused once the carrier has the shipment, and once the order has ended.
+    cancel: (reason) => {
+      if (progress.step('shipping').state === 'SUCCEEDED')
+        return { accepted: false, reason: 'the shipment has been handed to the carrier' };
+      if (progress.ended)
+        return { accepted: false, reason: `the order is already ${progress.status}` };
+      saga.cancel(reason);
+      return { accepted: true };
     },
-  });
-  // Temporal's own cancel (the UI's button, `temporal workflow cancel`) is a cancel like the others:
-  // the order compensates, rather than having its sends cut off half-way.
-  void CancellationScope.current().cancelRequested.catch(() => {
-    const answer = cancel('cancelled in Temporal');
-    if (!answer.accepted) log.warn('Temporal cancel request ignored', { reason: answer.reason });
   });
 
   return CancellationScope.nonCancellable(async () => {
@@ -55,34 +47,34 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
     const amountCents = progress.view.totalCents;
     try {
       // 1. Stock, all items or none.
-      const reservation = await saga.step(
-        'inventory',
-        'RESERVING_INVENTORY',
-        command('inventory.reserve', { items }),
-        (reserveCommandId) => command('inventory.release', { reserveCommandId }),
-      );
+      const reservation = await saga.step({
+        name: 'inventory',
+        shows: 'RESERVING_INVENTORY',
+        command: command('inventory.reserve', { items }),
+        undo: (reserveCommandId) => command('inventory.release', { reserveCommandId }),
+      });
       // 2. Payment.
-      await saga.step(
-        'payment',
-        'CHARGING_PAYMENT',
-        command('payment.charge', { customerId, amountCents, currency }),
-        (chargeCommandId) => command('payment.refund', { chargeCommandId, amountCents }),
-      );
+      await saga.step({
+        name: 'payment',
+        shows: 'CHARGING_PAYMENT',
+        command: command('payment.charge', { customerId, amountCents, currency }),
+        undo: (chargeCommandId) => command('payment.refund', { chargeCommandId, amountCents }),
+      });
       // 3. Loyalty points never fail an order: an award that does not go through is retried in the
       //    background once the order has completed.
-      const unawarded = await saga.bestEffortStep(
-        'loyalty',
-        'AWARDING_POINTS',
-        command('loyalty.award', { customerId, orderTotalCents: amountCents }),
-        (awardCommandId) => command('loyalty.reverse', { awardCommandId, customerId }),
-      );
+      const unawarded = await saga.bestEffortStep({
+        name: 'loyalty',
+        shows: 'AWARDING_POINTS',
+        command: command('loyalty.award', { customerId, orderTotalCents: amountCents }),
+        undo: (awardCommandId) => command('loyalty.reverse', { awardCommandId, customerId }),
+      });
       // 4. The shipment: once the carrier has it, the order can no longer be cancelled.
-      await saga.step(
-        'shipping',
-        'CREATING_SHIPMENT',
-        command('shipping.create', { address: order.shippingAddress, items }),
-        (createCommandId) => command('shipping.cancel', { createCommandId }),
-      );
+      await saga.step({
+        name: 'shipping',
+        shows: 'CREATING_SHIPMENT',
+        command: command('shipping.create', { address: order.shippingAddress, items }),
+        undo: (createCommandId) => command('shipping.cancel', { createCommandId }),
+      });
       // 5. The reserved stock leaves the warehouse for good: confirmed, whatever it takes.
       progress.setStatus('FINALIZING');
       await saga.confirm(

@@ -1,4 +1,4 @@
-import { log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { isTerminal, orderTotalCents } from '../src/domain/orders';
 import type {
   OrderRequest,
@@ -8,14 +8,43 @@ import type {
   StepState,
   StepView,
 } from '../src/domain/types';
-import { OrderProgressAtKey, OrderStatusKey, orderStateQuery } from './definitions';
+import { OrderProgressAtKey, OrderStatusKey } from './definitions';
+
+/**
+ * How the saga and the command delivery report on an order: the one way they change what people see
+ * of it. Nothing else writes the view.
+ */
+export interface ProgressReport {
+  /** The order as it stands: what the query answers and the orders table records. */
+  readonly view: Readonly<OrderView>;
+  readonly status: OrderStatus;
+  step(step: StepName): StepView;
+  setStatus(status: OrderStatus): void;
+  setStep(step: StepName, state: StepState, extra?: Partial<StepView>): void;
+  /** Why the order fails: the first reason given counts. */
+  failedBecause(reason: string): void;
+  /** Why the order was stopped (a cancel's reason, a closed run's): it replaces any other. */
+  stoppedBecause(reason: string): void;
+  /** The order waits for an operator (NEEDS_ATTENTION), and why. */
+  needsAttention(why: string): void;
+  /** The operator answered, or the wait settled by itself: the order shows `status` again. */
+  attended(status: OrderStatus): void;
+  /** A command of `step` went out; `again` when it is a re-send (no answer in time, or a later round). */
+  commandSent(again: boolean, step?: StepName): void;
+  /** Steps the order never reached, once it ends. */
+  skipUnreachedSteps(): void;
+  /** An input the order refused: logged, and shown by the query; the order goes on as it was. */
+  noteRejectedInput(what: string, why: string): void;
+  /** What a reconcile found: shown by the query. */
+  noteReconcile(finding: string): void;
+}
 
 /**
  * The order as people see it: its status, each step's state, why it failed or waits — answered by the
  * `orderState` query and written to the orders table when it ends — and the search attributes that
  * let them find it in the Temporal UI.
  */
-export class OrderProgress {
+export class OrderProgress implements ProgressReport {
   readonly view: OrderView;
   private readonly marks: SearchAttributeMarks;
   /** What the latest reconciles found, newest last: shown by the query, not stored. */
@@ -40,11 +69,15 @@ export class OrderProgress {
       },
     };
     this.marks = new SearchAttributeMarks(stepTimeoutMs);
-    setHandler(orderStateQuery, () => ({
+  }
+
+  /** What the `orderState` query answers: the view, and what the latest reconciles and refusals were. */
+  shown(): OrderView {
+    return {
       ...this.view,
       ...(this.reconciled.length ? { reconciled: this.reconciled.slice(-10) } : {}),
       ...(this.rejected.length ? { rejectedInputs: this.rejected.slice(-10) } : {}),
-    }));
+    };
   }
 
   get status(): OrderStatus {
@@ -68,20 +101,35 @@ export class OrderProgress {
     this.view.steps[step] = { ...this.view.steps[step], state, ...extra };
   }
 
-  /** A command of `step` went out; `again` when it is a re-send (no answer in time, or a later round). */
+  failedBecause(reason: string): void {
+    this.view.failureReason ??= reason;
+  }
+
+  stoppedBecause(reason: string): void {
+    this.view.failureReason = reason;
+  }
+
+  needsAttention(why: string): void {
+    this.view.attention = why;
+    this.setStatus('NEEDS_ATTENTION');
+  }
+
+  attended(status: OrderStatus): void {
+    delete this.view.attention;
+    this.setStatus(status);
+  }
+
   commandSent(again: boolean, step?: StepName): void {
     this.marks.commandSent(again, this.view.status);
     if (step)
       this.setStep(step, this.step(step).state, { sends: (this.step(step).sends ?? 0) + 1 });
   }
 
-  /** Steps the order never reached, once it ends. */
   skipUnreachedSteps(): void {
     for (const s of ['inventory', 'payment', 'loyalty', 'shipping'] as const)
       if (this.step(s).state === 'PENDING') this.setStep(s, 'SKIPPED');
   }
 
-  /** An input the order refused: logged, and shown by the query; the order goes on as it was. */
   noteRejectedInput(what: string, why: string): void {
     log.warn(`ignored ${what}: ${why}`);
     this.rejected.push(`${what}: ${why}`);

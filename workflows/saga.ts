@@ -1,4 +1,5 @@
-import { condition, log, setHandler, sleep } from '@temporalio/workflow';
+import { condition, log, sleep } from '@temporalio/workflow';
+import type { ForwardCommandType, UNDO_OF } from '../src/domain/compensations';
 import type {
   CommandEnvelope,
   CommandType,
@@ -11,10 +12,21 @@ import type {
 import { recordOrderOutcome } from './activity-stubs';
 import type { CommandDelivery, CommandSpec, Outcome } from './command-delivery';
 import { describe, wasUndone } from './command-delivery';
-import { reconcileSignal, resolveSignal } from './definitions';
 import type { OrderWorkflowSettings } from './order-input';
 import { reconcileReason, resolveAction } from './order-input';
-import type { OrderProgress } from './order-progress';
+import type { ProgressReport } from './order-progress';
+
+/**
+ * One step of the order: which it is, the status the order shows while it runs, its command, and the
+ * compensation that undoes it, given the command's id — of the type UNDO_OF names for the command, so
+ * a step cannot be given another step's undo.
+ */
+export interface Step<T extends ForwardCommandType> {
+  name: StepName;
+  shows: OrderStatus;
+  command: CommandSpec<T>;
+  undo: (commandId: string) => CommandSpec<(typeof UNDO_OF)[T]>;
+}
 
 /** Thrown by a step that did not succeed, or when the order is cancelled: the saga then compensates. */
 export class OrderStopped extends Error {
@@ -32,21 +44,24 @@ export class OrderSaga {
   private operatorAnswer: 'retry' | 'give-up' | undefined;
 
   constructor(
-    private readonly progress: OrderProgress,
+    private readonly progress: ProgressReport,
     private readonly commands: CommandDelivery,
     private readonly settings: OrderWorkflowSettings,
-  ) {
-    setHandler(reconcileSignal, (input) => {
-      // A reconcile only makes the order look again: taken whatever it carries.
-      log.info('reconcile requested', { reason: reconcileReason(input) });
-      commands.reconcile();
-      if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer ??= 'retry';
-    });
-    setHandler(resolveSignal, (input) => {
-      const resolve = resolveAction(input, commands.trust, progress.view.workflowId);
-      if ('refused' in resolve) return progress.noteRejectedInput('a resolve', resolve.refused);
-      if (progress.status === 'NEEDS_ATTENTION') this.operatorAnswer = resolve.action;
-    });
+  ) {}
+
+  /** The `reconcile` signal: the order looks again at what it waits on; "retry" if an operator is asked. */
+  reconcile(input: unknown): void {
+    // A reconcile only makes the order look again: taken whatever it carries.
+    log.info('reconcile requested', { reason: reconcileReason(input) });
+    this.commands.reconcile();
+    if (this.progress.status === 'NEEDS_ATTENTION') this.operatorAnswer ??= 'retry';
+  }
+
+  /** The `resolve` signal: an operator's answer to NEEDS_ATTENTION, taken only as the API signs it. */
+  resolve(input: unknown): void {
+    const resolve = resolveAction(input, this.commands.trust, this.progress.view.workflowId);
+    if ('refused' in resolve) return this.progress.noteRejectedInput('a resolve', resolve.refused);
+    if (this.progress.status === 'NEEDS_ATTENTION') this.operatorAnswer = resolve.action;
   }
 
   get cancelled(): boolean {
@@ -64,13 +79,13 @@ export class OrderSaga {
    * refused: only a service's own "no" proves nothing happened; a timeout, a dead letter or a cancel
    * leave the effect possible.
    */
-  async step<T extends CommandType, U extends CommandType>(
-    step: StepName,
-    status: OrderStatus,
-    action: CommandSpec<T>,
-    undo: (commandId: string) => CommandSpec<U>,
-  ): Promise<ReplyEnvelope> {
-    const cmd = this.begin(step, status, action);
+  async step<T extends ForwardCommandType>({
+    name: step,
+    shows,
+    command,
+    undo,
+  }: Step<T>): Promise<ReplyEnvelope> {
+    const cmd = this.begin(step, shows, command);
     const out = await this.commands.deliver(cmd, { stopWhen: () => this.cancelled, step });
     if (out.kind !== 'rejected') this.compensations.push({ step, undo: undo(cmd.commandId) });
     if (out.kind === 'succeeded') {
@@ -79,7 +94,7 @@ export class OrderSaga {
       return out.reply;
     }
     this.progress.setStep(step, 'FAILED', { detail: describe(out) });
-    if (out.kind !== 'cancelled') this.progress.view.failureReason ??= `${step}: ${describe(out)}`;
+    if (out.kind !== 'cancelled') this.progress.failedBecause(`${step}: ${describe(out)}`);
     throw new OrderStopped();
   }
 
@@ -87,13 +102,13 @@ export class OrderSaga {
    * A step that never fails the order; only a cancel stops it. Resolves with the command when it did
    * not succeed, for `retryInBackground`, and with undefined when it did.
    */
-  async bestEffortStep<T extends CommandType, U extends CommandType>(
-    step: StepName,
-    status: OrderStatus,
-    action: CommandSpec<T>,
-    undo: (commandId: string) => CommandSpec<U>,
-  ): Promise<CommandEnvelope<T> | undefined> {
-    const cmd = this.begin(step, status, action);
+  async bestEffortStep<T extends ForwardCommandType>({
+    name: step,
+    shows,
+    command,
+    undo,
+  }: Step<T>): Promise<CommandEnvelope<T> | undefined> {
+    const cmd = this.begin(step, shows, command);
     this.compensations.push({ step, undo: undo(cmd.commandId) });
     const out = await this.commands.deliver(cmd, { stopWhen: () => this.cancelled, step });
     if (out.kind === 'cancelled') throw new OrderStopped();
@@ -154,7 +169,7 @@ export class OrderSaga {
    * `endAs` says). Each step keeps what its undo's service answered.
    */
   async stop(endAs?: OrderStatus): Promise<OrderView> {
-    if (this.cancelReason !== undefined) this.progress.view.failureReason = this.cancelReason;
+    if (this.cancelReason !== undefined) this.progress.stoppedBecause(this.cancelReason);
     this.progress.setStatus('COMPENSATING');
     for (let c = this.compensations.pop(); c; c = this.compensations.pop())
       await this.undo(c.step, c.undo);
@@ -180,7 +195,7 @@ export class OrderSaga {
    */
   private stopUndone(step: StepName, out: Outcome): never {
     this.progress.setStep(step, 'FAILED', { detail: describe(out) });
-    this.progress.view.failureReason ??= `${step}: ${describe(out)}`;
+    this.progress.failedBecause(`${step}: ${describe(out)}`);
     throw new OrderStopped();
   }
 
@@ -218,15 +233,13 @@ export class OrderSaga {
     settled: () => boolean,
   ): Promise<'confirmed' | 'retry' | 'give-up'> {
     const previous = this.progress.status;
-    this.progress.view.attention = why;
-    this.progress.setStatus('NEEDS_ATTENTION');
+    this.progress.needsAttention(why);
     await recordOrderOutcome(this.progress.view);
     this.operatorAnswer = undefined;
     await condition(() => this.operatorAnswer !== undefined || settled());
     const answer = settled() ? 'confirmed' : this.operatorAnswer!;
     this.operatorAnswer = undefined;
-    delete this.progress.view.attention;
-    this.progress.setStatus(previous);
+    this.progress.attended(previous);
     return answer;
   }
 }
