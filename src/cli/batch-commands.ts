@@ -1,24 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { temporal as proto } from '@temporalio/proto';
 import { cancelOrderWorkflow } from '../orders/order-workflow';
-import { inTurn } from '../platform/in-turn';
-import { ProgressLine, stderrOrLog } from '../platform/progress-line';
 import { connectTemporalClient } from '../platform/temporal/client';
-import {
-  CLEANUP_WORKFLOW_TYPE,
-  CustomerIdKey,
-  ORDER_WORKFLOW_TYPE,
-  orderIdOf,
-  OrderStatusKey,
-} from '../../workflows/definitions';
-import { apiUrl, CliError, config, EXIT, positiveInt, print, say } from './common';
+import { CLEANUP_WORKFLOW_TYPE, ORDER_WORKFLOW_TYPE } from '../../workflows/definitions';
+import { apiUrl, config, EXIT, positiveInt, print } from './common';
 import { ApiClient } from '../client/api-client';
 import { callerApiKey } from '../platform/security/credentials';
-import { table } from './output';
+import { batchSignal, select, showSelection, withProgress } from './batch-operations';
 
 /**
  * `shipshape orders …`: reconcile, resolve or cancel every running order a visibility query finds
@@ -27,117 +16,6 @@ import { table } from './output';
  * resolve goes order by order through the API, which signs it (the workflow takes a resolve from no
  * one else); cancel goes order by order through the `cancel` update. Each order's answer is counted.
  */
-
-const BatchState = proto.api.enums.v1.BatchOperationState;
-
-interface Selection {
-  query: string;
-  orders: {
-    orderId: string;
-    workflowId: string;
-    status: string;
-    customerId: string;
-    started: string;
-  }[];
-}
-
-/** The running orders (of these workflow types) the operator's query finds, narrowed as the action needs. */
-async function select(
-  temporal: Client,
-  userQuery: string,
-  narrower = '',
-  types: readonly string[] = [ORDER_WORKFLOW_TYPE],
-): Promise<Selection> {
-  const query = `WorkflowType IN (${types.map((t) => `"${t}"`).join(', ')}) AND ExecutionStatus = "Running"${narrower} AND (${userQuery})`;
-  const orders: Selection['orders'] = [];
-  try {
-    for await (const wf of temporal.workflow.list({ query, pageSize: 1000 })) {
-      orders.push({
-        orderId: orderIdOf(wf.workflowId) ?? wf.workflowId,
-        workflowId: wf.workflowId,
-        status: wf.typedSearchAttributes.get(OrderStatusKey) ?? '?',
-        customerId: wf.typedSearchAttributes.get(CustomerIdKey) ?? '?',
-        started: wf.startTime.toISOString(),
-      });
-    }
-  } catch (err) {
-    throw new CliError(
-      `Temporal refused the query ${JSON.stringify(userQuery)}: ${(err as Error).message}`,
-      EXIT.usage,
-    );
-  }
-  return { query, orders };
-}
-
-function showSelection(s: Selection, action: string, json: boolean): void {
-  if (json) {
-    print(JSON.stringify({ dryRun: true, action, query: s.query, orders: s.orders }, null, 2));
-    return;
-  }
-  if (s.orders.length)
-    print(
-      table(
-        ['order', 'status', 'customer', 'started'],
-        s.orders.map((o) => [o.orderId, o.status, o.customerId, o.started]),
-      ),
-    );
-  print(`would ${action} ${s.orders.length} running order(s); nothing done (--dry-run)`);
-}
-
-/**
- * Sends `signal` with `input` (encrypted) to every order `query` finds, as one Temporal batch
- * operation, and follows it to its end with a progress line.
- */
-async function batchSignal(
-  temporal: Client,
-  s: Selection,
-  signal: string,
-  input: unknown,
-  opts: { reason: string; rate?: number },
-) {
-  const namespace = config().temporal.namespace;
-  const jobId = `shipshape-${signal}-${randomUUID()}`;
-  await temporal.workflowService.startBatchOperation({
-    namespace,
-    jobId,
-    reason: opts.reason,
-    visibilityQuery: s.query,
-    ...(opts.rate ? { maxOperationsPerSecond: opts.rate } : {}),
-    signalOperation: {
-      signal,
-      input: { payloads: await encodeToPayloads(temporal.options.loadedDataConverter, input) },
-      identity: 'shipshape-cli',
-    },
-  });
-  say(`batch ${jobId} started (follow it with: temporal batch describe --job-id ${jobId})`);
-  const progress = new ProgressLine(stderrOrLog(say), Date.now, 2_000);
-  for (;;) {
-    const d = await temporal.workflowService.describeBatchOperation({ namespace, jobId });
-    const total = Number(d.totalOperationCount ?? 0);
-    const done = Number(d.completeOperationCount ?? 0);
-    const failed = Number(d.failureOperationCount ?? 0);
-    if (d.state !== BatchState.BATCH_OPERATION_STATE_RUNNING) {
-      progress.finish();
-      if (d.state === BatchState.BATCH_OPERATION_STATE_FAILED)
-        throw new CliError(`batch ${jobId} failed: ${d.reason ?? 'no reason given'}`);
-      return { jobId, total, done, failed };
-    }
-    progress.show(`${signal}: ${done + failed} of ${total} order(s)… ${progress.elapsed()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Runs `fn` over `items`, at most `concurrency` at once, showing how far it got. */
-async function withProgress<T>(
-  items: readonly T[],
-  concurrency: number,
-  label: (done: number) => string,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  const progress = new ProgressLine(stderrOrLog(say), Date.now, 2_000);
-  await inTurn(items, concurrency, fn, (done) => progress.show(label(done)));
-  progress.finish();
-}
 
 const queryOption = () =>
   new Option(
