@@ -5,6 +5,7 @@ import { ReplayError } from '../replies/dead-letter-replay';
 import { backlogCommand } from './backlog';
 import { batchCommands } from './batch-commands';
 import { CliError, EXIT, say } from './common';
+import { configCommand } from './config-command';
 import { dlqCommands } from './dlq-commands';
 import { keyCommands } from './key-commands';
 import { orderCommands } from './order-commands';
@@ -12,7 +13,7 @@ import { red } from './output';
 import { setupCommand } from './setup-command';
 
 /**
- * The `shipshape` command: the product's commands (orders, operations, keys, setup). The local stack's
+ * The `shipshape` command: the product's commands (orders, operations, keys, setup, configuration). The local stack's
  * commands (`stack`, `run`, `demo`) are added beside them by tooling/cli, which `bin/shipshape.js` runs.
  */
 export function shipshapeProgram(): Command {
@@ -28,6 +29,7 @@ export function shipshapeProgram(): Command {
   backlogCommand(program);
   dlqCommands(program);
   keyCommands(program);
+  configCommand(program);
   return program;
 }
 

@@ -31,7 +31,7 @@ import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 export interface Harness {
   config: Config;
   apiUrl: string;
-  /** The key `http()` sends: SHIPSHAPE_API_KEY, else the local stack's operator key. */
+  /** The key `http()` sends: SHIPSHAPE_CALLER_API_KEY, else the local stack's operator key. */
   apiKey: string | undefined;
   /** The local stack's API keys, for tests of who may do what. */
   apiKeys: { client: string; operator: string } | undefined;

@@ -116,7 +116,7 @@ describe('API keys', () => {
       assert.deepEqual(findApiKey(keys, secrets.apiKeys.operator)?.scopes, [...SCOPES]);
       assert.equal(callerApiKey(config), secrets.apiKeys.operator);
       assert.equal(
-        callerApiKey(loadConfig({ SHIPSHAPE_STACK_DIR: dir, SHIPSHAPE_API_KEY: 'k' })),
+        callerApiKey(loadConfig({ SHIPSHAPE_STACK_DIR: dir, SHIPSHAPE_CALLER_API_KEY: 'k' })),
         'k',
       );
     });

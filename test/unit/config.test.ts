@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, temporalUiLink } from '../../src/platform/config';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ALL_SETTINGS,
+  ConfigError,
+  loadConfig,
+  SETTINGS,
+  temporalUiLink,
+} from '../../src/platform/config';
+import { projectRoot } from '../../src/platform/paths';
+import { configurationReference } from '../../src/platform/settings/reference';
 
 describe('configuration', () => {
   it('points at the local stack when nothing is set', () => {
@@ -103,5 +114,78 @@ describe('configuration', () => {
       () => loadConfig({ CODEC_TLS_KEY: '/c.key' }),
       /CODEC_TLS_KEY is set without CODEC_TLS_CERT/,
     );
+  });
+});
+
+describe('the settings, said once', () => {
+  it('keeps docs/configuration.md equal to what `shipshape config --reference` prints', () => {
+    const onDisk = readFileSync(path.join(projectRoot, 'docs', 'configuration.md'), 'utf8');
+    assert.ok(
+      onDisk === `${configurationReference(SETTINGS)}\n`,
+      'docs/configuration.md is out of date: run `node bin/shipshape.js config --reference > docs/configuration.md`',
+    );
+  });
+
+  it('gives every variable one owner, a meaning and a default it can read', () => {
+    const names = ALL_SETTINGS.flatMap((s) => (s.formerly ? [s.env, s.formerly] : [s.env]));
+    assert.deepEqual(
+      names.filter((n, i) => names.indexOf(n) !== i),
+      [],
+      'a variable declared twice',
+    );
+    for (const s of ALL_SETTINGS) {
+      assert.match(s.env, /^[A-Z][A-Z0-9_]*$/, s.env);
+      assert.ok(s.doc.length > 10, `${s.env} says what it sets`);
+      assert.ok(s.unset ?? s.schema.safeParse(undefined).success, `${s.env} has a default`);
+    }
+  });
+
+  it('still reads a former name, warning once with the name to set instead', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const c = loadConfig({ SHIPSHAPE_API_KEY: 'ops-key' });
+      loadConfig({ SHIPSHAPE_API_KEY: 'ops-key' });
+      assert.equal(c.api.callerKey, 'ops-key');
+      assert.equal(loadConfig({ SHIPSHAPE_CALLER_API_KEY: 'new' }).api.callerKey, 'new');
+      await new Promise((resolve) => setImmediate(resolve));
+      const renamed = warnings.filter((w) => w.message.includes('SHIPSHAPE_API_KEY'));
+      assert.equal(renamed.length, 1, 'named once per process');
+      assert.match(renamed[0]!.message, /set SHIPSHAPE_CALLER_API_KEY instead/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('puts a port left unset at its place in the local stack, and a port set where it says', () => {
+    const unset = loadConfig({ SHIPSHAPE_PORT_OFFSET: '100' });
+    assert.deepEqual(
+      [unset.api.port, unset.codecServer.port, unset.uiGate.port],
+      [13100, unset.stack.ports.codecServer, unset.stack.ports.temporalUi],
+    );
+    const set = loadConfig({ PORT: '1', CODEC_PORT: '2', UI_GATE_PORT: '3' });
+    assert.deepEqual([set.api.port, set.codecServer.port, set.uiGate.port], [1, 2, 3]);
+    assert.throws(() => loadConfig({ PORT: '-1' }), /PORT must be an integer from 1 to 65535/);
+  });
+});
+
+describe('shipshape config', () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [path.join(projectRoot, 'bin', 'shipshape.js'), 'config'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+
+  it('prints each value in force, never a secret, and names a bad one with exit code 2', () => {
+    const ok = run({ TEMPORAL_NAMESPACE: 'shop', SHIPSHAPE_CALLER_API_KEY: 'hush' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^TEMPORAL_NAMESPACE\s+shop\s+default$/m);
+    assert.match(ok.stdout, /^SHIPSHAPE_CALLER_API_KEY\s+set\s/m);
+    assert.doesNotMatch(ok.stdout, /hush/);
+
+    const bad = run({ PORT: 'eighty' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stdout, /bad: PORT must be an integer from 1 to 65535, got "eighty"/);
   });
 });

@@ -53,7 +53,7 @@ function readKeysFile(file: string): ApiKey[] {
   }
 }
 
-/** The key the CLI and the demo send: SHIPSHAPE_API_KEY, else the local stack's operator key. */
+/** The key the CLI and the demo send: SHIPSHAPE_CALLER_API_KEY, else the local stack's operator key. */
 export function callerApiKey(config: Config): string | undefined {
   return config.api.callerKey ?? readLocalSecrets(config.stack.dir)?.apiKeys.operator;
 }
