@@ -41,7 +41,7 @@ export interface ApiDeps {
 }
 
 /**
- * The order service's HTTP API (README, "HTTP API"; /openapi.json). Nothing here waits for a service: POST /orders starts a
+ * The order service's HTTP API (docs/http-api.md; /openapi.json). Nothing here waits for a service: POST /orders starts a
  * workflow and answers. Every route but /healthz and the published contract (/openapi.json, /docs)
  * wants an API key with the scope the route names; bodies are JSON, at most MAX_BODY_BYTES, and
  * checked against the route's zod schemas, field by field, before anything is done.
