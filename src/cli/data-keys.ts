@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { sealedKeyId, sealedValuesIn } from '../domain/sealed';
 import { inTurn } from '../platform/in-turn';
+import { stopReading } from '../platform/messaging/stream-reader';
 import { COMMAND_STREAM, COMMAND_TRAIL } from '../platform/messaging/subjects';
 import { PersonalDataError } from '../platform/security/personal-data';
 import type { PersonalData } from '../platform/security/personal-data';
@@ -100,7 +101,7 @@ export async function streamUsage(nc: NatsConnection): Promise<Record<string, Ke
       count(counts, parsed(m.string()));
       if (m.seq >= last) break;
     }
-    await iter.close();
+    await stopReading(consumer, iter);
   }
   return places;
 }

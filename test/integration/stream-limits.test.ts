@@ -4,6 +4,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandEnvelope } from '../../src/domain/types';
 import { connectNats } from '../../src/platform/messaging/connection';
+import { streamUsage } from '../../src/cli/data-keys';
 import { isStreamFull } from '../../src/platform/messaging/errors';
 import { publishJson } from '../../src/platform/messaging/publish';
 import {
@@ -44,6 +45,28 @@ describe('bounded streams: a byte limit, nothing unconsumed ever deleted, a full
     await jsm.streams.update(COMMAND_STREAM, { ...config, max_bytes: maxBytes });
   };
 
+  /** Waits for the order's command on `subject` to reach the trail, then to leave the work stream. */
+  const seeCommandLeave = async (orderId: string, subject: string) => {
+    const inTrail = await waitFor(`the order's ${subject} in the trail`, async () => {
+      const m = await jsm.streams
+        .getMessage(trailOf(COMMAND_STREAM), { last_by_subj: subject })
+        .catch(() => null);
+      return m?.json<CommandEnvelope>().orderId === orderId ? m : undefined;
+    });
+    await waitFor(
+      `the order's ${subject} to leave the command stream`,
+      async () => (await jsm.streams.getMessage(COMMAND_STREAM, { seq: inTrail.seq })) === null,
+    );
+  };
+
+  const placeOrder = async () => {
+    const sku = uniqueId('sku');
+    assert.equal((await http(h, 'PUT', `/inventory/${sku}`, { available: 5 })).status, 200);
+    const orderId = uniqueId('ord');
+    await http(h, 'POST', '/orders', orderBody({ orderId, customerId: uniqueId('c'), sku }));
+    return orderId;
+  };
+
   it('keeps work only while it is to be done, within a byte limit, and copies every message to a trail', async () => {
     for (const stream of [COMMAND_STREAM, REPLY_STREAM, ADVISORY_STREAM]) {
       const { config } = await jsm.streams.info(stream);
@@ -59,23 +82,26 @@ describe('bounded streams: a byte limit, nothing unconsumed ever deleted, a full
       assert.equal(config.max_bytes, h.config.messaging.maxBytes);
     }
 
-    // A completed order's commands and replies have left the work streams; the trail still has them.
-    const sku = uniqueId('sku');
-    await http(h, 'PUT', `/inventory/${sku}`, { available: 5 });
-    const orderId = uniqueId('ord');
-    await http(h, 'POST', '/orders', orderBody({ orderId, customerId: uniqueId('c'), sku }));
+    // A completed order's commands have left the work stream; the trail still has them.
+    const orderId = await placeOrder();
     assert.equal((await waitForOrder(h, orderId)).status, 'COMPLETED');
-    const subject = `cmd.inventory.reserve`;
-    const inTrail = await waitFor('the reserve command in the trail', async () => {
-      const m = await jsm.streams
-        .getMessage(trailOf(COMMAND_STREAM), { last_by_subj: subject })
-        .catch(() => null);
-      return m?.json<CommandEnvelope>().orderId === orderId ? m : undefined;
-    });
-    await waitFor(
-      'the reserve command to leave the command stream',
-      async () => (await jsm.streams.getMessage(COMMAND_STREAM, { seq: inTrail.seq })) === null,
-    );
+    await seeCommandLeave(orderId, 'cmd.inventory.reserve');
+  });
+
+  it('lets work published after `shipshape keys data-usage` read the stream leave it', async () => {
+    // The order's award waits in the stream while the stream is read; its later commands come after.
+    await h.stopService('loyalty');
+    let orderId: string;
+    try {
+      orderId = await placeOrder();
+      await waitForOrder(h, orderId, (o) => o.status === 'AWARDING_POINTS');
+      const usage = await streamUsage(nc);
+      assert.ok(usage[`stream ${COMMAND_STREAM}`], 'the command stream was read');
+    } finally {
+      await h.startService('loyalty');
+    }
+    assert.equal((await waitForOrder(h, orderId)).status, 'COMPLETED');
+    await seeCommandLeave(orderId, 'cmd.inventory.commit');
   });
 
   it('refuses a publish to a full command stream, deletes nothing, and places the order once the service makes room', async () => {
@@ -93,6 +119,9 @@ describe('bounded streams: a byte limit, nothing unconsumed ever deleted, a full
       };
     });
     const placed = uniqueId('ord');
+    // Stock is the inventory service's to set: set it while the service is up.
+    const sku = uniqueId('sku');
+    assert.equal((await http(h, 'PUT', `/inventory/${sku}`, { available: 5 })).status, 200);
     await h.stopService('inventory');
     try {
       for (const c of waiting) await publishJson(js, commandSubject(c.type), c, c.commandId, c);
@@ -131,8 +160,6 @@ describe('bounded streams: a byte limit, nothing unconsumed ever deleted, a full
       assert.equal(sample('shipshape_stream_max_bytes'), before.bytes);
 
       // An order placed now waits: its first command is refused and tried again.
-      const sku = uniqueId('sku');
-      await http(h, 'PUT', `/inventory/${sku}`, { available: 5 });
       const res = await http(
         h,
         'POST',

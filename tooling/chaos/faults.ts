@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config, TemporalMode } from '../../src/platform/config';
 import { SERVICES } from '../../src/domain/types';
 import type { ServiceName } from '../../src/domain/types';
+import { stopReading } from '../../src/platform/messaging/stream-reader';
 import { COMMAND_STREAM, HDR_ORDER_ID, REPLY_TRAIL } from '../../src/platform/messaging/subjects';
 import { stackStatus, stackUp } from '../stack/stack';
 import { stopPostgres } from '../stack/postgres';
@@ -208,7 +209,7 @@ async function duplicateCommands(ctx: ChaosContext, windowMs: number): Promise<n
     }
   })();
   await delay(windowMs);
-  await messages.close();
+  await stopReading(consumer, messages);
   await copying;
   return copied;
 }
