@@ -52,7 +52,7 @@ describe('crash points', () => {
       () => loadConfig({ SHIPSHAPE_CRASH_POINTS: 'nowhere' }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        /SHIPSHAPE_CRASH_POINTS: unknown crash point "nowhere"/.test(err.message),
+        /SHIPSHAPE_CRASH_POINTS is not valid: unknown crash point "nowhere"/.test(err.message),
     );
   });
 
