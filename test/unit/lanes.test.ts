@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import { HeldMessages } from '../../src/platform/messaging/held-messages';
 import { KeyedLanes } from '../../src/platform/messaging/lanes';
+import { waitFor } from '../../src/platform/wait';
 
 describe('KeyedLanes', () => {
   it("runs one key's tasks in order and different keys in parallel", async () => {
@@ -29,22 +31,44 @@ describe('KeyedLanes', () => {
     assert.ok(maxRunning <= 4, 'never more tasks at once than lanes');
   });
 
-  it('makes submit wait while a lane is full, instead of buffering without bound', async () => {
-    const lanes = new KeyedLanes(1, 2, () => undefined);
+  it('makes submit wait while the lanes together are full, instead of buffering without bound', async () => {
+    const lanes = new KeyedLanes(2, 3, () => undefined);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     await lanes.submit('k', () => gate); // running
-    await lanes.submit('k', async () => undefined); // queued 1
-    await lanes.submit('k', async () => undefined); // queued 2: lane full
+    await lanes.submit('k', async () => undefined); // queued
+    await lanes.submit('k', async () => undefined); // queued: the lanes hold 3, their capacity
     let accepted = false;
-    const fourth = lanes.submit('k', async () => undefined).then(() => (accepted = true));
+    const fourth = lanes.submit('other', async () => undefined).then(() => (accepted = true));
     await delay(20);
-    assert.equal(accepted, false, 'a full lane holds the submitter back');
-    assert.deepEqual(lanes.depths(), [3]);
+    assert.equal(accepted, false, 'full lanes hold the submitter back');
+    assert.equal(
+      lanes.depths().reduce((a, b) => a + b),
+      3,
+    );
     release();
     await fourth;
     await lanes.idle();
-    assert.deepEqual(lanes.depths(), [0]);
+    assert.deepEqual(lanes.depths(), [0, 0]);
+  });
+
+  it("lets other keys through while one key's lane is busy and long", async () => {
+    // The consumers' defaults: 8 lanes holding 16 messages each on average.
+    const lanes = new KeyedLanes(8, 8 * 16, () => undefined);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = 'order-slow';
+    await lanes.submit(slow, () => gate);
+    for (let i = 0; i < 20; i++) await lanes.submit(slow, async () => undefined); // past 16
+    const done: string[] = [];
+    const others = Array.from({ length: 30 }, (_, i) => `order-${i}`).filter(
+      (k) => lanes.laneOf(k) !== lanes.laneOf(slow),
+    );
+    for (const k of others) await lanes.submit(k, async () => void done.push(k));
+    await waitFor('the other keys to be done', async () => done.length === others.length);
+    assert.equal(lanes.depths()[lanes.laneOf(slow)], 21, 'the slow lane still holds its own');
+    release();
+    await lanes.idle();
   });
 
   it('keeps going after a task fails and reports the error', async () => {
@@ -62,5 +86,23 @@ describe('KeyedLanes', () => {
     const a = new KeyedLanes(8, 1, () => undefined);
     const b = new KeyedLanes(8, 1, () => undefined);
     for (const key of ['order-1', 'order-2', 'x', '']) assert.equal(a.laneOf(key), b.laneOf(key));
+  });
+});
+
+describe('HeldMessages', () => {
+  it('tells JetStream a held message is still worked on, until it is let go', async () => {
+    const held = new HeldMessages(10);
+    const counts = { a: 0, b: 0 };
+    const a = { working: () => void counts.a++ };
+    const b = { working: () => void counts.b++ };
+    held.hold(a);
+    held.hold(b);
+    await waitFor('a keep-alive for each', async () => counts.a >= 2 && counts.b >= 2);
+    held.release(a);
+    const atRelease = counts.a;
+    await waitFor('more keep-alives for b', async () => counts.b >= atRelease + 3);
+    assert.equal(counts.a, atRelease, 'a message let go is left alone');
+    held.stop();
+    assert.equal(held.size, 0);
   });
 });

@@ -3,6 +3,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger';
 import { extractTraceContext, inSpan } from '../telemetry/tracing';
+import { HeldMessages } from './held-messages';
 import { KeyedLanes } from './lanes';
 import { subjectCarries } from './subjects';
 import { backoffMs } from '../backoff';
@@ -33,6 +34,7 @@ export async function consumeByOrder<
   consumer: string;
   log: Logger;
   lanes: number;
+  /** Messages held per lane on average: the lanes together hold `lanes × laneQueue` at most. */
   laneQueue?: number;
   /** A verb for the span and log lines: "process", "deliver". */
   verb: string;
@@ -44,11 +46,14 @@ export async function consumeByOrder<
 }): Promise<KeyedConsumer> {
   const { log } = opts;
   const laneQueue = opts.laneQueue ?? 16;
-  const lanes = new KeyedLanes(opts.lanes, laneQueue, (err) =>
+  const lanes = new KeyedLanes(opts.lanes, opts.lanes * laneQueue, (err) =>
     log.error({ err }, 'lane task failed'),
   );
   const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.consumer);
-  const messages = await consumer.consume({ max_messages: lanes.laneCount * laneQueue });
+  // JetStream's own default ack wait is 30 s.
+  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30e9) / 1e6;
+  const held = new HeldMessages(Math.max(100, ackWaitMs / 2));
+  const messages = await consumer.consume({ max_messages: lanes.capacity });
 
   /**
    * The message's body, or why it is refused for good: it is not its schema's JSON, or it claims
@@ -80,17 +85,18 @@ export async function consumeByOrder<
         continue;
       }
       const { body } = admitted;
+      held.hold(m);
       await lanes.submit(body.orderId, () =>
         inSpan(
           `${opts.verb} ${m.subject}`,
           extractTraceContext(m.headers),
           { 'shipshape.order_id': body.orderId, 'shipshape.command_id': body.commandId },
           () => opts.handle(m, body),
-        ),
+        ).finally(() => held.release(m)),
       );
     }
     await lanes.idle();
-  })();
+  })().finally(() => held.stop());
 
   return {
     lanes,

@@ -1,24 +1,26 @@
 /**
  * Key-ordered lanes: each key always maps to the same lane, and a lane runs its tasks one at a time,
  * so one key's tasks keep their order while different keys proceed in parallel.
- * `submit` waits while the lane's queue is full: back-pressure instead of an unbounded buffer.
+ *
+ * The lanes share one capacity: `submit` waits only while the lanes together hold `capacity` tasks
+ * (back-pressure instead of an unbounded buffer). A lane of its own has no limit, so a lane that a slow
+ * key keeps busy never stops the other lanes from taking work while there is room.
  */
 export class KeyedLanes {
   private readonly queues: (() => Promise<void>)[][];
   private readonly running: boolean[];
-  private readonly waiters: (() => void)[][];
+  private held = 0;
+  private roomWaiters: (() => void)[] = [];
   private idleResolvers: (() => void)[] = [];
 
   constructor(
     readonly laneCount: number,
-    private readonly maxQueuedPerLane: number,
+    readonly capacity: number,
     private readonly onError: (err: unknown) => void,
   ) {
-    if (laneCount < 1 || maxQueuedPerLane < 1)
-      throw new Error('lanes and queue length must be at least 1');
+    if (laneCount < 1 || capacity < 1) throw new Error('lanes and capacity must be at least 1');
     this.queues = Array.from({ length: laneCount }, () => []);
     this.running = Array.from({ length: laneCount }, () => false);
-    this.waiters = Array.from({ length: laneCount }, () => []);
   }
 
   laneOf(key: string): number {
@@ -37,10 +39,11 @@ export class KeyedLanes {
   }
 
   async submit(key: string, task: () => Promise<void>): Promise<void> {
-    const lane = this.laneOf(key);
-    while (this.queues[lane]!.length >= this.maxQueuedPerLane) {
-      await new Promise<void>((resolve) => this.waiters[lane]!.push(resolve));
+    while (this.held >= this.capacity) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
+    this.held++;
+    const lane = this.laneOf(key);
     this.queues[lane]!.push(task);
     if (!this.running[lane]) void this.runLane(lane);
   }
@@ -50,12 +53,13 @@ export class KeyedLanes {
     const queue = this.queues[lane]!;
     while (queue.length > 0) {
       const task = queue.shift()!;
-      this.waiters[lane]!.shift()?.();
       try {
         await task();
       } catch (err) {
         this.onError(err);
       }
+      this.held--;
+      this.roomWaiters.shift()?.();
     }
     this.running[lane] = false;
     if (this.running.every((r) => !r)) {
