@@ -21,17 +21,25 @@ const run = promisify(execFile);
  * `replace` directive that `go install` refuses.
  */
 export const TEMPORAL_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-export const NATS_VERSION = '2.15.2';
+export const NATS_VERSION = '2.15.3';
 export const NATS_MODULE = `github.com/nats-io/nats-server/v2@v${NATS_VERSION}`;
 /** JetStream's `sync_interval` arrived in 2.10; 2.12 is the oldest line we accept on PATH. */
 const NATS_MIN = [2, 12];
 /**
  * The Temporal server of the local cluster (`stack up --temporal cluster`) and of docker-compose.yml's
- * images: the newest release that builds with Go 1.26.8 (1.32.2 wants a newer Go).
+ * images: the newest release. It wants Go 1.26.10 or later, hence GO_TOOLCHAIN.
  */
-export const TEMPORAL_SERVER_VERSION = '1.32.1';
-/** The Temporal UI server beside the cluster: 2.55.0 is the newest that builds with Go 1.26.8. */
-export const TEMPORAL_UI_VERSION = '2.55.0';
+export const TEMPORAL_SERVER_VERSION = '1.32.2';
+/**
+ * The Temporal UI server beside the cluster: the newest release that builds here (2.58.x want
+ * go.temporal.io/api v1.64.0, which the module proxy does not serve).
+ */
+export const TEMPORAL_UI_VERSION = '2.56.4';
+/**
+ * The Go every build uses, fetched by the go command from the module proxy on first use (the machine's
+ * own Go may be older than the server needs). A GOTOOLCHAIN set by the caller wins.
+ */
+export const GO_TOOLCHAIN = 'go1.27.3';
 
 export class MissingBinaryError extends Error {
   override name = 'MissingBinaryError';
@@ -105,7 +113,7 @@ async function underBuildLock(
 
 /** A Go package to install, and the name its binary gets in the cache. */
 interface GoBinary {
-  /** Package path with its version, e.g. `go.temporal.io/server/cmd/server@v1.32.1`. */
+  /** Package path with its version, e.g. `go.temporal.io/server/cmd/server@v1.32.2`. */
   pkg: string;
   /** File name in the cache: `go install` names a binary after its folder (`server`, `sql`), which would clash. */
   as: string;
@@ -159,7 +167,12 @@ async function goBuild(
     );
   }
   log(`building ${pkgs.join(' ')} (first time only; this takes a few minutes)…`);
-  const env = { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' };
+  const env = {
+    ...process.env,
+    GOBIN: gobin,
+    GOFLAGS: '-mod=mod',
+    GOTOOLCHAIN: process.env.GOTOOLCHAIN || GO_TOOLCHAIN,
+  };
   const progress = new BuildProgress(label, stderrOrLog(log));
   const ticker = setInterval(() => progress.tick(), 1000);
   let built = false;
