@@ -18,6 +18,8 @@ import type { OrderRow } from './order-store';
 import { orderDetails, orderSummary } from './order-views';
 import { cancelOrder, reconcileOrder, resolveOrder } from './order-actions';
 import type { ActionResult, OrderAccess } from './order-actions';
+import { answerWhenReached } from './waiting-callers';
+import type { Placed, WaitFor } from './waiting-callers';
 import type { OrderDetails, OrderSummary } from './order-views';
 import { WorkflowStarter } from './workflow-starter';
 import { BatchedOrderInserts } from './batched-order-inserts';
@@ -30,8 +32,8 @@ export type { OrderDetails, OrderSummary } from './order-views';
 export type { ActionResult } from './order-actions';
 
 /**
- * Places, reads, cancels and reconciles orders straight through Temporal and the orders table.
- * The API uses it, and so can any other service.
+ * Places (and waits on), reads, cancels and reconciles orders straight through Temporal and the
+ * orders table. The API uses it, and so can any other service.
  */
 export class OrderService implements OrderAccess {
   /**
@@ -74,19 +76,33 @@ export class OrderService implements OrderAccess {
    * is committed). The same orderId or Idempotency-Key again returns the existing order and starts
    * nothing new, also after the first run has finished.
    */
-  async place(
+  async place(body: OrderRequestBody, idempotencyKey?: string): Promise<Omit<Placed, 'request'>> {
+    const { order, created } = await this.placing(body, idempotencyKey);
+    return { order, created };
+  }
+
+  /**
+   * Places the order as `place` does, then waits until it reaches `wait.until` or ends, for at most
+   * `wait.withinMs` and while its caller stays (waiting-callers.ts). `reached`: the order's details
+   * then; absent when the wait ran out first.
+   */
+  async placeAndWait(
     body: OrderRequestBody,
-    idempotencyKey?: string,
-  ): Promise<{ order: OrderSummary; created: boolean }> {
+    idempotencyKey: string | undefined,
+    wait: WaitFor,
+  ): Promise<Omit<Placed, 'request'> & { reached?: OrderDetails }> {
+    const placed = await this.placing(body, idempotencyKey);
+    const reached = await answerWhenReached(this, placed, wait);
+    return { order: placed.order, created: placed.created, ...(reached ? { reached } : {}) };
+  }
+
+  private placing(body: OrderRequestBody, idempotencyKey?: string): Promise<Placed> {
     // While orders are being placed, the starter holds back: answering comes first.
     const place = () => this.placeNow(body, idempotencyKey);
     return this.starter ? this.starter.whileAccepting(place) : place();
   }
 
-  private async placeNow(
-    body: OrderRequestBody,
-    idempotencyKey?: string,
-  ): Promise<{ order: OrderSummary; created: boolean }> {
+  private async placeNow(body: OrderRequestBody, idempotencyKey?: string): Promise<Placed> {
     if (idempotencyKey) {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
@@ -118,7 +134,11 @@ export class OrderService implements OrderAccess {
     }
     if (this.starter) this.starter.enqueue(order);
     else await this.start(order);
-    return { order: this.summary(order.orderId, workflowId, 'PENDING'), created: true };
+    return {
+      order: this.summary(order.orderId, workflowId, 'PENDING'),
+      created: true,
+      request: order,
+    };
   }
 
   /** A known order that never reached a final state is (re)started: covers a crash between insert and start. */

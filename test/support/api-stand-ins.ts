@@ -34,6 +34,10 @@ function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
         rec.calls.push('place');
         return { order: placed, created: true };
       },
+      placeAndWait: async () => {
+        rec.calls.push('placeAndWait');
+        return { order: placed, created: true };
+      },
       get: async () => {
         rec.calls.push('get');
         return undefined;

@@ -198,6 +198,33 @@ describe('the API refuses invalid requests', function () {
     assert.deepEqual(rec.calls, []);
   });
 
+  it('takes a wait only as the contract says: a known point, whole seconds from 1 to 60', async () => {
+    const post = (query: string, headers: Record<string, string> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: `/orders${query}`,
+        headers: { ...bearer(CLIENT), ...json, ...headers },
+        payload: JSON.stringify(validOrder()),
+      });
+    const bad = await post('?wait=delivered', { prefer: 'respond-async, wait=61' });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(bad.json<{ issues: unknown[] }>().issues, [
+      { field: 'wait', message: 'Invalid option: expected one of "accepted"|"paid"|"shipped"' },
+      { field: 'Prefer', message: 'wait must be whole seconds from 1 to 60' },
+    ]);
+    assert.deepEqual(rec.calls, []);
+    // The stand-in's wait runs out at once: the usual 202, saying the preference was applied.
+    const waited = await post('?wait=shipped', { prefer: 'return=minimal, wait="5"' });
+    assert.equal(waited.statusCode, 202, waited.body);
+    assert.equal(waited.headers['preference-applied'], 'wait=5');
+    const pointOnly = await post('?wait=accepted');
+    assert.equal(pointOnly.statusCode, 202);
+    assert.equal(pointOnly.headers['preference-applied'], undefined);
+    // Other preferences alone ask for no wait.
+    assert.equal((await post('', { prefer: 'respond-async' })).statusCode, 202);
+    assert.deepEqual(rec.calls, ['placeAndWait', 'placeAndWait', 'place']);
+  });
+
   it('refuses 10,000 generated invalid requests with a 4xx, calling nothing and echoing no secret', async () => {
     const statuses = new Map<number, number>();
     await fc.assert(
