@@ -91,18 +91,41 @@ export class OrderService implements OrderAccess {
     idempotencyKey: string | undefined,
     wait: WaitFor,
   ): Promise<Omit<Placed, 'request'> & { reached?: OrderDetails }> {
-    const placed = await this.placing(body, idempotencyKey);
-    const reached = await answerWhenReached(this, placed, wait);
-    return { order: placed.order, created: placed.created, ...(reached ? { reached } : {}) };
+    // The wait starts a new order's run (update-with-start): the starter's start, racing it, would
+    // cost the run a workflow task. It is queued after, unless the run is known to have begun.
+    const placed = await this.placing(body, idempotencyKey, { startedByWait: true });
+    let ran = false;
+    try {
+      const answer = await answerWhenReached(this, placed, wait);
+      ran = answer.ran;
+      return {
+        order: placed.order,
+        created: placed.created,
+        ...(answer.reached ? { reached: answer.reached } : {}),
+      };
+    } finally {
+      if (placed.request && this.starter) {
+        if (ran) this.starter.markStarted(placed.request.orderId);
+        else this.starter.enqueue(placed.request);
+      }
+    }
   }
 
-  private placing(body: OrderRequestBody, idempotencyKey?: string): Promise<Placed> {
+  private placing(
+    body: OrderRequestBody,
+    idempotencyKey?: string,
+    opts: { startedByWait?: boolean } = {},
+  ): Promise<Placed> {
     // While orders are being placed, the starter holds back: answering comes first.
-    const place = () => this.placeNow(body, idempotencyKey);
+    const place = () => this.placeNow(body, idempotencyKey, opts);
     return this.starter ? this.starter.whileAccepting(place) : place();
   }
 
-  private async placeNow(body: OrderRequestBody, idempotencyKey?: string): Promise<Placed> {
+  private async placeNow(
+    body: OrderRequestBody,
+    idempotencyKey: string | undefined,
+    { startedByWait = false }: { startedByWait?: boolean },
+  ): Promise<Placed> {
     if (idempotencyKey) {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
@@ -132,8 +155,8 @@ export class OrderService implements OrderAccess {
       if (!existing) throw new Error(`order ${order.orderId} conflicted but cannot be found`);
       return { order: await this.resume(existing), created: false };
     }
-    if (this.starter) this.starter.enqueue(order);
-    else await this.start(order);
+    if (!this.starter) await this.start(order);
+    else if (!startedByWait) this.starter.enqueue(order);
     return {
       order: this.summary(order.orderId, workflowId, 'PENDING'),
       created: true,

@@ -24,10 +24,11 @@ export interface Placed {
 }
 
 /**
- * The answer for a caller who placed an order and asked to wait: the order's details once it reached
- * the point or ended; undefined when the wait ran out first (the caller then gets the placement's 202).
- * The order's row is committed before this runs, and its start queued as for any order, so a wait that
- * is cut short, or a caller who goes away, changes nothing about the order.
+ * The answer for a caller who placed an order and asked to wait: `reached`, the order's details once
+ * it reached the point or ended; absent when the wait ran out first (the caller then gets the
+ * placement's 202). `ran`: the order's run is known to have begun (it answered, or it has closed).
+ * The order's row is committed before this runs, and its start is queued after it unless the run is
+ * known to have begun, so a wait cut short, or a caller who goes away, changes nothing for the order.
  *
  * A new order's run is started with the wait (update-with-start); one started already takes it as it
  * is. An order that has ended is answered from its record, and no wait ever starts a run again: every
@@ -37,14 +38,18 @@ export async function answerWhenReached(
   deps: { temporal: Client; pool: Pool; config: Config },
   placed: Placed,
   { until, withinMs, signal }: WaitFor,
-): Promise<OrderDetails | undefined> {
+): Promise<{ reached?: OrderDetails; ran: boolean }> {
   const { temporal, pool, config } = deps;
   const { orderId, workflowId, status } = placed.order;
   const details = async (view?: OrderView) => {
     const row = await findOrder(pool, orderId);
     return row && orderDetails(config, row, view);
   };
-  if (isTerminal(status)) return details();
+  const answer = (reached: OrderDetails | undefined, ran: boolean) => ({
+    ...(reached ? { reached } : {}),
+    ran,
+  });
+  if (isTerminal(status)) return answer(await details(), true);
   const { request } = placed;
   const outcome = await waitOnOrderWorkflow(temporal, workflowId, until, {
     withinMs,
@@ -60,9 +65,9 @@ export async function answerWhenReached(
         }
       : {}),
   });
-  if (outcome.kind === 'reached') return details(outcome.view);
-  if (outcome.kind === 'waiting') return undefined;
+  if (outcome.kind === 'reached') return answer(await details(outcome.view), true);
+  if (outcome.kind === 'waiting') return answer(undefined, false);
   // The run closed meanwhile: its record says how the order ended, unless its cleanup is still to come.
   const ended = await details();
-  return ended && isTerminal(ended.status) ? ended : undefined;
+  return answer(ended && isTerminal(ended.status) ? ended : undefined, true);
 }

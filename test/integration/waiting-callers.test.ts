@@ -8,6 +8,7 @@ import { ApiClient } from '../../src/client/api-client';
 import { ShipshapeClient } from '../../src/client';
 import type { OrderDetails, OrderSummary } from '../../src/orders/order-service';
 import { projectRoot } from '../../src/platform/paths';
+import { waitFor } from '../../src/platform/wait';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { payloadKeysFor } from '../../src/platform/temporal/configured-payload-keys';
 import { formatPayloadKeys } from '../../src/platform/temporal/payload-keys';
@@ -71,11 +72,30 @@ describe('callers who wait for an answer: POST /orders?wait=… (real Temporal, 
     assert.equal(chargesFor(orderId).length, 1);
     assert.equal(await runsOf(orderId), 1);
     // The run was started with the wait, as the API's signed start of a recorded order: the run
-    // did not write the order's row again.
-    const activities = (await historyOf(orderId))
+    // did not write the order's row again, and took the wait in its first workflow task.
+    const history = await historyOf(orderId);
+    const activities = history
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter(Boolean);
     assert.equal(activities.includes('recordOrderAccepted'), false, activities.join(', '));
+    const firstTaskEnds = history.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+    assert.ok(
+      history
+        .slice(
+          firstTaskEnds,
+          history.findIndex((e, i) => i > firstTaskEnds && e.workflowTaskScheduledEventAttributes),
+        )
+        .some((e) => e.workflowExecutionUpdateAcceptedEventAttributes),
+      "the wait was taken in the run's first workflow task",
+    );
+    // Marked started, so no sweep starts it again.
+    await waitFor('the order to be marked started', async () => {
+      const { rows } = await h.pool.query<{ pending: boolean }>(
+        'SELECT start_pending AS pending FROM app.orders WHERE order_id = $1',
+        [orderId],
+      );
+      return rows[0]?.pending === false;
+    });
   });
 
   it('wait=shipped answers once the carrier has it; Prefer: wait=N alone waits for the payment', async () => {
