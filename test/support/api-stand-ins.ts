@@ -19,6 +19,8 @@ const KEYS = parseApiKeys(
 export interface Recorder {
   calls: string[];
   logs: string[];
+  /** Waits (POST /orders?wait=…) last until their signal ends them, as a wait on a slow order does. */
+  holdWaits?: boolean;
 }
 
 function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
@@ -34,8 +36,11 @@ function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
         rec.calls.push('place');
         return { order: placed, created: true };
       },
-      placeAndWait: async () => {
+      placeAndWait: async (_body, _key, wait) => {
         rec.calls.push('placeAndWait');
+        // Held: the wait lasts until its caller goes away or the API stops.
+        if (rec.holdWaits)
+          await new Promise((ended) => wait.signal?.addEventListener('abort', ended));
         return { order: placed, created: true };
       },
       get: async () => {

@@ -9,6 +9,7 @@ import type { Req } from '../support/invalid-requests';
 import { createLogger } from '../../src/platform/logger';
 import { buildTestApi, CLIENT, CODEC, OPERATOR } from '../support/api-stand-ins';
 import type { Recorder } from '../support/api-stand-ins';
+import { waitFor } from '../../src/platform/wait';
 
 const SECRETS = [CLIENT, OPERATOR, CODEC];
 
@@ -223,6 +224,22 @@ describe('the API refuses invalid requests', function () {
     // Other preferences alone ask for no wait.
     assert.equal((await post('', { prefer: 'respond-async' })).statusCode, 202);
     assert.deepEqual(rec.calls, ['placeAndWait', 'placeAndWait', 'place']);
+  });
+
+  it('keeps no caller waiting when it stops: each wait in flight answers its 202', async function () {
+    this.timeout(10_000);
+    const held: Recorder = { calls: [], logs: [], holdWaits: true };
+    const api = buildTestApi(held, 1_000);
+    await api.ready();
+    const waiting = api.inject({
+      method: 'POST',
+      url: '/orders?wait=shipped',
+      headers: { ...bearer(CLIENT), ...json, prefer: 'wait=60' },
+      payload: JSON.stringify(validOrder()),
+    });
+    await waitFor('the wait to begin', () => held.calls.includes('placeAndWait'));
+    await api.close();
+    assert.equal((await waiting).statusCode, 202);
   });
 
   it('refuses 10,000 generated invalid requests with a 4xx, calling nothing and echoing no secret', async () => {

@@ -42,11 +42,14 @@ type Orders = Pick<
   'place' | 'placeAndWait' | 'get' | 'cancel' | 'reconcile' | 'resolve'
 >;
 
-/** Aborted when the caller goes away (the connection closes) before its answer is sent. */
-function callerGone(res: ServerResponse): AbortSignal {
+/**
+ * Ends a caller's wait early: when the caller goes away (the connection closes before the answer is
+ * sent), or when the API stops (`stopping`): it keeps no one waiting, each wait answers its 202.
+ */
+function waitEnds(res: ServerResponse, stopping: AbortSignal): AbortSignal {
   const gone = new AbortController();
   res.once('close', () => gone.abort());
-  return gone.signal;
+  return AbortSignal.any([gone.signal, stopping]);
 }
 
 /** POST /orders and GET /orders/:orderId. */
@@ -56,6 +59,8 @@ export function orderRoutes(
   metrics: ReturnType<typeof httpMetrics>,
   need: (scope: Scope) => RouteOptions,
 ): void {
+  const stopping = new AbortController();
+  app.addHook('preClose', async () => stopping.abort());
   app.post(
     '/orders',
     {
@@ -104,7 +109,7 @@ export function orderRoutes(
             ? await orders.placeAndWait(req.body, key, {
                 until: wait.until,
                 withinMs: wait.seconds * 1000,
-                signal: callerGone(reply.raw),
+                signal: waitEnds(reply.raw, stopping.signal),
               })
             : { ...(await orders.place(req.body, key)), reached: undefined };
           if (created) metrics.ordersAccepted.inc();
