@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { OrderView, ReplyEnvelope } from '../src/domain/types';
+import type { WaitPoint } from '../src/domain/wait-points';
 
 /** Every signal, query and search attribute of the order workflow, in one place. */
 
@@ -29,6 +30,17 @@ export const reconcileSignal = defineSignal<[{ reason?: string }]>('reconcile');
  */
 export const resolveSignal =
   defineSignal<[{ action: 'retry' | 'give-up'; workflowId: string; reason?: string }]>('resolve');
+/**
+ * Answers once the order has reached `until` (src/domain/wait-points.ts) or ended, or `withinMs` has
+ * passed, with its view: what a caller who asked `POST /orders` to wait gets. A wait that names its
+ * time ends with it, so a caller who gave up leaves nothing open in the run. It only reads, so it is
+ * taken from anyone; an unknown point is refused before it is in the history.
+ */
+export const waitForUpdate = defineUpdate<OrderView, [WaitForRequest]>('waitFor');
+export interface WaitForRequest {
+  until: WaitPoint;
+  withinMs?: number;
+}
 /** The order's current status and each step's state. */
 export const orderStateQuery = defineQuery<OrderView>('orderState');
 

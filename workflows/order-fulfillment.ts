@@ -1,4 +1,4 @@
-import { CancellationScope } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition } from '@temporalio/workflow';
 import type { OrderView } from '../src/domain/types';
 import { recordOrderAccepted } from './activity-stubs';
 import { command, CommandDelivery } from './command-delivery';
@@ -83,10 +83,16 @@ export async function orderFulfillment(input: OrderWorkflowInput): Promise<Order
       );
       const completed = await saga.finish('COMPLETED');
       if (unawarded) await saga.retryInBackground('loyalty', unawarded);
-      return completed;
+      return await answeredAll(completed);
     } catch (err) {
-      if (err instanceof OrderStopped) return saga.stop();
+      if (err instanceof OrderStopped) return answeredAll(await saga.stop());
       throw err;
     }
   });
+}
+
+/** The run closes only once every caller waiting on the order (`waitFor`) has had its answer. */
+async function answeredAll(ended: OrderView): Promise<OrderView> {
+  await condition(allHandlersFinished);
+  return ended;
 }

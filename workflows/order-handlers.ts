@@ -1,4 +1,5 @@
-import { CancellationScope, log, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
+import { hasReached } from '../src/domain/wait-points';
 import type { CommandDelivery } from './command-delivery';
 import {
   cancelUpdate,
@@ -7,8 +8,9 @@ import {
   reconcileSignal,
   replySignal,
   resolveSignal,
+  waitForUpdate,
 } from './definitions';
-import { cancelInputProblem, cancelReason } from './order-input';
+import { cancelInputProblem, cancelReason, waitForRequest } from './order-input';
 import type { OrderProgress } from './order-progress';
 import type { OrderSaga } from './saga';
 
@@ -37,6 +39,29 @@ export function answerOrderRequests(parts: {
       if (problem) throw new Error(problem); // refused before it is in the history: the caller is told
     },
   });
+  // A caller waiting on the order: answered when it gets there, ends or the caller's time is up, so
+  // never left waiting on a closed run (the run ends only once every handler has finished).
+  setHandler(
+    waitForUpdate,
+    async (request) => {
+      const wait = waitForRequest(request);
+      if ('until' in wait) {
+        const there = () => hasReached(wait.until, progress.view);
+        // Not cut short by Temporal's cancel: the order compensates, and the caller hears how it ended.
+        await CancellationScope.nonCancellable(async () => {
+          if (wait.withinMs) await condition(there, wait.withinMs);
+          else await condition(there);
+        });
+      }
+      return progress.shown();
+    },
+    {
+      validator: (request) => {
+        const wait = waitForRequest(request);
+        if ('refused' in wait) throw new Error(wait.refused);
+      },
+    },
+  );
   // Temporal's own cancel (the UI's button, `temporal workflow cancel`) is a cancel like the others:
   // the order compensates, rather than having its sends cut off half-way.
   void CancellationScope.current().cancelRequested.catch(() => {

@@ -2,6 +2,8 @@ import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { signerOf } from '../src/domain/provenance';
 import type { Signer } from '../src/domain/provenance';
 import { SERVICES, TERMINAL_STATUSES } from '../src/domain/types';
+import { isWaitPoint, WAIT_POINTS } from '../src/domain/wait-points';
+import type { WaitForRequest } from './definitions';
 import type {
   OrderRequest,
   OrderStatus,
@@ -220,6 +222,23 @@ export function cancelInputProblem(input: unknown): string | undefined {
 }
 
 export const cancelReason = (input: unknown): string | undefined => reasonOf(input);
+
+/**
+ * What a `waitFor` asks for; why it is refused otherwise. A wait only reads, so an unencrypted one (the
+ * Temporal CLI without the codec server) counts too.
+ */
+export function waitForRequest(input: unknown): WaitForRequest | { refused: string } {
+  if (isUndecodable(input))
+    return { refused: `the wait could not be decrypted (${input.undecodable})` };
+  const request = isUnencrypted(input) ? input.unencrypted : input;
+  if (!isObject(request) || !isWaitPoint(request.until))
+    return { refused: `"until" must be one of ${WAIT_POINTS.join(', ')}` };
+  const { until, withinMs } = request;
+  if (withinMs === undefined) return { until };
+  return typeof withinMs === 'number' && withinMs > 0
+    ? { until, withinMs }
+    : { refused: '"withinMs" must be a positive number of milliseconds' };
+}
 
 /**
  * A service's reply, as the reply bridge sends it, with the service whose subject it came on

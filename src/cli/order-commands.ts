@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ApiClient } from '../client/api-client';
 import { listOrders } from '../orders/order-store';
@@ -20,9 +20,25 @@ import {
   parseDuration,
   positiveInt,
   print,
+  say,
   withPool,
 } from './common';
 import { colourStatus, table } from './output';
+import { WAIT_POINTS } from '../domain/wait-points';
+import type { WaitPoint } from '../domain/wait-points';
+import {
+  DEFAULT_WAIT_POINT,
+  DEFAULT_WAIT_SECONDS,
+  MAX_WAIT_SECONDS,
+} from '../orders/api/wait-request';
+
+/** `--wait-seconds`: whole seconds the API takes (1…MAX_WAIT_SECONDS). */
+function waitSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_WAIT_SECONDS)
+    throw new InvalidArgumentError(`must be whole seconds from 1 to ${MAX_WAIT_SECONDS}`);
+  return n;
+}
 
 /** `shipshape order …`: place, read, cancel, reconcile and resolve orders through the API. */
 
@@ -31,34 +47,49 @@ export function orderCommands(program: Command): void {
     .command('order')
     .description('place, inspect, cancel and reconcile orders through the API');
   const orderApi = () => new ApiClient(apiUrl(config()), callerApiKey(config()));
-  const printOrder = (o: OrderDetails | Record<string, unknown>) =>
-    print(JSON.stringify(o, null, 2));
+  const printOrder = (o: object) => print(JSON.stringify(o, null, 2));
 
   order
     .command('place')
     .description(
-      'place an order from a JSON file (or - for standard input), as POST /orders takes it',
+      'place an order from a JSON file (or - for standard input), as POST /orders takes it; with --wait, answer once it gets there',
     )
     .argument('<file>', 'the order JSON')
     .option('--idempotency-key <key>', 'sent as the Idempotency-Key header')
-    .action(async (file: string, o: { idempotencyKey?: string }) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
-      } catch (err) {
-        throw new CliError(
-          `cannot read an order from ${file}: ${(err as Error).message}`,
-          EXIT.usage,
-        );
-      }
-      const r = await orderApi().ok<Record<string, unknown>>(
-        'POST',
-        '/orders',
-        body,
-        o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
-      );
-      printOrder(r);
-    });
+    .addOption(
+      new Option(
+        '--wait <point>',
+        'wait until the order is accepted by its workflow, paid or shipped (or has ended), then print its state',
+      ).choices(WAIT_POINTS),
+    )
+    .option(
+      '--wait-seconds <n>',
+      `how long to wait, 1-${MAX_WAIT_SECONDS} (default ${DEFAULT_WAIT_SECONDS}); alone, waits for ${DEFAULT_WAIT_POINT}`,
+      waitSeconds,
+    )
+    .action(
+      async (
+        file: string,
+        o: { idempotencyKey?: string; wait?: WaitPoint; waitSeconds?: number },
+      ) => {
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8')) as Record<
+            string,
+            unknown
+          >;
+        } catch (err) {
+          throw new CliError(
+            `cannot read an order from ${file}: ${(err as Error).message}`,
+            EXIT.usage,
+          );
+        }
+        const r = await orderApi().placeOrder(body, o);
+        if ((o.wait || o.waitSeconds) && !r.reached)
+          say('the wait ran out first: the order goes on (shipshape order get to follow it)');
+        printOrder(r.order);
+      },
+    );
   order
     .command('get')
     .description("an order's status, steps and Temporal UI link")

@@ -1,3 +1,7 @@
+import type { OrderRequestBody } from '../domain/schemas';
+import type { WaitPoint } from '../domain/wait-points';
+import type { OrderDetails, OrderSummary } from '../orders/order-views';
+
 /**
  * A small HTTP client of Shipshape's own API: the CLI, the demo, the chaos campaign and the tests call
  * the API through it.
@@ -52,6 +56,33 @@ export class ApiClient {
     return { status: res.status, body: parsed as T };
   }
 
+  /**
+   * `POST /orders`. With `wait`, the API answers once the order reaches that point or ends (200, its
+   * details), or with the usual acceptance (202) after `waitSeconds` (the API's default when not
+   * given, at most 60). Refusals throw an ApiError.
+   */
+  async placeOrder(
+    body: OrderRequestBody | Record<string, unknown>,
+    opts: { idempotencyKey?: string; wait?: WaitPoint; waitSeconds?: number } = {},
+  ): Promise<{ reached: true; order: OrderDetails } | { reached: false; order: OrderSummary }> {
+    const query = opts.wait ? `?wait=${opts.wait}` : '';
+    const headers = {
+      ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+      ...(opts.waitSeconds !== undefined ? { prefer: `wait=${opts.waitSeconds}` } : {}),
+    };
+    // Longer than the longest wait the API takes, so the answer comes from the API, not this timeout.
+    const r = await this.request<OrderDetails | OrderSummary>(
+      'POST',
+      `/orders${query}`,
+      body,
+      headers,
+      90_000,
+    );
+    if (r.status === 200) return { reached: true, order: r.body as OrderDetails };
+    if (r.status === 202) return { reached: false, order: r.body };
+    throw refusal('POST', '/orders', r);
+  }
+
   async ok<T>(
     method: string,
     path: string,
@@ -59,10 +90,12 @@ export class ApiClient {
     headers?: Record<string, string>,
   ): Promise<T> {
     const r = await this.request<T>(method, path, body, headers);
-    if (r.status >= 400) {
-      const msg = (r.body as { message?: string })?.message ?? JSON.stringify(r.body);
-      throw new ApiError(r.status, r.body, `${method} ${path} answered ${r.status}: ${msg}`);
-    }
+    if (r.status >= 400) throw refusal(method, path, r);
     return r.body;
   }
+}
+
+function refusal(method: string, path: string, r: { status: number; body: unknown }): ApiError {
+  const msg = (r.body as { message?: string })?.message ?? JSON.stringify(r.body);
+  return new ApiError(r.status, r.body, `${method} ${path} answered ${r.status}: ${msg}`);
 }

@@ -13,10 +13,12 @@ import {
   reconcileOrderWorkflow,
   startOrderWorkflow,
 } from '../orders/order-workflow';
+import { waitOnOrderWorkflow } from '../orders/order-waits';
 import { workflowIdFor } from '../../workflows/definitions';
+import type { WaitPoint } from '../domain/wait-points';
 import type { OrderWorkflowSettings } from '../../workflows/order-input';
 
-export type { OrderRequest, OrderView, OrderWorkflowSettings };
+export type { OrderRequest, OrderView, OrderWorkflowSettings, WaitPoint };
 
 /** The order failed validation; `issues` names each bad field. */
 export class InvalidOrderError extends Error {
@@ -96,10 +98,17 @@ export class ShipshapeClient {
     );
   }
 
-  /** Starts the order's workflow. `created` is false when the order was placed before (nothing new starts). */
+  /**
+   * Starts the order's workflow. `created` is false when the order was placed before (nothing new
+   * starts). With `wait`, then waits until the order reaches that point or ends (`view`: its state then;
+   * a declined card ends it FAILED), for at most `waitMs` (10 s by default): `view` is absent when the
+   * wait ran out first, and the order goes on either way. An order placed before and ended answers its
+   * final view; it is never started again.
+   */
   async placeOrder(
     order: OrderRequestBody & { orderId: string },
-  ): Promise<{ orderId: string; workflowId: string; created: boolean }> {
+    opts: { wait?: WaitPoint; waitMs?: number } = {},
+  ): Promise<{ orderId: string; workflowId: string; created: boolean; view?: OrderView }> {
     const parsed = orderRequestSchema.safeParse(order);
     if (!parsed.success) throw new InvalidOrderError(describeIssues(parsed.error));
     // Sealed before it leaves this process: the address is opened by the shipping service only.
@@ -108,7 +117,19 @@ export class ShipshapeClient {
       orderId: order.orderId,
     });
     const created = await startOrderWorkflow(this.temporal, this.taskQueue, this.settings, request);
-    return { orderId: order.orderId, workflowId: workflowIdFor(order.orderId), created };
+    const workflowId = workflowIdFor(order.orderId);
+    const placed = { orderId: order.orderId, workflowId, created };
+    if (!opts.wait) return placed;
+    const waited = await waitOnOrderWorkflow(this.temporal, workflowId, opts.wait, {
+      withinMs: opts.waitMs ?? 10_000,
+    });
+    const view =
+      waited.kind === 'reached'
+        ? waited.view
+        : waited.kind === 'closed'
+          ? await this.getOrder(order.orderId).catch(() => undefined)
+          : undefined;
+    return { ...placed, ...(view ? { view } : {}) };
   }
 
   /** The order's state: live while its workflow runs, its final state after. Undefined for an unknown order. */

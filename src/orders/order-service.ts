@@ -1,28 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import {
-  cancelOrderWorkflow,
-  queryOrder,
-  reconcileOrderWorkflow,
-  resolveOrderWorkflow,
-  startOrderWorkflow,
-} from './order-workflow';
+import { queryOrder, startOrderWorkflow } from './order-workflow';
 import { isTerminal, orderTotalCents } from '../domain/orders';
 import type { Pool } from 'pg';
 import type { Config } from '../platform/config';
-import { temporalUiLink } from '../platform/config';
 import type { OrderRequestBody } from '../domain/schemas';
-import type { OrderRequest, OrderStatus, OrderView, StepName, StepView } from '../domain/types';
+import type { OrderRequest, OrderStatus, OrderView } from '../domain/types';
 import { cleanupWorkflowIdFor, workflowIdFor } from '../../workflows/definitions';
 import {
   findOrder,
   findOrderByIdempotencyKey,
   loadOrderRequest,
-  resolveMarkedOrder,
   markWorkflowsStarted,
 } from './order-store';
 import type { OrderRow } from './order-store';
+import { orderDetails, orderSummary } from './order-views';
+import { cancelOrder, reconcileOrder, resolveOrder } from './order-actions';
+import type { ActionResult, OrderAccess } from './order-actions';
+import { answerWhenReached } from './waiting-callers';
+import type { Placed, WaitFor } from './waiting-callers';
+import type { OrderDetails, OrderSummary } from './order-views';
 import { WorkflowStarter } from './workflow-starter';
 import { BatchedOrderInserts } from './batched-order-inserts';
 import type { Logger } from '../platform/logger';
@@ -30,37 +28,14 @@ import { openRunsOnly } from '../platform/temporal/client';
 import { personalDataFor } from '../platform/security/configured-data-keys';
 import type { PersonalData } from '../platform/security/personal-data';
 
-export interface OrderSummary {
-  orderId: string;
-  workflowId: string;
-  status: OrderStatus;
-  links: { self: string; cancel: string; reconcile: string; temporalUi: string };
-}
-
-export interface OrderDetails extends OrderSummary {
-  customerId: string;
-  totalCents: number;
-  currency: string;
-  steps: Record<StepName, StepView> | null;
-  failureReason: string | null;
-  /** Why the order waits for an operator, while its status is NEEDS_ATTENTION. */
-  attention?: string;
-  /** Inputs the running order refused (from its workflow's view). */
-  rejectedInputs?: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type ActionResult =
-  | { kind: 'accepted'; order: OrderSummary }
-  | { kind: 'not_found' }
-  | { kind: 'conflict'; reason: string; status: OrderStatus };
+export type { OrderDetails, OrderSummary } from './order-views';
+export type { ActionResult } from './order-actions';
 
 /**
- * Places, reads, cancels and reconciles orders straight through Temporal and the orders table.
- * The API uses it, and so can any other service.
+ * Places (and waits on), reads, cancels and reconciles orders straight through Temporal and the
+ * orders table. The API uses it, and so can any other service.
  */
-export class OrderService {
+export class OrderService implements OrderAccess {
   /**
    * With `deferStarts` (the API), `place` answers once the order's row is committed and this starter
    * starts the workflow right after; without, `place` starts the workflow before it answers.
@@ -76,9 +51,9 @@ export class OrderService {
   }
 
   constructor(
-    private readonly temporal: Client,
-    private readonly pool: Pool,
-    private readonly config: Config,
+    readonly temporal: Client,
+    readonly pool: Pool,
+    readonly config: Config,
     opts: { deferStarts?: Logger } = {},
   ) {
     this.starter = opts.deferStarts
@@ -93,18 +68,7 @@ export class OrderService {
   }
 
   private summary(orderId: string, workflowId: string, status: OrderStatus): OrderSummary {
-    const self = `/orders/${encodeURIComponent(orderId)}`;
-    return {
-      orderId,
-      workflowId,
-      status,
-      links: {
-        self,
-        cancel: `${self}/cancel`,
-        reconcile: `${self}/reconcile`,
-        temporalUi: temporalUiLink(this.config, workflowId),
-      },
-    };
+    return orderSummary(this.config, orderId, workflowId, status);
   }
 
   /**
@@ -112,19 +76,56 @@ export class OrderService {
    * is committed). The same orderId or Idempotency-Key again returns the existing order and starts
    * nothing new, also after the first run has finished.
    */
-  async place(
+  async place(body: OrderRequestBody, idempotencyKey?: string): Promise<Omit<Placed, 'request'>> {
+    const { order, created } = await this.placing(body, idempotencyKey);
+    return { order, created };
+  }
+
+  /**
+   * Places the order as `place` does, then waits until it reaches `wait.until` or ends, for at most
+   * `wait.withinMs` and while its caller stays (waiting-callers.ts). `reached`: the order's details
+   * then; absent when the wait ran out first.
+   */
+  async placeAndWait(
+    body: OrderRequestBody,
+    idempotencyKey: string | undefined,
+    wait: WaitFor,
+  ): Promise<Omit<Placed, 'request'> & { reached?: OrderDetails }> {
+    // The wait starts a new order's run (update-with-start): the starter's start, racing it, would
+    // cost the run a workflow task. It is queued after, unless the run is known to have begun.
+    const placed = await this.placing(body, idempotencyKey, { startedByWait: true });
+    let ran = false;
+    try {
+      const answer = await answerWhenReached(this, placed, wait);
+      ran = answer.ran;
+      return {
+        order: placed.order,
+        created: placed.created,
+        ...(answer.reached ? { reached: answer.reached } : {}),
+      };
+    } finally {
+      if (placed.request && this.starter) {
+        if (ran) this.starter.markStarted(placed.request.orderId);
+        else this.starter.enqueue(placed.request);
+      }
+    }
+  }
+
+  private placing(
     body: OrderRequestBody,
     idempotencyKey?: string,
-  ): Promise<{ order: OrderSummary; created: boolean }> {
+    opts: { startedByWait?: boolean } = {},
+  ): Promise<Placed> {
     // While orders are being placed, the starter holds back: answering comes first.
-    const place = () => this.placeNow(body, idempotencyKey);
+    const place = () => this.placeNow(body, idempotencyKey, opts);
     return this.starter ? this.starter.whileAccepting(place) : place();
   }
 
   private async placeNow(
     body: OrderRequestBody,
-    idempotencyKey?: string,
-  ): Promise<{ order: OrderSummary; created: boolean }> {
+    idempotencyKey: string | undefined,
+    { startedByWait = false }: { startedByWait?: boolean },
+  ): Promise<Placed> {
     if (idempotencyKey) {
       const known = await findOrderByIdempotencyKey(this.pool, idempotencyKey);
       if (known) return { order: await this.resume(known), created: false };
@@ -154,9 +155,13 @@ export class OrderService {
       if (!existing) throw new Error(`order ${order.orderId} conflicted but cannot be found`);
       return { order: await this.resume(existing), created: false };
     }
-    if (this.starter) this.starter.enqueue(order);
-    else await this.start(order);
-    return { order: this.summary(order.orderId, workflowId, 'PENDING'), created: true };
+    if (!this.starter) await this.start(order);
+    else if (!startedByWait) this.starter.enqueue(order);
+    return {
+      order: this.summary(order.orderId, workflowId, 'PENDING'),
+      created: true,
+      request: order,
+    };
   }
 
   /** A known order that never reached a final state is (re)started: covers a crash between insert and start. */
@@ -192,7 +197,7 @@ export class OrderService {
   }
 
   /** An accepted order whose start is still queued gets it now: what follows talks to its workflow. */
-  private async startedFor(row: OrderRow): Promise<void> {
+  async startedFor(row: OrderRow): Promise<void> {
     if (row.startPending) await this.startFromRow(row);
   }
 
@@ -201,27 +206,14 @@ export class OrderService {
     const row = await findOrder(this.pool, orderId);
     if (!row) return undefined;
     const view = isTerminal(row.status) ? undefined : (await this.running(row))?.view;
-    const status = view?.status ?? row.status;
-    const attention = view ? view.attention : (row.attention ?? undefined);
-    return {
-      ...this.summary(row.orderId, row.workflowId, status),
-      customerId: row.customerId,
-      totalCents: row.totalCents,
-      currency: row.currency,
-      steps: view?.steps ?? row.steps,
-      failureReason: view?.failureReason ?? row.failureReason,
-      ...(attention ? { attention } : {}),
-      ...(view?.rejectedInputs ? { rejectedInputs: view.rejectedInputs } : {}),
-      createdAt: row.createdAt.toISOString(),
-      updatedAt: row.updatedAt.toISOString(),
-    };
+    return orderDetails(this.config, row, view);
   }
 
   /**
    * The running workflow's view; undefined when no worker answers right now, or when its latest run is
    * closed (its view stopped where the run stopped): the table then serves.
    */
-  private liveView(workflowId: string): Promise<OrderView | undefined> {
+  liveView(workflowId: string): Promise<OrderView | undefined> {
     return queryOrder(this.openRuns, workflowId);
   }
 
@@ -229,9 +221,7 @@ export class OrderService {
    * The workflow that acts on the order now and its view: the order's run while it is open, else the
    * cleanup of a run that closed unfinished (undefined when neither answers).
    */
-  private async running(
-    row: OrderRow,
-  ): Promise<{ workflowId: string; view: OrderView } | undefined> {
+  async running(row: OrderRow): Promise<{ workflowId: string; view: OrderView } | undefined> {
     for (const workflowId of [row.workflowId, cleanupWorkflowIdFor(row.orderId)]) {
       const view = await this.liveView(workflowId);
       if (view) return { workflowId, view };
@@ -239,90 +229,22 @@ export class OrderService {
     return undefined;
   }
 
-  /** Cancels through the workflow's `cancel` update, which answers whether the order could still be cancelled. */
-  async cancel(orderId: string, reason?: string): Promise<ActionResult> {
-    const row = await findOrder(this.pool, orderId);
-    if (!row) return { kind: 'not_found' };
-    if (isTerminal(row.status)) {
-      return { kind: 'conflict', reason: `the order is already ${row.status}`, status: row.status };
-    }
-    await this.startedFor(row);
-    const answer = await cancelOrderWorkflow(
-      this.temporal,
-      row.workflowId,
-      reason ?? 'cancelled on request',
-    );
-    if (!answer) {
-      const now = (await findOrder(this.pool, orderId)) ?? row;
-      return { kind: 'conflict', reason: 'the order has finished', status: now.status };
-    }
-    const view = await this.liveView(row.workflowId);
-    const status = view?.status ?? row.status;
-    if (!answer.accepted) return { kind: 'conflict', reason: answer.reason ?? 'refused', status };
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, status) };
+  /** Asks the order to cancel (order-actions.ts). */
+  cancel(orderId: string, reason?: string): Promise<ActionResult> {
+    return cancelOrder(this, orderId, reason);
   }
 
-  /** Signals the order's workflow to re-check the step it waits on; an order that has ended is left as it is. */
-  async reconcile(
+  /** Signals the order to re-check the step it waits on (order-actions.ts). */
+  reconcile(
     orderId: string,
     reason?: string,
   ): Promise<Exclude<ActionResult, { kind: 'conflict' }>> {
-    const row = await findOrder(this.pool, orderId);
-    if (!row) return { kind: 'not_found' };
-    if (isTerminal(row.status))
-      return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
-    await this.startedFor(row);
-    await reconcileOrderWorkflow(this.temporal, row.workflowId, reason ?? 'requested');
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, row.status) };
+    return reconcileOrder(this, orderId, reason);
   }
 
-  /** An operator's answer to NEEDS_ATTENTION: retry the failing step, or give it up. */
-  async resolve(
-    orderId: string,
-    action: 'retry' | 'give-up',
-    reason?: string,
-  ): Promise<ActionResult> {
-    const row = await findOrder(this.pool, orderId);
-    if (!row) return { kind: 'not_found' };
-    const live = isTerminal(row.status) ? undefined : await this.running(row);
-    if (!live && row.status === 'NEEDS_ATTENTION') return this.resolveMarked(row, action, reason);
-    if (live?.view.status !== 'NEEDS_ATTENTION') {
-      const status = live?.view.status ?? row.status;
-      return { kind: 'conflict', reason: `the order is ${status}, not NEEDS_ATTENTION`, status };
-    }
-    // The order's run, or the cleanup of one that closed unfinished: whichever waits.
-    await resolveOrderWorkflow(this.temporal, live.workflowId, action, reason);
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, live.view.status) };
-  }
-
-  /**
-   * The answer to an order the reconciler marked NEEDS_ATTENTION, whose latest run is closed or gone
-   * (its cleanups gave up, or it aged out of Temporal). `retry` clears the mark and the count of
-   * cleanups, so the reconciler's next round starts its cleanup again; `give-up` ends it FAILED, and
-   * what its services still hold is the operator's to settle: the reconciler never undoes it.
-   */
-  private async resolveMarked(
-    row: OrderRow,
-    action: 'retry' | 'give-up',
-    reason: string | undefined,
-  ): Promise<ActionResult> {
-    const open = await this.temporal.workflow
-      .getHandle(row.workflowId)
-      .describe()
-      .then((d) => d.status.name === 'RUNNING')
-      .catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      });
-    if (open)
-      return {
-        kind: 'conflict',
-        reason:
-          'its run is open but does not answer (its workflow tasks fail): deploy a fix and reset the run, or resolve it once it answers',
-        status: row.status,
-      };
-    const status = await resolveMarkedOrder(this.pool, row.orderId, action, reason);
-    return { kind: 'accepted', order: this.summary(row.orderId, row.workflowId, status) };
+  /** An operator's answer to NEEDS_ATTENTION (order-actions.ts). */
+  resolve(orderId: string, action: 'retry' | 'give-up', reason?: string): Promise<ActionResult> {
+    return resolveOrder(this, orderId, action, reason);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowStartOptions } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { orderTotalCents } from '../domain/orders';
@@ -34,32 +34,47 @@ export async function startOrderWorkflow(
   /** True when the caller has written the order's row already, so the workflow need not. */
   recorded = false,
 ): Promise<boolean> {
-  const totalCents = orderTotalCents(order);
   try {
     await temporal.workflow.start(ORDER_WORKFLOW_TYPE, {
-      taskQueue,
-      workflowId: workflowIdFor(order.orderId),
-      args: [{ order, settings, ...(recorded ? { recorded } : {}) }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...orderStartOptions(taskQueue, settings, order, recorded),
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      // Kept in clear by Temporal (indexed, never through the payload codec), as is the workflow id:
-      // only opaque ids (order and customer ids are limited to letters, digits, "_", "-", "."),
-      // status, total and time. Never an address, a name or a payment reference. The memo is encrypted.
-      typedSearchAttributes: [
-        { key: OrderStatusKey, value: 'PENDING' },
-        { key: CustomerIdKey, value: order.customerId },
-        { key: OrderTotalCentsKey, value: totalCents },
-        { key: OrderProgressAtKey, value: new Date() },
-      ],
-      memo: {
-        summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
-      },
     });
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw err;
   }
+}
+
+/**
+ * How an order's workflow is started, by a start or with an update (order-waits.ts): `order-<orderId>`,
+ * and never again once a run of it has closed (REJECT_DUPLICATE).
+ */
+export function orderStartOptions(
+  taskQueue: string,
+  settings: OrderWorkflowSettings,
+  order: OrderRequest,
+  recorded: boolean,
+) {
+  const totalCents = orderTotalCents(order);
+  return {
+    taskQueue,
+    workflowId: workflowIdFor(order.orderId),
+    args: [{ order, settings, ...(recorded ? { recorded } : {}) }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // Kept in clear by Temporal (indexed, never through the payload codec), as is the workflow id:
+    // only opaque ids (order and customer ids are limited to letters, digits, "_", "-", "."),
+    // status, total and time. Never an address, a name or a payment reference. The memo is encrypted.
+    typedSearchAttributes: [
+      { key: OrderStatusKey, value: 'PENDING' },
+      { key: CustomerIdKey, value: order.customerId },
+      { key: OrderTotalCentsKey, value: totalCents },
+      { key: OrderProgressAtKey, value: new Date() },
+    ],
+    memo: {
+      summary: `${order.items.length} item(s), ${totalCents} ${order.currency} cents, customer ${order.customerId}`,
+    },
+  } satisfies WorkflowStartOptions;
 }
 
 /** The order's live view from its running workflow; undefined if no worker answers by `deadline`. */

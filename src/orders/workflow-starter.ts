@@ -71,6 +71,15 @@ export class WorkflowStarter {
   }
 
   /**
+   * Marks an order started whose run began otherwise (a waiting caller's update-with-start), in the
+   * next batch of marks: nothing is started, and the sweep will not look for it.
+   */
+  markStarted(orderId: string): void {
+    this.started.push(orderId);
+    this.flushTimer ??= setTimeout(() => void this.flush(), 50);
+  }
+
+  /**
    * Runs the accepting of an order. Meanwhile no start begins — a start is the API's costliest work per
    * order, and each order is durable once its row commits — so a burst is answered first and its
    * workflows are started as soon as the accepting pauses; an order held `holdMs` is started anyway,

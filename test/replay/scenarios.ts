@@ -184,6 +184,47 @@ export const SCENARIOS: Scenario[] = [
       return orderId;
     },
   },
+  {
+    // Callers who wait (POST /orders?wait=…): the first starts the run with its wait, the second
+    // waits on the running order; each wait is answered in its own later task.
+    name: 'waited-until-shipped',
+    timing: 'short',
+    async play(h) {
+      h.carrier.state.faults.latencyMs = 500;
+      const sku = uniqueId('sku');
+      const orderId = uniqueId('ord');
+      await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
+      const body = orderBody({ orderId, customerId: uniqueId('cust'), sku });
+      const paid = await http(h, 'POST', '/orders?wait=paid', body);
+      if (paid.status !== 200) throw new Error(`waiting for the payment answered ${paid.status}`);
+      const shipped = await http(h, 'POST', '/orders?wait=shipped', body);
+      if (shipped.status !== 200)
+        throw new Error(`waiting for the shipment answered ${shipped.status}`);
+      await ended(h, orderId, 'COMPLETED');
+      return orderId;
+    },
+  },
+  {
+    // Temporal's cancel while a caller waits for the shipment: the wait is answered CANCELLED.
+    name: 'waited-then-cancelled',
+    timing: 'short',
+    async play(h) {
+      h.payment.state.faults.latencyMs = 1_000;
+      const sku = uniqueId('sku');
+      const orderId = uniqueId('ord');
+      await http(h, 'PUT', `/inventory/${sku}`, { available: 10 });
+      const body = orderBody({ orderId, customerId: uniqueId('cust'), sku });
+      const waiting = http<OrderDetails>(h, 'POST', '/orders?wait=shipped', body, {
+        prefer: 'wait=60',
+      });
+      await ended(h, orderId, 'CHARGING_PAYMENT');
+      await h.temporal.workflow.getHandle(`order-${orderId}`).cancel();
+      const answered = await waiting;
+      if (answered.body.status !== 'CANCELLED')
+        throw new Error(`the wait answered ${answered.status} ${answered.body.status}`);
+      return orderId;
+    },
+  },
   reconciledBy('reconciled-step-by-step', (h, orderId) =>
     http(h, 'POST', `/orders/${orderId}/reconcile`, { reason: 'recording' }),
   ),

@@ -19,6 +19,8 @@ const KEYS = parseApiKeys(
 export interface Recorder {
   calls: string[];
   logs: string[];
+  /** Waits (POST /orders?wait=…) last until their signal ends them, as a wait on a slow order does. */
+  holdWaits?: boolean;
 }
 
 function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
@@ -32,6 +34,13 @@ function standIns(rec: Recorder): Pick<ApiDeps, 'orders' | 'pool' | 'ask'> {
     orders: {
       place: async () => {
         rec.calls.push('place');
+        return { order: placed, created: true };
+      },
+      placeAndWait: async (_body, _key, wait) => {
+        rec.calls.push('placeAndWait');
+        // Held: the wait lasts until its caller goes away or the API stops.
+        if (rec.holdWaits)
+          await new Promise((ended) => wait.signal?.addEventListener('abort', ended));
         return { order: placed, created: true };
       },
       get: async () => {

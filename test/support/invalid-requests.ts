@@ -393,6 +393,32 @@ export function invalidRequests(opts: {
           why: `Idempotency-Key ${JSON.stringify(key.slice(0, 20))}`,
         })),
     },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(
+          fc
+            .constantFrom('delivered', 'PAID', '', 'paid,shipped', '1')
+            .map((wait) => ({ query: `?wait=${encodeURIComponent(wait)}`, prefer: {} })),
+          fc
+            .constantFrom(
+              'wait=0',
+              'wait=61',
+              'wait=-1',
+              'wait=1.5',
+              'wait=soon',
+              'respond-async, wait=',
+            )
+            .map((prefer) => ({ query: '', prefer: { prefer } })),
+        )
+        .map(({ query, prefer }) => ({
+          method: 'POST' as const,
+          url: `/orders${query}`,
+          headers: { ...bearer(CLIENT), ...json, ...prefer },
+          payload: JSON.stringify(validOrder(orderId, customerId)),
+          why: `a wait it cannot take: ${query || JSON.stringify(prefer)}`,
+        })),
+    },
   );
 
   /** The other routes with a key that may call them and a bad id, SKU or body. */

@@ -9,6 +9,7 @@ import type { Req } from '../support/invalid-requests';
 import { createLogger } from '../../src/platform/logger';
 import { buildTestApi, CLIENT, CODEC, OPERATOR } from '../support/api-stand-ins';
 import type { Recorder } from '../support/api-stand-ins';
+import { waitFor } from '../../src/platform/wait';
 
 const SECRETS = [CLIENT, OPERATOR, CODEC];
 
@@ -196,6 +197,49 @@ describe('the API refuses invalid requests', function () {
       ['Idempotency-Key', 'currency'],
     );
     assert.deepEqual(rec.calls, []);
+  });
+
+  it('takes a wait only as the contract says: a known point, whole seconds from 1 to 60', async () => {
+    const post = (query: string, headers: Record<string, string> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: `/orders${query}`,
+        headers: { ...bearer(CLIENT), ...json, ...headers },
+        payload: JSON.stringify(validOrder()),
+      });
+    const bad = await post('?wait=delivered', { prefer: 'respond-async, wait=61' });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(bad.json<{ issues: unknown[] }>().issues, [
+      { field: 'wait', message: 'Invalid option: expected one of "accepted"|"paid"|"shipped"' },
+      { field: 'Prefer', message: 'wait must be whole seconds from 1 to 60' },
+    ]);
+    assert.deepEqual(rec.calls, []);
+    // The stand-in's wait runs out at once: the usual 202, saying the preference was applied.
+    const waited = await post('?wait=shipped', { prefer: 'return=minimal, wait="5"' });
+    assert.equal(waited.statusCode, 202, waited.body);
+    assert.equal(waited.headers['preference-applied'], 'wait=5');
+    const pointOnly = await post('?wait=accepted');
+    assert.equal(pointOnly.statusCode, 202);
+    assert.equal(pointOnly.headers['preference-applied'], undefined);
+    // Other preferences alone ask for no wait.
+    assert.equal((await post('', { prefer: 'respond-async' })).statusCode, 202);
+    assert.deepEqual(rec.calls, ['placeAndWait', 'placeAndWait', 'place']);
+  });
+
+  it('keeps no caller waiting when it stops: each wait in flight answers its 202', async function () {
+    this.timeout(10_000);
+    const held: Recorder = { calls: [], logs: [], holdWaits: true };
+    const api = buildTestApi(held, 1_000);
+    await api.ready();
+    const waiting = api.inject({
+      method: 'POST',
+      url: '/orders?wait=shipped',
+      headers: { ...bearer(CLIENT), ...json, prefer: 'wait=60' },
+      payload: JSON.stringify(validOrder()),
+    });
+    await waitFor('the wait to begin', () => held.calls.includes('placeAndWait'));
+    await api.close();
+    assert.equal((await waiting).statusCode, 202);
   });
 
   it('refuses 10,000 generated invalid requests with a 4xx, calling nothing and echoing no secret', async () => {

@@ -13,7 +13,7 @@ type Operation = OpenAPIV3_1.OperationObject;
  * the document must say. A new route is a line here.
  */
 const ROUTES: Record<string, { answers: number[]; scope?: string }> = {
-  'POST /orders': { answers: [202, 400, 401, 403, 413, 415, 429], scope: 'orders:write' },
+  'POST /orders': { answers: [200, 202, 400, 401, 403, 413, 415, 429], scope: 'orders:write' },
   'GET /orders/{orderId}': { answers: [200, 400, 401, 403, 404, 429], scope: 'orders:read' },
   'POST /orders/{orderId}/cancel': {
     answers: [202, 400, 401, 403, 404, 409, 413, 415, 429],
@@ -149,10 +149,18 @@ describe('the published contract: OpenAPI 3.1 at /openapi.json, its page at /doc
     const items = order.schema?.properties?.items;
     assert.equal(items?.maxItems, 100);
     assert.equal(items?.items?.additionalProperties, false);
+    // The wait a caller may ask for: a point in the query, a time in the Prefer header.
+    const params = ops.get('POST /orders')!.parameters as OpenAPIV3_1.ParameterObject[];
     assert.deepEqual(
-      ops.get('POST /orders')!.parameters?.map((p) => (p as OpenAPIV3_1.ParameterObject).name),
-      ['idempotency-key'],
+      params.map((p) => `${p.in} ${p.name}`),
+      ['query wait', 'header idempotency-key', 'header prefer'],
     );
+    assert.deepEqual((params[0]!.schema as { enum?: string[] }).enum, [
+      'accepted',
+      'paid',
+      'shipped',
+    ]);
+    assert.match(String(params[2]!.description), /wait=N.*1…60 seconds/);
     for (const action of ['cancel', 'reconcile'])
       assert.equal(bodySchemaOf(ops.get(`POST /orders/{orderId}/${action}`)!).required, false);
     const resolve = bodySchemaOf(ops.get('POST /orders/{orderId}/resolve')!);

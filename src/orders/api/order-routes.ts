@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { context, SpanKind } from '@opentelemetry/api';
 import { z } from 'zod';
 import {
@@ -19,6 +20,13 @@ import {
 import { takeEmptyBodiesAsEmptyObjects } from './bodies';
 import type { httpMetrics } from './http-metrics';
 import type { RouteOptions, ZodApi } from './route-types';
+import {
+  DEFAULT_WAIT_SECONDS,
+  MAX_WAIT_SECONDS,
+  preferHeaderSchema,
+  waitQuerySchema,
+  waitRequest,
+} from './wait-request';
 
 const idempotencyKeySchema = z
   .string()
@@ -29,7 +37,20 @@ const idempotencyKeySchema = z
 const orderParams = z.object({ orderId: idSchema });
 const NO_SUCH_ORDER = { error: 'not_found', message: 'no such order' };
 
-type Orders = Pick<OrderService, 'place' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
+type Orders = Pick<
+  OrderService,
+  'place' | 'placeAndWait' | 'get' | 'cancel' | 'reconcile' | 'resolve'
+>;
+
+/**
+ * Ends a caller's wait early: when the caller goes away (the connection closes before the answer is
+ * sent), or when the API stops (`stopping`): it keeps no one waiting, each wait answers its 202.
+ */
+function waitEnds(res: ServerResponse, stopping: AbortSignal): AbortSignal {
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  return AbortSignal.any([gone.signal, stopping]);
+}
 
 /** POST /orders and GET /orders/:orderId. */
 export function orderRoutes(
@@ -38,6 +59,8 @@ export function orderRoutes(
   metrics: ReturnType<typeof httpMetrics>,
   need: (scope: Scope) => RouteOptions,
 ): void {
+  const stopping = new AbortController();
+  app.addHook('preClose', async () => stopping.abort());
   app.post(
     '/orders',
     {
@@ -48,12 +71,27 @@ export function orderRoutes(
         summary: 'Place an order; answers once it is durably accepted, and starts its workflow',
         description:
           'The same `orderId` or `Idempotency-Key` again answers with the same order (header ' +
-          '`idempotent-replayed: true`) and starts nothing. `Location` names the order.',
+          '`idempotent-replayed: true`) and starts nothing. `Location` names the order.\n\n' +
+          'To wait for more than the acceptance, name a point (`?wait=paid`) and/or a time ' +
+          `(\`Prefer: wait=N\`, at most ${MAX_WAIT_SECONDS} s; ${DEFAULT_WAIT_SECONDS} s when not given): ` +
+          'the order is accepted exactly as without, then the answer is 200 with its state once it ' +
+          'reaches the point or ends (a declined card answers its FAILED state), or the 202 when the ' +
+          'wait runs out first; the order goes on either way. An order that has ended answers its ' +
+          'final state and is never started again.',
         security: securedBy('orders:write'),
         body: orderRequestSchema,
-        headers: z.object({ 'idempotency-key': idempotencyKeySchema.optional() }),
+        querystring: waitQuerySchema,
+        headers: z.object({
+          'idempotency-key': idempotencyKeySchema.optional(),
+          prefer: preferHeaderSchema,
+        }),
         response: {
-          202: orderSummarySchema.describe('Accepted (or already known): the order and its links'),
+          200: orderDetailsSchema.describe(
+            'Waited for (`?wait` or `Prefer: wait`): the order reached the point or ended; its state then, as GET /orders/{orderId} gives it',
+          ),
+          202: orderSummarySchema.describe(
+            'Accepted (or already known): the order and its links; also when a wait ran out first',
+          ),
           ...refusals(...BODY_REFUSALS),
         },
       },
@@ -65,7 +103,15 @@ export function orderRoutes(
         context.active(),
         {},
         async () => {
-          const { order, created } = await orders.place(req.body, req.headers['idempotency-key']);
+          const key = req.headers['idempotency-key'];
+          const wait = waitRequest(req.query.wait, req.headers.prefer);
+          const { order, created, reached } = wait
+            ? await orders.placeAndWait(req.body, key, {
+                until: wait.until,
+                withinMs: wait.seconds * 1000,
+                signal: waitEnds(reply.raw, stopping.signal),
+              })
+            : { ...(await orders.place(req.body, key)), reached: undefined };
           if (created) metrics.ordersAccepted.inc();
           req.log.info(
             {
@@ -73,12 +119,14 @@ export function orderRoutes(
               workflowId: order.workflowId,
               created,
               apiKeyName: req.apiKeyName,
+              ...(wait ? { wait: wait.until, waitSeconds: wait.seconds, reached: !!reached } : {}),
             },
             created ? 'order accepted; workflow started' : 'order already known; nothing started',
           );
           reply.header('location', order.links.self);
           if (!created) reply.header('idempotent-replayed', 'true');
-          return reply.code(202).send(order);
+          if (wait?.preferred) reply.header('preference-applied', `wait=${wait.seconds}`);
+          return reached ? reply.code(200).send(reached) : reply.code(202).send(order);
         },
         SpanKind.SERVER,
       ),

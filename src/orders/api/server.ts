@@ -27,7 +27,7 @@ import type { RouteOptions, ZodApi } from './route-types';
 import type { AskService } from '../../services/core/queries';
 
 export interface ApiDeps {
-  orders: Pick<OrderService, 'place' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
+  orders: Pick<OrderService, 'place' | 'placeAndWait' | 'get' | 'cancel' | 'reconcile' | 'resolve'>;
   pool: Pool;
   /** Asks a service about its own tables (stock, points): the API reads none of them. */
   ask: AskService;
@@ -41,8 +41,9 @@ export interface ApiDeps {
 }
 
 /**
- * The order service's HTTP API (docs/http-api.md; /openapi.json). Nothing here waits for a service: POST /orders starts a
- * workflow and answers. Every route but /healthz and the published contract (/openapi.json, /docs)
+ * The order service's HTTP API (docs/http-api.md; /openapi.json). Nothing here waits for a service:
+ * POST /orders records the order and answers, or waits on its workflow when the caller asks it to.
+ * Every route but /healthz and the published contract (/openapi.json, /docs)
  * wants an API key with the scope the route names; bodies are JSON, at most MAX_BODY_BYTES, and
  * checked against the route's zod schemas, field by field, before anything is done.
  */
