@@ -101,6 +101,26 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
       `half rate ${half}/s: accept p99 ${atHalf.acceptP99Ms} ms, e2e p50 ${atHalf.e2eP50Ms} ms p99 ${atHalf.e2eP99Ms} ms`,
     );
 
+    // Callers who wait until the order is paid (POST /orders?wait=paid), at the same half rate: the
+    // time to that answer beside the plain accept. Only Shipshape offers the wait.
+    let waitPaid:
+      (ReturnType<typeof latencies> & { rate: number; answeredPaid: number }) | undefined;
+    if (name === 'shipshape') {
+      await run.settle(plan.burstDrainTimeoutMs, say);
+      const w = await run.phase(`w${half}`, (o) => o.openLoop(half, plan.halfRateMs), {
+        loadMs: plan.halfRateMs,
+        drainTimeoutMs: plan.drainTimeoutMs,
+        query: '?wait=paid',
+      });
+      const wl = latencies(w.orders);
+      const answeredPaid = w.orders.filter((o) => o.httpStatus === 200).length;
+      waitPaid = { rate: half, ...wl, answeredPaid };
+      say(
+        `wait=paid at ${half}/s: answer p50 ${wl.acceptP50Ms} ms p99 ${wl.acceptP99Ms} ms ` +
+          `(${answeredPaid} of ${wl.accepted} answered 200 within the wait); plain accept p50 ${atHalf.acceptP50Ms} ms`,
+      );
+    }
+
     // The stream: a few clients, each posting its next order once answered, while the stack drains them.
     await run.settle(plan.burstDrainTimeoutMs, say);
     say(`stream of ${plan.stream.orders} orders from ${plan.stream.clients} clients`);
@@ -193,6 +213,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
       stream,
       burst,
       ...(slowProviders ? { slowProviders } : {}),
+      ...(waitPaid ? { waitPaid } : {}),
       ...(workflow ? { workflow } : {}),
     };
   } finally {

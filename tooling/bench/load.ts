@@ -45,12 +45,14 @@ export class Orders {
   private seq = 0;
   inFlight = 0;
 
+  /** `query`: added to each POST's path, e.g. `?wait=paid` for callers who wait for an answer. */
   constructor(
     private readonly target: Target,
     private readonly prefix: string,
+    private readonly query = '',
   ) {}
 
-  /** POSTs one order and records when it was accepted. */
+  /** POSTs one order and records when it was answered (accepted, or the wait's point reached). */
   post(): Promise<void> {
     const n = this.seq++;
     const orderId = `${this.prefix}-${n}`;
@@ -65,7 +67,7 @@ export class Orders {
         {
           host: u.hostname,
           port: u.port,
-          path: u.pathname,
+          path: `${u.pathname}${this.query}`,
           method: 'POST',
           agent: this.agent,
           headers: {

@@ -153,10 +153,10 @@ export class DesignRun {
   async phase(
     label: string,
     load: (o: Orders) => Promise<void>,
-    opts: { loadMs?: number; drainTimeoutMs: number; timeline?: boolean },
+    opts: { loadMs?: number; drainTimeoutMs: number; timeline?: boolean; query?: string },
   ): Promise<PhaseResult> {
     const prefix = `b${this.runId}-${this.name}-${++this.phases}${label}`;
-    const orders = new Orders(this.running.target, prefix);
+    const orders = new Orders(this.running.target, prefix, opts.query);
     const watcher = new CompletionWatcher(this.pool, orders, prefix);
     watcher.start(200);
     const startedAt = Date.now();

@@ -35,6 +35,10 @@ export function table(
       (r) => `${r.acceptP50Ms} / ${r.acceptP99Ms} / ${r.acceptMaxMs}`,
     ],
     ['e2e p50 / p99 (ms) at half rate', (r) => `${r.e2eP50Ms} / ${r.e2eP99Ms} (${r.halfRate}/s)`],
+    [
+      'wait=paid: answer p50 / p99 (ms) at half rate',
+      (r) => (r.waitPaid ? `${r.waitPaid.acceptP50Ms} / ${r.waitPaid.acceptP99Ms}` : '-'),
+    ],
     ['CPU ms per order (all processes)', (r) => r.cpuMsPerOrder],
     ['peak RSS MB (sum of processes)', (r) => r.peakRssMb],
     [
