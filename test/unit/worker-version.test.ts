@@ -8,7 +8,9 @@ import { derivedBuildId, workflowCodeHash } from '../../src/platform/temporal/bu
 import type { WorkerVersion } from '../../src/platform/temporal/build-id';
 import {
   CODE_HASH_KEY,
+  makeCurrentUnlessRouted,
   refuseOtherCode,
+  setCurrentVersion,
   WorkerVersioningError,
 } from '../../src/platform/temporal/worker-deployment';
 import { versionBeforePolling } from '../../src/processes/worker-version';
@@ -94,5 +96,138 @@ describe("the Temporal worker's deployment version", () => {
           err.message,
         ),
     );
+  });
+});
+
+/** Temporal's deployment calls as a fake: one deployment, its versions, pollers and routing. */
+function fakeDeployment(opts: {
+  current?: string;
+  versions: { buildId: string; createdSec: number; routedBefore?: boolean; pollers?: number }[];
+  /** The first N set-current calls lose a race: another replica set this version meanwhile. */
+  lostRaces?: number;
+}) {
+  let current = opts.current;
+  let lostRaces = opts.lostRaces ?? 0;
+  const sets: string[] = [];
+  const service = {
+    describeWorkerDeployment: () =>
+      Promise.resolve({
+        conflictToken: new Uint8Array([1]),
+        workerDeploymentInfo: {
+          routingConfig: { currentDeploymentVersion: current ? { buildId: current } : null },
+          versionSummaries: opts.versions.map((v) => ({
+            deploymentVersion: { buildId: v.buildId },
+            createTime: { seconds: v.createdSec },
+          })),
+        },
+      }),
+    describeWorkerDeploymentVersion: (r: { deploymentVersion: { buildId: string } }) =>
+      Promise.resolve({
+        workerDeploymentVersionInfo: {
+          routingChangedTime: opts.versions.find((v) => v.buildId === r.deploymentVersion.buildId)
+            ?.routedBefore
+            ? { seconds: 1 }
+            : null,
+        },
+      }),
+    describeTaskQueue: () =>
+      Promise.resolve({
+        pollers: opts.versions.flatMap((v) =>
+          Array.from({ length: v.pollers ?? 1 }, () => ({
+            lastAccessTime: { seconds: Math.floor(Date.now() / 1000) },
+            deploymentOptions: { deploymentName: 'shipshape', buildId: v.buildId },
+          })),
+        ),
+      }),
+    setWorkerDeploymentCurrentVersion: (r: { buildId: string }) => {
+      if (lostRaces > 0) {
+        lostRaces -= 1;
+        current = r.buildId;
+        return Promise.reject(Object.assign(new Error('conflict token mismatch'), { code: 9 }));
+      }
+      sets.push(r.buildId);
+      current = r.buildId;
+      return Promise.resolve({});
+    },
+  };
+  return { service: service as unknown as WorkflowService, sets, current: () => current };
+}
+
+describe('making a version current', () => {
+  const v = (buildId: string): WorkerVersion => ({
+    deploymentName: 'shipshape',
+    buildId,
+    codeHash: '',
+  });
+  const opts = { namespace: 'default', taskQueue: 'shipshape-orders', identity: 'test' };
+
+  it('takes a version that a replica of the same build made current meanwhile as done', async () => {
+    const d = fakeDeployment({
+      current: 'old',
+      versions: [
+        { buildId: 'old', createdSec: 1 },
+        { buildId: 'new', createdSec: 2 },
+      ],
+      lostRaces: 1,
+    });
+    assert.equal(await setCurrentVersion(d.service, v('new'), opts), undefined);
+    assert.equal(d.current(), 'new');
+  });
+
+  it('refuses a version that no worker polls, and leaves the current one', async () => {
+    const d = fakeDeployment({
+      current: 'old',
+      versions: [
+        { buildId: 'old', createdSec: 1 },
+        { buildId: 'new', createdSec: 2, pollers: 0 },
+      ],
+    });
+    await assert.rejects(
+      setCurrentVersion(d.service, v('new'), opts),
+      /no worker of version shipshape\.new polls task queue "shipshape-orders"/,
+    );
+    assert.equal(d.current(), 'old');
+  });
+
+  it('lets a worker make its version current the first time, but never roll a rollout or a rollback back', async () => {
+    const first = fakeDeployment({
+      current: 'old',
+      versions: [
+        { buildId: 'old', createdSec: 1 },
+        { buildId: 'new', createdSec: 2 },
+      ],
+    });
+    assert.deepEqual(await makeCurrentUnlessRouted(first.service, v('new'), opts), {
+      madeCurrent: true,
+      current: 'shipshape.new',
+    });
+
+    // The old build's worker restarts during the rollout: a newer version is current.
+    const restartOld = fakeDeployment({
+      current: 'new',
+      versions: [
+        { buildId: 'old', createdSec: 1, routedBefore: true },
+        { buildId: 'new', createdSec: 2, routedBefore: true },
+      ],
+    });
+    assert.equal(
+      (await makeCurrentUnlessRouted(restartOld.service, v('old'), opts)).madeCurrent,
+      false,
+    );
+    assert.deepEqual(restartOld.sets, []);
+
+    // The new build's worker restarts after an operator rolled back to the old one.
+    const restartNew = fakeDeployment({
+      current: 'old',
+      versions: [
+        { buildId: 'old', createdSec: 1, routedBefore: true },
+        { buildId: 'new', createdSec: 2, routedBefore: true },
+      ],
+    });
+    assert.deepEqual(await makeCurrentUnlessRouted(restartNew.service, v('new'), opts), {
+      madeCurrent: false,
+      current: 'shipshape.old',
+    });
+    assert.deepEqual(restartNew.sets, []);
   });
 });
