@@ -6,6 +6,7 @@ import { backlogCommand } from './backlog';
 import { batchCommands } from './batch-commands';
 import { CliError, EXIT, say } from './common';
 import { configCommand } from './config-command';
+import { deploymentCommands } from './deployment-commands';
 import { dlqCommands } from './dlq-commands';
 import { keyCommands } from './key-commands';
 import { orderCommands } from './order-commands';
@@ -28,6 +29,7 @@ export function shipshapeProgram(): Command {
   batchCommands(program);
   backlogCommand(program);
   dlqCommands(program);
+  deploymentCommands(program);
   keyCommands(program);
   configCommand(program);
   return program;

@@ -112,6 +112,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiUrl: t.uiUrl ?? `http://${local(ports.temporalUi)}`,
       tls: temporalTls(t),
       apiKey: t.apiKey,
+      /** The worker's Worker Deployment Version; `buildId` unset: derived from the workflow code. */
+      versioning: {
+        enabled: t.workerVersioning,
+        deploymentName: t.deploymentName,
+        buildId: t.buildId,
+        makeCurrent: t.makeCurrent,
+      },
     },
     /** Payload keys given inline (the first encrypts), or the file that holds them; neither: the local stack's. */
     payloadEncryption: {

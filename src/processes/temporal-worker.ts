@@ -16,6 +16,7 @@ import { temporalConnectionOptions, temporalDataConverter } from '../platform/te
 import { askerOf } from '../services/core/queries';
 import { Resources } from './resources';
 import type { Component } from './resources';
+import { versionBeforePolling, versionOncePolling } from './worker-version';
 
 let runtimeInstalled = false;
 
@@ -53,9 +54,14 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
       await NativeConnection.connect(temporalConnectionOptions(config, 'temporal-worker')),
       (c) => c.close(),
     );
+    const { version, options: versioning } = await versionBeforePolling(
+      config,
+      connection.workflowService,
+    );
     const worker = await Worker.create({
       connection,
       dataConverter,
+      ...versioning,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       // With no span destination, workflows and activities carry no tracing code: it would be all cost.
@@ -85,8 +91,15 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
       if (w.getState() === 'RUNNING') w.shutdown();
       await running;
     });
+    if (version) await versionOncePolling(config, connection.workflowService, version, log);
     await r.metrics(createRegistry('temporal-worker'));
-    log.info({ taskQueue: config.temporal.taskQueue }, 'Temporal worker polling');
+    log.info(
+      {
+        taskQueue: config.temporal.taskQueue,
+        version: version && `${version.deploymentName}.${version.buildId}`,
+      },
+      'Temporal worker polling',
+    );
     return {};
   });
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/platform/paths';
 import type { DemoResult } from '../../tooling/cli/demo';
-import { TEST_ENV } from '../support/env';
+import { TEST_ENV, testConfig } from '../support/env';
+import { temporalCli } from '../support/temporal-cli';
 
 const run = promisify(execFile);
 
@@ -39,5 +40,22 @@ describe('shipshape demo --once (every process as its own child, as `npm run dem
         /^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/order-demo-/,
       );
     assert.match(stderr, /all 6 orders finished/);
+    // Each order ran on the demo's Worker Deployment Version, as Temporal's own CLI shows it.
+    const version =
+      /new orders start on Worker Deployment Version shipshape\.(wf-[0-9a-f]{16})/.exec(stderr);
+    assert.ok(version, stderr);
+    const temporal = await temporalCli(testConfig());
+    for (const o of result.orders) {
+      const { stdout: described } = await temporal(
+        'workflow',
+        'describe',
+        '--workflow-id',
+        `order-${o.orderId}`,
+      );
+      const versioning = described.slice(described.indexOf('Versioning Info:'));
+      assert.match(versioning, /Behavior\s+Pinned\n/);
+      assert.match(versioning, /DeploymentName\s+shipshape\n/);
+      assert.match(versioning, new RegExp(`BuildId\\s+${version[1]}\\n`));
+    }
   });
 });

@@ -1,14 +1,21 @@
 import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
 
-/** Where the recorded histories are kept: one `<scenario>.json` per path of an order. */
+/**
+ * Where the recorded histories are kept. `<scenario>.json` here, one per path of an order, and
+ * `earlier/<generation>/` were recorded before Worker Versioning: runs like them move to the current
+ * build, so every build must replay them.
+ */
 export const HISTORIES_DIR = path.join(projectRoot, 'test', 'replay', 'histories');
 
-/**
- * Histories recorded on earlier workflow code, a folder per generation (`earlier/<name>/`): runs of
- * them may still be open when new code ships, so the current code must still replay every one.
- */
+/** Unversioned histories of earlier workflow code, a folder per generation (`earlier/<name>/`). */
 export const EARLIER_HISTORIES_DIR = path.join(HISTORIES_DIR, 'earlier');
+
+/**
+ * Histories recorded on versioned workers, a folder per build id (`builds/<build id>/<scenario>.json`):
+ * each replays on the builds that may be handed runs like it (test/replay/handed.ts).
+ */
+export const BUILDS_DIR = path.join(HISTORIES_DIR, 'builds');
 
 /**
  * The public keys of the signers that recorded the histories (`signer:id:key` a line, as

@@ -7,7 +7,9 @@ import { stackDown, stackStatus, stackUp } from '../../tooling/stack/stack';
 import { testConfig } from '../support/env';
 import { startHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { FIXTURE_PAYLOAD_KEYS, HISTORIES_DIR, SIGNERS_FILE } from './fixtures';
+import { BUILDS_DIR, FIXTURE_PAYLOAD_KEYS, SIGNERS_FILE } from './fixtures';
+import { workerVersionOf } from '../../src/platform/temporal/build-id';
+import { makeThisBuildCurrent } from '../../src/processes/worker-version';
 import { trustedKeysFor } from '../../src/platform/temporal/configured-signing-keys';
 import { trustedEntryOf } from '../../src/platform/temporal/signing-codecs';
 import { SCENARIOS } from './scenarios';
@@ -15,12 +17,14 @@ import { SCENARIOS } from './scenarios';
 const USAGE = `Usage: npm run histories:record [-- <scenario> …]
 
 Plays each path of an order on the real stack (the test stack: its own ports and data folder,
-started here and stopped after unless it was already running) and writes the order's workflow history
-to test/replay/histories/<scenario>.json, encrypted with the fixtures' payload key and signed with
-the stack's signing keys (their public halves are added to test/replay/histories/signers.txt). The
-replay test (npm test) replays every one of them, and those in histories/earlier/, against the
-current workflow code. Before recording over histories that runs in production may still hold, keep
-them: move them to histories/earlier/<a name for that code>/.
+started here and stopped after unless it was already running), on a versioned worker of this
+checkout's build, and writes the order's workflow history to
+test/replay/histories/builds/<build id>/<scenario>.json, encrypted with the fixtures' payload key and
+signed with the stack's signing keys (their public halves are added to
+test/replay/histories/signers.txt). The replay test (npm test) replays, on the current code, every
+history a worker of its build may be handed: the unversioned ones (histories/*.json and
+histories/earlier/), and the pinned ones of its own build id (docs/operations.md, "Changing the
+workflow"). Recording again on the same build id replaces that build's histories only.
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
 Without names, every scenario is recorded.`;
@@ -54,7 +58,6 @@ async function main(args: string[]): Promise<number> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   await stackUp(config, (line) => say(`[stack] ${line}`));
   await prepareInfrastructure(config);
-  mkdirSync(HISTORIES_DIR, { recursive: true });
   const started = Date.now();
   try {
     for (const timing of ['short', 'reconcile'] as const) {
@@ -63,7 +66,14 @@ async function main(args: string[]): Promise<number> {
       const h: Harness = await startHarness({
         ...TIMINGS[timing],
         SHIPSHAPE_PAYLOAD_KEYS: FIXTURE_PAYLOAD_KEYS,
+        // Each history then names the build its run was pinned to.
+        SHIPSHAPE_WORKER_VERSIONING: 'on',
+        SHIPSHAPE_DEPLOYMENT_NAME: 'shipshape-histories',
       });
+      // The harness's task queue is new: its orders go to this build whatever ran before.
+      await makeThisBuildCurrent(h.config);
+      const dir = path.join(BUILDS_DIR, (await workerVersionOf(h.config)).buildId);
+      mkdirSync(dir, { recursive: true });
       try {
         for (const [i, scenario] of group.entries()) {
           const t0 = Date.now();
@@ -71,7 +81,7 @@ async function main(args: string[]): Promise<number> {
           const handle = h.temporal.workflow.getHandle(`order-${orderId}`);
           await handle.result(); // the whole run, to its last event
           const history = await handle.fetchHistory();
-          const file = path.join(HISTORIES_DIR, `${scenario.name}.json`);
+          const file = path.join(dir, `${scenario.name}.json`);
           writeFileSync(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
           say(
             `[${i + 1}/${group.length} ${timing}] ${scenario.name}: ${history.events?.length ?? 0} events, ${((Date.now() - t0) / 1000).toFixed(1)} s → ${path.relative(projectRoot, file)}`,

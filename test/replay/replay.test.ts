@@ -1,82 +1,98 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
-import { workflowBundlePath } from '../../src/platform/temporal/bundle';
-import { EncryptionCodec } from '../../src/platform/temporal/payload-codec';
-import { parsePayloadKeys } from '../../src/platform/temporal/payload-keys';
-import {
-  EARLIER_HISTORIES_DIR,
-  FIXTURE_PAYLOAD_KEYS,
-  HISTORIES_DIR,
-  SIGNERS_FILE,
-} from './fixtures';
-import { workerDataConverter } from '../../src/platform/temporal/connection';
-import { parseTrustedKeys } from '../../src/platform/temporal/signing-codecs';
+import { loadConfig } from '../../src/platform/config';
+import { bundleWorkflows, workflowBundlePath } from '../../src/platform/temporal/bundle';
+import { workerVersionOf } from '../../src/platform/temporal/build-id';
+import { BUILDS_DIR, HISTORIES_DIR } from './fixtures';
+import { whyHanded } from './handed';
+import { describeFailure, foldersIn, jsonIn, readRecorded, replayHanded } from './replay-handed';
 import { SCENARIOS } from './scenarios';
 
 /**
  * Every recorded path of an order (`npm run histories:record` plays them on the real stack) replayed
- * against the workflow code as it is now: a change that would take a running order down another path
- * than its history — a non-deterministic change — fails here, before it reaches a worker. Histories
- * of earlier workflow code (histories/earlier/) replay too: their runs may still be open.
+ * against the workflow code as it is now, wherever a worker of this build may be handed runs like it
+ * (test/replay/handed.ts): a change that would take such a run down another path than its history
+ * (a non-deterministic change) fails here, before it reaches a worker, naming the history and what to do.
  */
-describe('recorded order histories replay on the current workflow code', function () {
+describe('recorded order histories replay on the builds that may be handed them', function () {
   this.timeout(120_000);
 
   it('has a recorded history for every scenario, and nothing else', () => {
-    const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
     assert.deepEqual(
-      files.map((f) => f.replace(/\.json$/, '')).sort(),
+      jsonIn(HISTORIES_DIR)
+        .map((f) => path.basename(f, '.json'))
+        .sort(),
       SCENARIOS.map((s) => s.name).sort(),
     );
+    for (const build of foldersIn(BUILDS_DIR))
+      for (const file of jsonIn(path.join(BUILDS_DIR, build)))
+        assert.ok(
+          SCENARIOS.some((s) => s.name === path.basename(file, '.json')),
+          `builds/${build}/${path.basename(file)} is no scenario's`,
+        );
   });
 
-  it('replays each of them, and every earlier generation, without a determinism error', async () => {
-    const read = (file: string) => {
-      const history = historyFromJSON(JSON.parse(readFileSync(file, 'utf8')));
-      // Command ids are made from the workflow id: the replay must run under the recorded one.
-      const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId;
-      assert.ok(workflowId, `${file}: the history starts with the run's workflow id`);
-      return { workflowId, history, file: path.relative(HISTORIES_DIR, file) };
-    };
-    const earlier = readdirSync(EARLIER_HISTORIES_DIR).flatMap((generation) =>
-      readdirSync(path.join(EARLIER_HISTORIES_DIR, generation))
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => path.join(EARLIER_HISTORIES_DIR, generation, f)),
-    );
-    const histories = [
-      ...SCENARIOS.map((s) => path.join(HISTORIES_DIR, `${s.name}.json`)),
-      ...earlier,
-    ].map(read);
-    const byWorkflow = new Map(histories.map((h) => [h.workflowId, h.file]));
-    const failures: string[] = [];
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories(
-      {
-        workflowBundle: { codePath: await workflowBundlePath(false) },
-        // As the Temporal worker reads payloads: decrypted, signatures checked.
-        dataConverter: workerDataConverter(
-          new EncryptionCodec(parsePayloadKeys(FIXTURE_PAYLOAD_KEYS), 'mark'),
-          parseTrustedKeys(readFileSync(SIGNERS_FILE, 'utf8'), 'test/replay/histories/signers.txt'),
-        ),
-        replayName: 'recorded-order-histories',
-      },
-      histories,
-    )) {
-      replayed += 1;
-      if (result.error)
-        failures.push(
-          `${byWorkflow.get(result.workflowId) ?? result.workflowId}: ${result.error.message}`,
+  it('keeps each versioned history under the build id it ran on', () => {
+    for (const build of foldersIn(BUILDS_DIR))
+      for (const file of jsonIn(path.join(BUILDS_DIR, build)))
+        assert.equal(
+          readRecorded(file).recorded?.buildId,
+          build,
+          `builds/${build}/${path.basename(file)}`,
         );
-    }
-    assert.deepEqual(
-      failures,
-      [],
-      'a change to the workflow would take these recorded runs down another path: put it behind ' +
-        "patched() (docs/operations.md, 'Changing the workflow'), or ship it as a new worker version",
+  });
+
+  it('hands a build unversioned and auto-upgrade runs always, pinned runs of its own build only', () => {
+    assert.equal(whyHanded(undefined, 'wf-b'), 'unversioned');
+    assert.equal(whyHanded({ buildId: 'wf-a', pinned: false }, 'wf-b'), 'auto-upgrade');
+    assert.equal(whyHanded({ buildId: 'wf-b', pinned: true }, 'wf-b'), 'own-build');
+    assert.equal(whyHanded({ buildId: 'wf-a', pinned: true }, 'wf-b'), undefined);
+  });
+
+  it('replays every history this build may be handed, without a determinism error', async () => {
+    // The build id a worker of this checkout runs as: SHIPSHAPE_BUILD_ID, or derived from the code.
+    const { buildId } = await workerVersionOf(loadConfig());
+    const { replayed, handed, failures } = await replayHanded(
+      await workflowBundlePath(false),
+      buildId,
     );
-    assert.equal(replayed, histories.length);
+    assert.ok(handed > 0, 'some recorded history is handed to every build');
+    assert.deepEqual(
+      failures.map(describeFailure),
+      [],
+      `build ${buildId} would take these recorded runs down another path than their histories`,
+    );
+    assert.equal(replayed, handed);
+  });
+
+  it('names each history a changed workflow would break, and what to do about it', async () => {
+    const bundle = path.join(os.tmpdir(), `changed-workflows-${process.pid}.js`);
+    writeFileSync(bundle, await bundleWorkflows(require.resolve('./changed-workflows')));
+    const recordedBuild = foldersIn(BUILDS_DIR)[0];
+    assert.ok(recordedBuild, 'histories recorded on a versioned worker');
+
+    // Changed code under a build id of its own: only runs that move between builds meet it.
+    const newBuild = await replayHanded(bundle, 'wf-changed');
+    const files = newBuild.failures.map((f) => f.file);
+    assert.ok(files.includes('completed.json'), files.join(', '));
+    assert.ok(
+      !files.some((f) => f.startsWith('builds/')),
+      'pinned runs of other builds are not its',
+    );
+    assert.match(
+      describeFailure(newBuild.failures.find((f) => f.file === 'completed.json')!),
+      /^completed\.json \(unversioned\): .*\n\s+what to do: .*put the change behind patched\(\)/s,
+    );
+
+    // Changed code under the build id its histories were recorded on: its own pinned runs break too.
+    const sameId = await replayHanded(bundle, recordedBuild);
+    const own = sameId.failures.find((f) => f.file === `builds/${recordedBuild}/completed.json`);
+    assert.ok(own, sameId.failures.map((f) => f.file).join(', '));
+    assert.match(
+      describeFailure(own),
+      /\(own-build\): .*\n\s+what to do: .*give the changed code a build id of its own/s,
+    );
   });
 });

@@ -78,6 +78,9 @@ export async function startHarness(
     CARRIER_URL: carrierUrl,
     TEMPORAL_TASK_QUEUE: uniqueId('test-orders'),
     SHIPSHAPE_STEP_TIMEOUT_MS: '5000',
+    // Each harness has a task queue of its own, and Temporal caps the task queues of one version:
+    // versioned workers are tested on their own (worker-versioning.test.ts).
+    SHIPSHAPE_WORKER_VERSIONING: 'off',
     ...env,
   };
   const configWith = (extra: NodeJS.ProcessEnv = {}): Config => {

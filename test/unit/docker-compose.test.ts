@@ -114,6 +114,7 @@ const LEFT_TO_DEFAULTS: Record<string, string> = {
   SHIPSHAPE_RELAY_INTERVAL_MS: 'default',
   SHIPSHAPE_RELAY_GRACE_MS: 'default',
   SHIPSHAPE_CRASH_POINTS: 'chaos testing only; never in a deployment',
+  SHIPSHAPE_BUILD_ID: 'derived from the workflow code in the image; a release may name it',
   PORT: 'the API only (set there)',
   CODEC_PORT: 'the codec server only (set there)',
   NATS_USER: 'per-process credentials, set per service where the broker has users',

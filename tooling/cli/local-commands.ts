@@ -4,6 +4,7 @@ import { TEMPORAL_MODES, temporalModeNamed } from '../../src/platform/config';
 import type { Config, TemporalMode } from '../../src/platform/config';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { Supervisor } from '../../src/processes/supervisor';
+import { makeThisBuildCurrent } from '../../src/processes/worker-version';
 import { stackDown, stackStatus, stackUp } from '../stack/stack';
 import type { ServerStatus } from '../stack/stack';
 import {
@@ -48,6 +49,8 @@ async function startApp(c: Config): Promise<Supervisor> {
   say(`starting ${sup.names().length} processes (logs in ${sup.logDir})`);
   try {
     await sup.startAll();
+    const version = await makeThisBuildCurrent(c);
+    if (version) say(`new orders start on Worker Deployment Version ${version}`);
   } catch (err) {
     await sup.stopAll();
     throw err;

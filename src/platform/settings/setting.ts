@@ -81,6 +81,15 @@ export function text(def?: string): z.ZodType<string | undefined, string | undef
 export function matching(
   pattern: RegExp,
   what: string,
+  def: string,
+): z.ZodType<string, string | undefined>;
+export function matching(
+  pattern: RegExp,
+  what: string,
+): z.ZodType<string | undefined, string | undefined>;
+export function matching(
+  pattern: RegExp,
+  what: string,
   def?: string,
 ): z.ZodType<string | undefined, string | undefined> {
   return z

@@ -1,4 +1,4 @@
-import { integer, setting, text, url } from './setting';
+import { integer, matching, onOff, setting, text, url } from './setting';
 
 /** Where Temporal is, how to reach it, and how much the Temporal worker takes on. */
 export const temporalSettings = {
@@ -41,6 +41,35 @@ export const temporalSettings = {
     unset: 'none',
     secret: true,
   }),
+  workerVersioning: setting(
+    'SHIPSHAPE_WORKER_VERSIONING',
+    onOff(true),
+    'the Temporal worker runs as a Worker Deployment Version (deployment name and build id), so each order stays on the build it started on (docs/operations.md, "Changing the workflow"); `off` only on a task queue no version owns',
+  ),
+  deploymentName: setting(
+    'SHIPSHAPE_DEPLOYMENT_NAME',
+    // No dots: Temporal names a version `<deployment>.<build id>`.
+    matching(
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/,
+      'a letter or digit, then up to 99 letters, digits, `_` or `-` (no dots)',
+      'shipshape',
+    ),
+    "the Worker Deployment the Temporal worker's version belongs to",
+  ),
+  buildId: setting(
+    'SHIPSHAPE_BUILD_ID',
+    matching(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+      'a letter or digit, then up to 99 letters, digits, `.`, `_` or `-`',
+    ),
+    "the Temporal worker's build id, a release's name for its workflow code; a build id already claimed by other workflow code is refused",
+    { unset: 'derived from the workflow code: `wf-` and 16 hex digits of its hash' },
+  ),
+  makeCurrent: setting(
+    'SHIPSHAPE_MAKE_CURRENT',
+    onOff(true),
+    "the Temporal worker makes its version the deployment's current one when it first polls, unless a version registered after it is current; a version once current or ramping is left as routed (`off` for a gradual rollout: ramp it yourself, docs/operations.md)",
+  ),
   activitySlots: setting(
     'SHIPSHAPE_ACTIVITY_SLOTS',
     integer(100, 1, 10_000),
