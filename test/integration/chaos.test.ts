@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../../src/platform/paths';
-import { TEST_ENV } from '../support/env';
+import { besideTestStack, TEST_ENV } from '../support/env';
 
 /**
  * The quick chaos campaign, as `npm run chaos -- --quick` runs it: its own stack next to the test
@@ -16,7 +16,7 @@ describe('chaos campaign (quick)', function () {
     const env = {
       ...TEST_ENV,
       SHIPSHAPE_STACK_DIR: `${TEST_ENV.SHIPSHAPE_STACK_DIR}-campaign`,
-      SHIPSHAPE_PORT_OFFSET: String(Number(TEST_ENV.SHIPSHAPE_PORT_OFFSET) + 50),
+      SHIPSHAPE_PORT_OFFSET: besideTestStack('chaos'),
       LOG_LEVEL: 'info',
     };
     const child = spawn(

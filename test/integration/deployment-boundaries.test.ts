@@ -25,12 +25,13 @@ import { CertificateAuthority, LOOPBACK_NAMES } from '../../tooling/stack/certif
 import {
   CLUSTER_ROUTE_USER,
   clusterNodeConfig,
+  natsClusterBasePort,
   startNatsCluster,
 } from '../../tooling/stack/nats-cluster';
 import type { NatsCluster, NatsNode } from '../../tooling/stack/nats-cluster';
 import { spawnDetached, stopPid } from '../../tooling/stack/process';
 import { stackTemporalCluster } from '../../tooling/stack/stack';
-import { TEST_ENV, uniqueId } from '../support/env';
+import { besideTestStack, TEST_ENV, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, waitForOrder } from '../support/harness';
 
 const run = promisify(execFile);
@@ -62,7 +63,7 @@ describe('a deployment safe as shipped, live on the local cluster', function () 
   const env: NodeJS.ProcessEnv = {
     ...TEST_ENV,
     SHIPSHAPE_STACK_DIR: `${TEST_ENV.SHIPSHAPE_STACK_DIR}-deploy`,
-    SHIPSHAPE_PORT_OFFSET: String(Number(TEST_ENV.SHIPSHAPE_PORT_OFFSET) + 200),
+    SHIPSHAPE_PORT_OFFSET: besideTestStack('deployment'),
   };
   delete env.DATABASE_URL;
   delete env.SHIPSHAPE_TEMPORAL;
@@ -227,7 +228,7 @@ describe('a deployment safe as shipped, live on the local cluster', function () 
     try {
       cluster = await startNatsCluster({
         dir: path.join(config.stack.dir, 'nats-cluster'),
-        basePort: config.stack.ports.nats + 30,
+        basePort: natsClusterBasePort(config.stack.ports.nats),
         binCacheDir: config.stack.binCacheDir,
         tlsDir,
         fresh: true,

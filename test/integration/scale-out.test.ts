@@ -14,7 +14,7 @@ import type { PaymentLedger } from '../../src/services/payment/fake-payment';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { Supervisor } from '../../src/processes/supervisor';
 import { ensureLocalSecrets } from '../../src/platform/security/local-secrets';
-import { startNatsCluster } from '../../tooling/stack/nats-cluster';
+import { natsClusterBasePort, startNatsCluster } from '../../tooling/stack/nats-cluster';
 import type { NatsCluster } from '../../tooling/stack/nats-cluster';
 import { startTemporalCluster } from '../../tooling/stack/temporal-cluster';
 import { HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
@@ -86,7 +86,7 @@ describe('scale-out: two of every worker on a three-node NATS cluster and a two-
     await Promise.all([
       startNatsCluster({
         dir: path.join(stackDir, 'nats-cluster'),
-        basePort: ports.nats + 30,
+        basePort: natsClusterBasePort(ports.nats),
         binCacheDir: base.stack.binCacheDir,
         tlsDir: localTlsDir(stackDir),
         secrets: ensureLocalSecrets(stackDir),

@@ -12,7 +12,7 @@ import { stackTemporalCluster } from '../../tooling/stack/stack';
 import type { ServerStatus } from '../../tooling/stack/stack';
 import { DEPLOYMENT_DYNAMIC_CONFIG, HISTORY_SHARDS } from '../../tooling/stack/temporal-node';
 import { missingSearchAttributes } from '../../src/platform/temporal/search-attributes';
-import { TEST_ENV, testConfig } from '../support/env';
+import { besideTestStack, TEST_ENV, testConfig } from '../support/env';
 
 const run = promisify(execFile);
 const cli = path.join(projectRoot, 'bin', 'shipshape.js');
@@ -24,7 +24,7 @@ describe('shipshape stack up|down|status (its own data folder and ports)', funct
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SHIPSHAPE_STACK_DIR: `${TEST_ENV.SHIPSHAPE_STACK_DIR}-stack`,
-    SHIPSHAPE_PORT_OFFSET: String(Number(TEST_ENV.SHIPSHAPE_PORT_OFFSET) + 150),
+    SHIPSHAPE_PORT_OFFSET: besideTestStack('stack'),
   };
   delete env.DATABASE_URL;
   delete env.SHIPSHAPE_TEMPORAL;

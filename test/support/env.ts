@@ -12,6 +12,16 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'fatal',
 };
 
+/**
+ * Stacks some tests start beside the test stack, each this far above its offset: the chaos test's,
+ * the stack test's and the deployment test's (test/unit/stack-ports.test.ts keeps them apart).
+ */
+export const BESIDE_TEST_STACK = { chaos: 50, stack: 150, deployment: 200 } as const;
+
+/** The offset of a stack that runs beside the test stack. */
+export const besideTestStack = (which: keyof typeof BESIDE_TEST_STACK): string =>
+  String(Number(TEST_ENV.SHIPSHAPE_PORT_OFFSET) + BESIDE_TEST_STACK[which]);
+
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ ...TEST_ENV, ...overrides });
 }

@@ -6,7 +6,14 @@ import { discardTemporalData, stackUp } from '../stack/stack';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * The bench stack (SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 2150)
+ * The bench stack's port offset when SHIPSHAPE_PORT_OFFSET is unset: clear of every port of the other
+ * stacks the project starts (test/unit/stack-ports.test.ts), so a bench stack left up never takes a
+ * port the tests need.
+ */
+export const BENCH_PORT_OFFSET = 3500;
+
+/**
+ * The bench stack (SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 3500)
  * up and set up, its Temporal restarted on an empty database: as `temporal` says, else as
  * SHIPSHAPE_TEMPORAL says (the dev server by default).
  */
@@ -15,7 +22,7 @@ export async function benchStackUp(
   temporal?: TemporalMode,
 ): Promise<Config> {
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
-  process.env.SHIPSHAPE_PORT_OFFSET ??= '2150';
+  process.env.SHIPSHAPE_PORT_OFFSET ??= String(BENCH_PORT_OFFSET);
   process.env.LOG_LEVEL ??= 'warn';
   const config = loadConfig();
   config.stack.temporal = temporal ?? config.stack.temporal ?? 'dev';

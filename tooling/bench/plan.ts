@@ -90,7 +90,7 @@ export function parseOptions(argv: string[]): {
   const program = new Command('bench')
     .description(
       'Runs Shipshape, the synchronous chain and the outbox choreography one after another on the local bench stack ' +
-        '(SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 2150) and prints the figures. ' +
+        '(SHIPSHAPE_STACK_DIR, default .shipshape-bench; SHIPSHAPE_PORT_OFFSET, default 3500) and prints the figures. ' +
         'Writes tooling/bench/results/<timestamp>.json and .svg and copies the chart to docs/benchmarks.svg.',
     )
     .option(

@@ -14,7 +14,7 @@ import { prepareInfrastructure } from '../../src/processes/setup';
 import { databaseUrlFor } from '../../src/platform/security/identity';
 import { readLocalSecrets } from '../../src/platform/security/local-secrets';
 import { stackDown, stackStatus, stackTemporalCluster, stackUp } from '../stack/stack';
-import { startNatsCluster } from '../stack/nats-cluster';
+import { natsClusterBasePort, startNatsCluster } from '../stack/nats-cluster';
 import type { NatsCluster } from '../stack/nats-cluster';
 import { AppProcesses } from './app-processes';
 import { CLUSTER_FAULTS, FAULTS, faultsByName, QUICK_FAULTS } from './faults';
@@ -78,6 +78,9 @@ export interface CampaignReport {
  * enough that a fault and its recovery fit in seconds (re-sends, AckWait, duplicate window, relay,
  * reconciler, loyalty retries).
  */
+/** The chaos stack's port offset when SHIPSHAPE_PORT_OFFSET is unset. */
+export const CHAOS_PORT_OFFSET = 50;
+
 export function campaignEnv(
   env: NodeJS.ProcessEnv,
   quick: boolean,
@@ -85,7 +88,7 @@ export function campaignEnv(
 ): NodeJS.ProcessEnv {
   const defaults: NodeJS.ProcessEnv = {
     SHIPSHAPE_STACK_DIR: '.shipshape-chaos',
-    SHIPSHAPE_PORT_OFFSET: '50',
+    SHIPSHAPE_PORT_OFFSET: String(CHAOS_PORT_OFFSET),
     LOG_LEVEL: 'info',
     SHIPSHAPE_STEP_TIMEOUT_MS: '5000',
     SHIPSHAPE_ACK_WAIT_MS: '4000',
@@ -112,7 +115,7 @@ const MAX_OUTSTANDING = 15;
 
 /** The cluster's first client port (routes at +10, monitoring at +20): next to the stack's own ports. */
 const clusterBasePort = (config: { stack: { ports: { nats: number } } }) =>
-  config.stack.ports.nats + 100;
+  natsClusterBasePort(config.stack.ports.nats);
 
 const PROCESSES: ProcessName[] = ['fake-providers', ...APP_PROCESSES];
 

@@ -72,6 +72,12 @@ interface Jsz {
   meta_cluster?: { leader?: string; cluster_size?: number };
 }
 
+/**
+ * Where a stack's NATS cluster starts: 20 above its NATS port, so that its nodes' client, route and
+ * monitor ports (+20 to +42) stay below the NATS port of a stack 50 higher (test/unit/stack-ports.test.ts).
+ */
+export const natsClusterBasePort = (natsPort: number): number => natsPort + 20;
+
 export function clusterNodes(dir: string, basePort: number): NatsNode[] {
   return Array.from({ length: CLUSTER_SIZE }, (_, i) => {
     const name = `n${i + 1}`;
