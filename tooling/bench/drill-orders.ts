@@ -3,6 +3,7 @@ import type { ApiClient as Api } from '../../src/client/api-client';
 import { sampleOrder } from '../../src/client/order-body';
 import type { OrderDetails } from '../../src/orders/order-service';
 import type { Config } from '../../src/platform/config';
+import { waitFor } from '../../src/platform/wait';
 import { fetchLedgers } from '../chaos/invariants';
 import type { Ledgers } from '../chaos/invariants';
 
@@ -33,7 +34,15 @@ export async function place(d: DrillOrders): Promise<Placed> {
     sku: `${d.runId}-sku-${n}`,
     customerId: `${d.runId}-c-${n}`,
   };
-  await d.api.ok('PUT', `/inventory/${o.sku}`, { available: STOCK });
+  // Setting stock is safe to repeat: a loaded machine's busy inventory service (503) is asked again.
+  await waitFor(
+    `stock for ${o.sku}`,
+    async () => {
+      await d.api.ok('PUT', `/inventory/${o.sku}`, { available: STOCK });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   const placedAt = Date.now();
   await d.api.ok(
     'POST',
