@@ -91,7 +91,8 @@ async function recovery(d: Drill, o: Options, logDir: string): Promise<void> {
   await ramp(d.routing, D.buildId, 10);
   await routedAs(d, 'B', { label: 'D', percent: 10 });
   progress('  D ramps at 10 %');
-  const placed = await placeDuringRamp(d, 'recovery', o.perStep, 'D');
+  // A few stuck orders, so that moving them is seen to work for more than one.
+  const placed = await placeDuringRamp(d, 'recovery', o.perStep, 'D', 3);
   progress(`  placed during the ramp: ${where(placed)}`);
   const bad = placed.filter((t) => t.startedOn === 'D');
   await waitFor(
@@ -102,7 +103,7 @@ async function recovery(d: Drill, o: Options, logDir: string): Promise<void> {
       ),
     { timeoutMs: 60_000, intervalMs: 500 },
   );
-  progress(`  ${count(bad.length)} stuck on D: their workflow tasks fail on every attempt`);
+  progress(`  ${count(bad.length)} stuck on D: workflow tasks fail on every attempt`);
   await ramp(d.routing, undefined);
   await routedAs(d, 'B');
   progress("  rolled back: D's ramp taken away");
