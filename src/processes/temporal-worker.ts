@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logger';
 import { createRegistry } from '../platform/metrics/registry';
 import { initTracing } from '../platform/telemetry/tracing';
 import { workflowBundlePath } from '../platform/temporal/bundle';
+import { versionOfBundle } from '../platform/temporal/build-id';
 import { temporalConnectionOptions, temporalDataConverter } from '../platform/temporal/connection';
 import { askerOf } from '../services/core/queries';
 import { Resources } from './resources';
@@ -41,8 +42,15 @@ export function installRuntime(log: Logger, level: string): void {
   });
 }
 
-/** The Temporal worker: runs the order workflow and its activities on the task queue. */
-export async function startTemporalWorker(config: Config, log: Logger): Promise<Component> {
+/**
+ * The Temporal worker: runs the order workflow and its activities on the task queue. `code.bundlePath`:
+ * other workflow code, already bundled (a release drill's second build), run as the version it hashes to.
+ */
+export async function startTemporalWorker(
+  config: Config,
+  log: Logger,
+  code?: { bundlePath: string },
+): Promise<Component> {
   installRuntime(log, config.logLevel);
   const tracing = initTracing('temporal-worker', { endpoint: config.otlpEndpoint });
   return Resources.open(config, async (r) => {
@@ -57,6 +65,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
     const { version, options: versioning } = await versionBeforePolling(
       config,
       connection.workflowService,
+      code && (async (c) => versionOfBundle(c, code.bundlePath)),
     );
     const worker = await Worker.create({
       connection,
@@ -65,7 +74,7 @@ export async function startTemporalWorker(config: Config, log: Logger): Promise<
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       // With no span destination, workflows and activities carry no tracing code: it would be all cost.
-      workflowBundle: { codePath: await workflowBundlePath(tracing.enabled) },
+      workflowBundle: { codePath: code?.bundlePath ?? (await workflowBundlePath(tracing.enabled)) },
       ...(tracing.enabled
         ? {
             interceptors: {

@@ -2,6 +2,7 @@ import { loadConfig } from '../../src/platform/config';
 import type { Config, TemporalMode } from '../../src/platform/config';
 import { prepareInfrastructure } from '../../src/processes/setup';
 import { discardTemporalData, stackUp } from '../stack/stack';
+import type { StackUpOptions } from '../stack/stack';
 
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -20,6 +21,7 @@ export const BENCH_PORT_OFFSET = 3500;
 export async function benchStackUp(
   progress: (line: string) => void,
   temporal?: TemporalMode,
+  opts: StackUpOptions = {},
 ): Promise<Config> {
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
   process.env.SHIPSHAPE_PORT_OFFSET ??= String(BENCH_PORT_OFFSET);
@@ -36,7 +38,7 @@ export async function benchStackUp(
   // stackUp is idempotent; on a loaded machine its "does it answer" checks can time out, so try again.
   for (let attempt = 1; ; attempt++) {
     try {
-      await stackUp(config, (l) => progress(l));
+      await stackUp(config, (l) => progress(l), opts);
       break;
     } catch (err) {
       if (attempt === 3) throw err;

@@ -3,9 +3,6 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { ApiClient } from '../../src/client/api-client';
-import { sampleOrder } from '../../src/client/order-body';
-import type { OrderDetails } from '../../src/orders/order-service';
-import type { Config } from '../../src/platform/config';
 import { projectRoot } from '../../src/platform/paths';
 import { callerApiKey } from '../../src/platform/security/credentials';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
@@ -13,7 +10,8 @@ import { waitFor } from '../../src/platform/wait';
 import { inTurn } from '../../src/platform/in-turn';
 import { Supervisor } from '../../src/processes/supervisor';
 import { workflowIdFor } from '../../workflows/definitions';
-import { fetchLedgers } from '../chaos/invariants';
+import { orderOf, place, slowProviders, unwhole } from './drill-orders';
+import type { DrillOrders, Placed } from './drill-orders';
 import { benchStackUp } from './bench-stack';
 import { gitCommit, machine, progress } from './run-info';
 
@@ -65,7 +63,6 @@ function parse(argv: string[]): Options {
 
 class UsageError extends Error {}
 
-const STOCK = 10;
 const STEPS = [
   'RESERVING_INVENTORY',
   'CHARGING_PAYMENT',
@@ -74,73 +71,16 @@ const STEPS = [
   'FINALIZING',
 ] as const;
 
-interface Drill {
-  config: Config;
-  api: ApiClient;
+interface Drill extends DrillOrders {
   temporal: Client;
-  runId: string;
-  seq: number;
   violations: string[];
 }
 
-interface Placed {
-  orderId: string;
-  sku: string;
-  customerId: string;
-  placedAt: number;
-}
-
-async function place(d: Drill): Promise<Placed> {
-  const n = d.seq++;
-  const o = {
-    orderId: `${d.runId}-${n}`,
-    sku: `${d.runId}-sku-${n}`,
-    customerId: `${d.runId}-c-${n}`,
-  };
-  await d.api.ok('PUT', `/inventory/${o.sku}`, { available: STOCK });
-  const placedAt = Date.now();
-  await d.api.ok(
-    'POST',
-    '/orders',
-    sampleOrder({
-      orderId: o.orderId,
-      customerId: o.customerId,
-      items: [{ sku: o.sku, quantity: 2, unitPriceCents: 2_500 }],
-    }),
-  );
-  return { ...o, placedAt };
-}
-
-const order = (d: Drill, o: Placed) => d.api.ok<OrderDetails>('GET', `/orders/${o.orderId}`);
+const order = orderOf;
 
 /** Whether the order's ledgers hold: completed once, or undone wholly. */
-async function whole(d: Drill, o: Placed, completed: boolean): Promise<boolean> {
-  const [view, stock, points, ledgers] = await Promise.all([
-    order(d, o),
-    d.api.ok<{ available: number; reserved: number }>('GET', `/inventory/${o.sku}`),
-    d.api.ok<{ points: number }>('GET', `/customers/${o.customerId}/points`),
-    fetchLedgers(d.config.providers.paymentUrl, d.config.providers.carrierUrl),
-  ]);
-  const charges = ledgers.payment.charges.filter((c) => c.orderId === o.orderId);
-  const refunded = ledgers.payment.refunds.filter((r) =>
-    charges.some((c) => c.chargeId === r.chargeId),
-  );
-  const live = ledgers.carrier.shipments.filter((s) => s.orderId === o.orderId && !s.cancelled);
-  return completed
-    ? view.status === 'COMPLETED' &&
-        charges.length - refunded.length === 1 &&
-        charges.length === 1 &&
-        live.length === 1 &&
-        stock.available === STOCK - 2 &&
-        stock.reserved === 0 &&
-        points.points === 50
-    : view.status === 'TERMINATED' &&
-        charges.length === refunded.length &&
-        live.length === 0 &&
-        stock.available === STOCK &&
-        stock.reserved === 0 &&
-        points.points === 0;
-}
+const whole = async (d: Drill, o: Placed, completed: boolean) =>
+  (await unwhole(d, o, completed)) === undefined;
 
 /** Waits for the order's ledgers to hold; the time it took, or a violation recorded. */
 async function timeToWhole(
@@ -257,8 +197,7 @@ async function main(argv: string[]): Promise<void> {
     violations: [],
   };
   try {
-    for (const url of [config.providers.paymentUrl, config.providers.carrierUrl])
-      await new ApiClient(url).ok('POST', '/_control/faults', { latencyMs: opts.latencyMs });
+    await slowProviders(d, opts.latencyMs);
 
     progress(
       `terminating ${opts.terminates} orders at random steps (providers ${opts.latencyMs} ms a call)`,

@@ -130,6 +130,14 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
   }
 }
 
+export interface StackUpOptions {
+  /**
+   * Dynamic config the dev server starts with, beside our own (a drill's shorter intervals). Applies
+   * only when this call starts it: a running dev server keeps its settings.
+   */
+  devServerDynamicConfig?: Record<string, string | number | boolean>;
+}
+
 /**
  * Starts whatever is not yet running and returns once every server answers. Safe to call again.
  * Temporal runs as `config.stack.temporal` says; unset, as it runs already, else as the dev server.
@@ -137,6 +145,7 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
 export async function stackUp(
   config: Config,
   log: (line: string) => void = () => undefined,
+  opts: StackUpOptions = {},
 ): Promise<ServerStatus[]> {
   mkdirSync(config.stack.dir, { recursive: true });
   // Made before any server starts: NATS accounts and PostgreSQL roles are created with them.
@@ -192,7 +201,7 @@ export async function stackUp(
     log(`starting Temporal dev server on ${config.temporal.address} (UI ${config.temporal.uiUrl})`);
     state.pids.temporal = spawnDetached(
       temporalBin!,
-      temporalArgs(config.stack.dir, ports, config.temporal.namespace),
+      temporalArgs(config.stack.dir, ports, config.temporal.namespace, opts.devServerDynamicConfig),
       p.logFile,
       p.dir,
     );

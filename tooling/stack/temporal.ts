@@ -24,6 +24,7 @@ export function temporalArgs(
     codecServer: number;
   },
   namespace: string,
+  extraDynamicConfig: Record<string, string | number | boolean> = {},
 ): string[] {
   const p = temporalPaths(stackDir);
   mkdirSync(p.dir, { recursive: true });
@@ -50,7 +51,7 @@ export function temporalArgs(
     '--ui-codec-endpoint',
     `http://127.0.0.1:${ports.codecServer}/codec`,
   ];
-  for (const [key, value] of Object.entries(TEMPORAL_DYNAMIC_CONFIG))
+  for (const [key, value] of Object.entries({ ...TEMPORAL_DYNAMIC_CONFIG, ...extraDynamicConfig }))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))

@@ -28,7 +28,12 @@ export const derivedBuildId = (codeHash: string): string => `wf-${codeHash.slice
  * interceptors, which issue no commands: a traced and an untraced worker of one release are one version.
  */
 export async function workerVersionOf(config: Config): Promise<WorkerVersion> {
+  return versionOfBundle(config, await workflowBundlePath(false));
+}
+
+/** The version a worker running the workflow code bundled in `bundleFile` runs as. */
+export function versionOfBundle(config: Config, bundleFile: string): WorkerVersion {
   const { deploymentName, buildId } = config.temporal.versioning;
-  const codeHash = workflowCodeHash(await workflowBundlePath(false));
+  const codeHash = workflowCodeHash(bundleFile);
   return { deploymentName, buildId: buildId ?? derivedBuildId(codeHash), codeHash };
 }

@@ -31,7 +31,7 @@ type Info = temporal.api.deployment.v1.IWorkerDeploymentVersionInfo;
 export async function describeVersion(
   service: WorkflowService,
   namespace: string,
-  v: WorkerVersion,
+  v: Pick<WorkerVersion, 'deploymentName' | 'buildId'>,
 ): Promise<Info | undefined> {
   try {
     const r = await service.describeWorkerDeploymentVersion({
