@@ -3,6 +3,7 @@ import { stackPorts } from '../../src/platform/settings/stack-ports';
 import type { StackPorts } from '../../src/platform/settings/stack-ports';
 import { BENCH_PORT_OFFSET } from '../../tooling/bench/bench-stack';
 import { CHAOS_PORT_OFFSET } from '../../tooling/chaos/campaign';
+import { RELEASE_DRILL_PORT_OFFSET } from '../../tooling/release-drill/options';
 import { natsClusterBasePort } from '../../tooling/stack/nats-cluster';
 import { BESIDE_TEST_STACK } from '../support/env';
 
@@ -23,6 +24,7 @@ const STACKS: { name: string; offset: number; extras: (keyof typeof EXTRAS)[] }[
   { name: 'the local stack', offset: 0, extras: ['temporalCluster'] },
   { name: 'the chaos stack', offset: CHAOS_PORT_OFFSET, extras: ['natsCluster'] },
   { name: 'the bench stack', offset: BENCH_PORT_OFFSET, extras: ['temporalCluster'] },
+  { name: "the release drill's", offset: RELEASE_DRILL_PORT_OFFSET, extras: [] },
   {
     name: 'the test stack',
     offset: TEST,

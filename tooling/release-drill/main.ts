@@ -22,7 +22,7 @@ import {
   where,
 } from './drill';
 import type { Drill } from './drill';
-import { HELP, parseOptions, UsageError } from './options';
+import { HELP, parseOptions, RELEASE_DRILL_PORT_OFFSET, UsageError } from './options';
 import type { Options } from './options';
 import { makeCurrent, pinTo, pollsLike, ramp, runVersion } from './routing';
 import { tally, tallyRows } from './tally';
@@ -123,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-release-drill';
-  process.env.SHIPSHAPE_PORT_OFFSET ??= '2450';
+  process.env.SHIPSHAPE_PORT_OFFSET ??= String(RELEASE_DRILL_PORT_OFFSET);
   const config = await benchStackUp(progress, 'dev', { devServerDynamicConfig: DRAINAGE_CONFIG });
   progress(
     `the dev server runs with ${Object.entries(DRAINAGE_CONFIG)

@@ -3,7 +3,7 @@
 export const HELP = `npm run release-drill -- [options]
 
 A release of new workflow code while orders are in flight, on a local stack of its own (the dev server,
-SHIPSHAPE_STACK_DIR .shipshape-release-drill, SHIPSHAPE_PORT_OFFSET 2450 unless set), with every process
+SHIPSHAPE_STACK_DIR .shipshape-release-drill, SHIPSHAPE_PORT_OFFSET 2400 unless set), with every process
 of \`shipshape run\` and providers slowed to --latency ms a call. Four builds of the Temporal worker:
 A (this checkout), B (a change A's histories would not replay), C (another change), D (a bad build).
   1. release: --orders orders held open on A; B's worker starts, ramps to 10 % then 100 % while new
@@ -21,6 +21,9 @@ tooling/bench/results/release-drill-<time>.json, and ends with a line violations
   --latency <ms>    each provider call (default 1000)
   --json            print the figures as JSON last
   --help            this text`;
+
+/** The drill's stack's port offset when SHIPSHAPE_PORT_OFFSET is unset: clear of every other stack's ports. */
+export const RELEASE_DRILL_PORT_OFFSET = 2400;
 
 export interface Options {
   orders: number;
