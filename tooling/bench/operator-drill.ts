@@ -95,9 +95,12 @@ async function timeToWhole(
       intervalMs: 100,
     });
     return Date.now() - from;
-  } catch {
-    const v = await order(d, o);
-    d.violations.push(`${o.orderId}: not whole 180 s after (status ${v.status})`);
+  } catch (err) {
+    // What still does not hold (or why it could not be read), so the violation says what to look at.
+    const facts = await unwhole(d, o, completed).catch((e: unknown) => (e as Error).message);
+    d.violations.push(
+      `${o.orderId}: not whole 180 s after (${facts ?? (err as Error).message}), expected ${completed ? 'completed' : 'undone'}`,
+    );
     return undefined;
   }
 }
