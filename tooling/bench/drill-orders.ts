@@ -4,6 +4,9 @@ import { sampleOrder } from '../../src/client/order-body';
 import type { OrderDetails } from '../../src/orders/order-service';
 import type { Config } from '../../src/platform/config';
 import { waitFor } from '../../src/platform/wait';
+import path from 'node:path';
+import { Supervisor } from '../../src/processes/supervisor';
+import type { ProcessName } from '../../src/processes/table';
 import { fetchLedgers } from '../chaos/invariants';
 import type { Ledgers } from '../chaos/invariants';
 
@@ -104,4 +107,30 @@ export async function unwhole(
       stock.reserved === 0 &&
       points.points === 0;
   return holds ? undefined : facts;
+}
+
+/**
+ * The app's processes as a drill runs them on its stack: no rate limit on the API (the drill is its
+ * only caller), no restarts (a death is a finding), logs under `<stack>/logs/<name>`.
+ */
+export function drillSupervisor(
+  config: Config,
+  name: string,
+  progress: (line: string) => void,
+  names?: ProcessName[],
+): Supervisor {
+  return new Supervisor({
+    config,
+    ...(names ? { names } : {}),
+    env: {
+      SHIPSHAPE_STACK_DIR: config.stack.dir,
+      SHIPSHAPE_PORT_OFFSET: process.env.SHIPSHAPE_PORT_OFFSET,
+      SHIPSHAPE_API_RATE_PER_MIN: '0',
+      LOG_LEVEL: process.env.LOG_LEVEL,
+    },
+    log: (line) => progress(`shipshape: ${line}`),
+    restart: false,
+    readyTimeoutMs: 300_000,
+    logDir: path.join(config.stack.dir, 'logs', name),
+  });
 }

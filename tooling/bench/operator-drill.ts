@@ -8,9 +8,8 @@ import { callerApiKey } from '../../src/platform/security/credentials';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { waitFor } from '../../src/platform/wait';
 import { inTurn } from '../../src/platform/in-turn';
-import { Supervisor } from '../../src/processes/supervisor';
 import { workflowIdFor } from '../../workflows/definitions';
-import { orderOf, place, slowProviders, unwhole } from './drill-orders';
+import { drillSupervisor, orderOf, place, slowProviders, unwhole } from './drill-orders';
 import type { DrillOrders, Placed } from './drill-orders';
 import { benchStackUp } from './bench-stack';
 import { gitCommit, machine, progress } from './run-info';
@@ -186,19 +185,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 async function main(argv: string[]): Promise<void> {
   const opts = parse(argv);
   const config = await benchStackUp(progress);
-  const sup = new Supervisor({
-    config,
-    env: {
-      SHIPSHAPE_STACK_DIR: config.stack.dir,
-      SHIPSHAPE_PORT_OFFSET: process.env.SHIPSHAPE_PORT_OFFSET,
-      SHIPSHAPE_API_RATE_PER_MIN: '0',
-      LOG_LEVEL: process.env.LOG_LEVEL,
-    },
-    log: (line) => progress(`shipshape: ${line}`),
-    restart: false,
-    readyTimeoutMs: 300_000,
-    logDir: path.join(config.stack.dir, 'logs', 'operator-drill'),
-  });
+  const sup = drillSupervisor(config, 'operator-drill', progress);
   await sup.startAll();
   const temporal = await connectTemporalClient(config, 'cli');
   const d: Drill = {

@@ -6,9 +6,9 @@ import { projectRoot } from '../../src/platform/paths';
 import { callerApiKey } from '../../src/platform/security/credentials';
 import { connectTemporalClient } from '../../src/platform/temporal/client';
 import { waitFor } from '../../src/platform/wait';
-import { processesToRun, Supervisor } from '../../src/processes/supervisor';
+import { processesToRun } from '../../src/processes/supervisor';
 import { benchStackUp } from '../bench/bench-stack';
-import { ledgersOf, slowProviders, unwhole } from '../bench/drill-orders';
+import { drillSupervisor, ledgersOf, slowProviders, unwhole } from '../bench/drill-orders';
 import { began, gitCommit, machine, progress, textTable } from '../bench/run-info';
 import { temporalBinary } from '../stack/binaries';
 import { makeBuilds, retireWorker, startWorker } from './builds';
@@ -131,20 +131,12 @@ async function main(argv: string[]): Promise<void> {
       .join(' and ')} (Temporal's defaults: 3 min), so a version's drainage shows within seconds`,
   );
   const logDir = path.join(config.stack.dir, 'logs', 'release-drill');
-  const sup = new Supervisor({
+  const sup = drillSupervisor(
     config,
-    names: processesToRun(config).filter((n) => n !== 'temporal-worker'),
-    env: {
-      SHIPSHAPE_STACK_DIR: config.stack.dir,
-      SHIPSHAPE_PORT_OFFSET: process.env.SHIPSHAPE_PORT_OFFSET,
-      SHIPSHAPE_API_RATE_PER_MIN: '0',
-      LOG_LEVEL: process.env.LOG_LEVEL,
-    },
-    log: (line) => progress(`shipshape: ${line}`),
-    restart: false,
-    readyTimeoutMs: 300_000,
-    logDir,
-  });
+    'release-drill',
+    progress,
+    processesToRun(config).filter((n) => n !== 'temporal-worker'),
+  );
   const temporal = await connectTemporalClient(config, 'cli');
   const d: Drill = {
     config,
