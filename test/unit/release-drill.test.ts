@@ -9,6 +9,7 @@ describe('release drill', () => {
         orders: 200,
         perStep: 20,
         latencyMs: 1000,
+        temporal: 'dev',
         json: false,
         help: false,
       });
@@ -17,6 +18,15 @@ describe('release drill', () => {
     it('places at least 10 orders a step, or as many as asked', () => {
       assert.equal(parseOptions(['--orders', '20']).perStep, 10);
       assert.equal(parseOptions(['--orders', '20', '--per-step', '3']).perStep, 3);
+    });
+
+    it('runs on the dev server unless asked for the cluster, and names the modes it knows', () => {
+      assert.equal(parseOptions(['--temporal', 'cluster']).temporal, 'cluster');
+      assert.throws(
+        () => parseOptions(['--temporal', 'kubernetes']),
+        /--temporal needs one of dev, cluster/,
+      );
+      assert.throws(() => parseOptions(['--temporal']), /--temporal needs one of/);
     });
 
     it('refuses an unknown option, and a count that is not a whole number of 1 or more', () => {

@@ -24,7 +24,7 @@ const STACKS: { name: string; offset: number; extras: (keyof typeof EXTRAS)[] }[
   { name: 'the local stack', offset: 0, extras: ['temporalCluster'] },
   { name: 'the chaos stack', offset: CHAOS_PORT_OFFSET, extras: ['natsCluster'] },
   { name: 'the bench stack', offset: BENCH_PORT_OFFSET, extras: ['temporalCluster'] },
-  { name: "the release drill's", offset: RELEASE_DRILL_PORT_OFFSET, extras: [] },
+  { name: "the release drill's", offset: RELEASE_DRILL_PORT_OFFSET, extras: ['temporalCluster'] },
   {
     name: 'the test stack',
     offset: TEST,

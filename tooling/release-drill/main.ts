@@ -29,7 +29,8 @@ import { tally, tallyRows } from './tally';
 
 /**
  * Temporal checks a version that no longer takes new workflows for pinned runs only after a grace
- * period, then at an interval (3 minutes each by default): shortened, a drill's drainage shows in seconds.
+ * period, then at an interval (3 minutes each by default): shortened, a drill's drainage shows in
+ * seconds. The dev server takes them as flags, the cluster's nodes in their dynamic config file.
  */
 const DRAINAGE_CONFIG = {
   'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '5s',
@@ -124,9 +125,13 @@ async function main(argv: string[]): Promise<void> {
   }
   process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-release-drill';
   process.env.SHIPSHAPE_PORT_OFFSET ??= String(RELEASE_DRILL_PORT_OFFSET);
-  const config = await benchStackUp(progress, 'dev', { devServerDynamicConfig: DRAINAGE_CONFIG });
+  const config = await benchStackUp(progress, opts.temporal, {
+    temporalDynamicConfig: DRAINAGE_CONFIG,
+  });
   progress(
-    `the dev server runs with ${Object.entries(DRAINAGE_CONFIG)
+    `${opts.temporal === 'dev' ? 'the dev server runs' : "the cluster's nodes run"} with ${Object.entries(
+      DRAINAGE_CONFIG,
+    )
       .map(([k, v]) => `${k}=${v}`)
       .join(' and ')} (Temporal's defaults: 3 min), so a version's drainage shows within seconds`,
   );
@@ -200,7 +205,7 @@ async function report(d: Drill, opts: Options): Promise<void> {
     commit: gitCommit(),
     machine: machine(),
     options: opts,
-    devServerDynamicConfig: DRAINAGE_CONFIG,
+    temporalDynamicConfig: DRAINAGE_CONFIG,
     builds: Object.fromEntries(
       d.builds.map((b) => [b.label, { buildId: b.buildId, what: b.what }]),
     ),

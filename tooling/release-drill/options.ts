@@ -1,10 +1,14 @@
+import { TEMPORAL_MODES, temporalModeNamed } from '../../src/platform/config';
+import type { TemporalMode } from '../../src/platform/config';
+
 /** The release drill's command line. */
 
 export const HELP = `npm run release-drill -- [options]
 
-A release of new workflow code while orders are in flight, on a local stack of its own (the dev server,
-SHIPSHAPE_STACK_DIR .shipshape-release-drill, SHIPSHAPE_PORT_OFFSET 2400 unless set), with every process
-of \`shipshape run\` and providers slowed to --latency ms a call. Four builds of the Temporal worker:
+A release of new workflow code while orders are in flight, on a local stack of its own (Temporal as
+--temporal says, SHIPSHAPE_STACK_DIR .shipshape-release-drill, SHIPSHAPE_PORT_OFFSET 2400 unless set),
+with every process of \`shipshape run\` and providers slowed to --latency ms a call. Temporal starts
+with an empty database and its version drainage checks shortened to seconds (it says which settings). Four builds of the Temporal worker:
 A (this checkout), B (a change A's histories would not replay), C (another change), D (a bad build).
   1. release: --orders orders held open on A; B's worker starts, ramps to 10 % then 100 % while new
      orders come in; A's drainage is printed as it changes and A's worker retired once it is DRAINED.
@@ -19,6 +23,8 @@ tooling/bench/results/release-drill-<time>.json, and ends with a line violations
   --orders <n>      orders held open on build A (default 200)
   --per-step <n>    new orders placed at each routing step (default: a tenth of --orders, at least 10)
   --latency <ms>    each provider call (default 1000)
+  --temporal <mode> dev: the Temporal CLI's dev server (default); cluster: two Temporal server nodes
+                    on PostgreSQL, as \`shipshape stack up --temporal cluster\` runs them
   --json            print the figures as JSON last
   --help            this text`;
 
@@ -29,6 +35,7 @@ export interface Options {
   orders: number;
   perStep: number;
   latencyMs: number;
+  temporal: TemporalMode;
   json: boolean;
   help: boolean;
 }
@@ -39,7 +46,13 @@ export class UsageError extends Error {
 }
 
 export function parseOptions(argv: readonly string[]): Options {
-  const o = { orders: 200, latencyMs: 1000, json: false, help: false } as Options & {
+  const o = {
+    orders: 200,
+    latencyMs: 1000,
+    temporal: 'dev',
+    json: false,
+    help: false,
+  } as Options & {
     perStep?: number;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -55,7 +68,11 @@ export function parseOptions(argv: readonly string[]): Options {
     else if (a === '--orders') o.orders = num();
     else if (a === '--per-step') o.perStep = num();
     else if (a === '--latency') o.latencyMs = num();
-    else if (a === '--json') o.json = true;
+    else if (a === '--temporal') {
+      const mode = temporalModeNamed(argv[++i] ?? '');
+      if (!mode) throw new UsageError(`--temporal needs one of ${TEMPORAL_MODES.join(', ')}`);
+      o.temporal = mode;
+    } else if (a === '--json') o.json = true;
     else throw new UsageError(`unknown option ${a}`);
   }
   return { ...o, perStep: o.perStep ?? Math.max(10, Math.round(o.orders / 10)) };

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../../src/platform/config';
+import { temporalCliFlags } from '../../src/platform/temporal/connection';
 import { describeVersion, setCurrentVersion } from '../../src/platform/temporal/worker-deployment';
 import { waitFor } from '../../src/platform/wait';
 import { workflowIdFor } from '../../workflows/definitions';
@@ -100,10 +101,7 @@ export async function pinTo(r: Routing, orderId: string, buildId: string): Promi
   const args = [
     'workflow',
     'update-options',
-    '--address',
-    r.config.temporal.address,
-    '--namespace',
-    r.config.temporal.namespace,
+    ...temporalCliFlags(r.config, 'cli'),
     '--workflow-id',
     workflowIdFor(orderId),
     '--versioning-override-behavior',

@@ -24,6 +24,8 @@ import { TemporalCluster } from './temporal-cluster';
 import { startTemporalUi, stopTemporalUi, temporalUiPaths, temporalUiPid } from './temporal-ui';
 import { runBehind } from '../../src/processes/priority';
 import { CLUSTER_NODES } from './temporal-node';
+import { withDynamicConfig } from './dynamic-config';
+import type { DynamicConfigValues } from './dynamic-config';
 import { startUiGate, stopUiGate, uiGateLogFile, uiGatePid } from './ui-gate';
 
 /**
@@ -65,6 +67,7 @@ const MODE_NAMES: Record<TemporalMode, string> = {
 export function stackTemporalCluster(
   config: Config,
   log: (line: string) => void = () => undefined,
+  dynamicConfigFile?: string,
 ): TemporalCluster {
   return new TemporalCluster({
     dir: path.join(config.stack.dir, 'temporal-cluster'),
@@ -76,6 +79,7 @@ export function stackTemporalCluster(
     postgres: { stackDir: config.stack.dir, port: config.stack.ports.postgres },
     database: 'temporal',
     namespace: config.temporal.namespace,
+    ...(dynamicConfigFile ? { dynamicConfigFile } : {}),
     log,
   });
 }
@@ -132,10 +136,11 @@ async function ensurePortFree(port: number, name: string): Promise<void> {
 
 export interface StackUpOptions {
   /**
-   * Dynamic config the dev server starts with, beside our own (a drill's shorter intervals). Applies
-   * only when this call starts it: a running dev server keeps its settings.
+   * Dynamic config Temporal starts with, beside our own (a drill's shorter intervals): the dev
+   * server's flags, or the cluster nodes' file (the deployment's, these added). Applies only when this
+   * call starts Temporal: a running one keeps its settings.
    */
-  devServerDynamicConfig?: Record<string, string | number | boolean>;
+  temporalDynamicConfig?: DynamicConfigValues;
 }
 
 /**
@@ -201,7 +206,7 @@ export async function stackUp(
     log(`starting Temporal dev server on ${config.temporal.address} (UI ${config.temporal.uiUrl})`);
     state.pids.temporal = spawnDetached(
       temporalBin!,
-      temporalArgs(config.stack.dir, ports, config.temporal.namespace, opts.devServerDynamicConfig),
+      temporalArgs(config.stack.dir, ports, config.temporal.namespace, opts.temporalDynamicConfig),
       p.logFile,
       p.dir,
     );
@@ -230,7 +235,15 @@ export async function stackUp(
   // The cluster keeps its data in the stack's PostgreSQL, so it starts once PostgreSQL answers.
   const startCluster = async () => {
     await startPg();
-    const cluster = stackTemporalCluster(config, log);
+    const cluster = stackTemporalCluster(
+      config,
+      log,
+      opts.temporalDynamicConfig &&
+        withDynamicConfig(
+          path.join(config.stack.dir, 'temporal-dynamicconfig.yaml'),
+          opts.temporalDynamicConfig,
+        ),
+    );
     if (cluster.forwarderPid() === undefined) await ensurePortFree(ports.temporal, 'Temporal');
     await cluster.start();
     if (temporalUiPid(uiDir(config)) === undefined)
