@@ -18,6 +18,7 @@ import { gitCommit, machine, positiveInt, progress, textTable } from '../run-inf
 import { historyFigures } from '../temporal-figures';
 import type { WorkflowFigures } from '../temporal-figures';
 import { FLOOR_TASK_QUEUE } from './worker';
+import { closedLoop } from './closed-loop';
 import { REPLIER_SOCKET_ENV } from './replier-link';
 import {
   ADOPTION_RATIO,
@@ -65,30 +66,6 @@ type ShapeResult = Omit<WorkflowFigures, 'sampled'> & {
   };
 };
 
-/**
- * `concurrency` callers each running one workflow after another until `ms` is up. Returns the
- * workflows that finished inside the window and their start-to-result latencies.
- */
-async function closedLoop(
-  run: (n: number) => Promise<void>,
-  concurrency: number,
-  ms: number,
-): Promise<{ latencies: number[]; elapsedMs: number }> {
-  const latencies: number[] = [];
-  const start = Date.now();
-  const end = start + ms;
-  let n = 0;
-  const caller = async () => {
-    while (Date.now() < end) {
-      const t0 = Date.now();
-      await run(n++);
-      if (Date.now() <= end) latencies.push(Date.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  return { latencies, elapsedMs: ms };
-}
-
 function phase(latencies: number[], elapsedMs: number): Phase {
   return {
     workflows: latencies.length,
@@ -114,6 +91,9 @@ async function serverProcesses(config: Config): Promise<Record<string, Watched>>
   }
   return out;
 }
+
+/** How long the saturated phase takes to start all its callers. */
+const RAMP_SECONDS = 5;
 
 /** The bench's own processes: the worker, and the replier when a delivery shape is measured. */
 interface Forked {
@@ -176,11 +156,8 @@ async function measureShape(
     });
 
   progress(`${shape}: one at a time for ${plan.unloadedSeconds} s (the latency floor)`);
-  const one = await closedLoop(run, 1, plan.unloadedSeconds * 1000);
+  const one = await closedLoop(run, 1, 0, plan.unloadedSeconds * 1000);
   offset = 1_000_000;
-  progress(`${shape}: ${plan.concurrency} at a time, ${Math.min(5, plan.seconds)} s warm-up`);
-  await closedLoop(run, plan.concurrency, Math.min(5, plan.seconds) * 1000);
-  offset = 2_000_000;
 
   const servers = await serverProcesses(config);
   const sampler = new ProcessSampler(() => ({
@@ -189,10 +166,16 @@ async function measureShape(
     ...(forked.replier ? { replier: { pid: forked.replier.pid! } } : {}),
     load: { pid: process.pid },
   }));
-  progress(`${shape}: ${plan.concurrency} at a time for ${plan.seconds} s`);
-  sampler.start();
-  const saturated = await closedLoop(run, plan.concurrency, plan.seconds * 1000);
-  sampler.stop();
+  progress(
+    `${shape}: ${plan.concurrency} at a time, started over ${RAMP_SECONDS} s; measured for ${plan.seconds} s once ${plan.concurrency} have finished`,
+  );
+  const saturated = await closedLoop(
+    run,
+    plan.concurrency,
+    RAMP_SECONDS * 1000,
+    plan.seconds * 1000,
+    { opened: () => sampler.start(), closed: () => sampler.stop() },
+  );
   const figures = sampler.figures();
   const done = saturated.latencies.length;
   const result: ShapeResult = {
@@ -205,7 +188,7 @@ async function measureShape(
       ),
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, f.peakRssMb])),
     },
-    ...(await historyFigures(client, config.temporal.namespace, workflowId(2_000_000))),
+    ...(await historyFigures(client, config.temporal.namespace, workflowId(1_000_000))),
   };
   progress(
     `${shape}: ${result.saturated.perSec}/s at ${plan.concurrency} in flight; one at a time p50 ${result.unloaded.latencyP50Ms} ms`,
