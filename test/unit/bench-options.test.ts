@@ -42,7 +42,7 @@ describe('npm run bench:engine: options', () => {
   refusesMistakes(path.join(distDir, 'tooling', 'bench', 'engine-floor', 'main.js'), [
     [
       ['--shapes', 'order-shaped,nope'],
-      /--shapes: unknown shape nope; choose from start-and-complete, order-shaped/,
+      /--shapes: unknown shape nope; choose from start-and-complete, order-shaped, async-activity, update, signal-local/,
     ],
     [['--concurrency', '0'], /must be a whole number of at least 1, got "0"/],
   ]);

@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Command, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { TEMPORAL_MODES, temporalModeNamed } from '../../../src/platform/config';
@@ -16,16 +18,27 @@ import { gitCommit, machine, positiveInt, progress, textTable } from '../run-inf
 import { historyFigures } from '../temporal-figures';
 import type { WorkflowFigures } from '../temporal-figures';
 import { FLOOR_TASK_QUEUE } from './worker';
+import { closedLoop } from './closed-loop';
+import { REPLIER_SOCKET_ENV } from './replier-link';
+import {
+  ADOPTION_RATIO,
+  BASELINE_SHAPE,
+  DELIVERY_SHAPES,
+  SHAPES,
+  ratiosToBaseline,
+  shapeTitle,
+  workflowOf,
+} from './shapes';
+import type { Shape } from './shapes';
 
 /**
  * `npm run bench:engine`: how many workflows per second Temporal and one worker finish on this machine
  * when the workflows do nothing but Temporal's part of an order — its ceiling for any design built on
  * one workflow per order, and the latency an order cannot go below — on the dev server (SQLite, one
  * history shard) and on the two-node cluster (PostgreSQL, four shards), one after the other in one run.
+ * The delivery shapes (./shapes.ts) measure, side by side, the ways a step's reply could reach an
+ * order's workflow, each answered by the replier (./replier.ts), a process of its own.
  */
-
-const SHAPES = ['start-and-complete', 'order-shaped'] as const;
-type Shape = (typeof SHAPES)[number];
 
 interface Plan {
   steps: number;
@@ -53,30 +66,6 @@ type ShapeResult = Omit<WorkflowFigures, 'sampled'> & {
   };
 };
 
-/**
- * `concurrency` callers each running one workflow after another until `ms` is up. Returns the
- * workflows that finished inside the window and their start-to-result latencies.
- */
-async function closedLoop(
-  run: (n: number) => Promise<void>,
-  concurrency: number,
-  ms: number,
-): Promise<{ latencies: number[]; elapsedMs: number }> {
-  const latencies: number[] = [];
-  const start = Date.now();
-  const end = start + ms;
-  let n = 0;
-  const caller = async () => {
-    while (Date.now() < end) {
-      const t0 = Date.now();
-      await run(n++);
-      if (Date.now() <= end) latencies.push(Date.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  return { latencies, elapsedMs: ms };
-}
-
 function phase(latencies: number[], elapsedMs: number): Phase {
   return {
     workflows: latencies.length,
@@ -103,17 +92,61 @@ async function serverProcesses(config: Config): Promise<Record<string, Watched>>
   return out;
 }
 
+/** How long the saturated phase takes to start all its callers. */
+const RAMP_SECONDS = 5;
+
+/** The bench's own processes: the worker, and the replier when a delivery shape is measured. */
+interface Forked {
+  worker: ChildProcess;
+  replier?: ChildProcess;
+}
+
+/**
+ * The replier first when a delivery shape is measured (the worker's activities connect to its socket),
+ * then the worker; the replier stopped again if the worker does not start.
+ */
+async function forkBench(
+  config: Config,
+  plan: Plan,
+  logFile: (name: string) => string,
+): Promise<Forked> {
+  const env: NodeJS.ProcessEnv = { SHIPSHAPE_STACK_DIR: config.stack.dir };
+  let replier: ChildProcess | undefined;
+  if (plan.shapes.some((s) => DELIVERY_SHAPES.includes(s))) {
+    env[REPLIER_SOCKET_ENV] = path.join(os.tmpdir(), `engine-floor-replier-${process.pid}.sock`);
+    replier = await forkReady(
+      require.resolve('./replier'),
+      [],
+      env,
+      logFile('replier'),
+      'the engine-floor replier',
+    );
+  }
+  try {
+    const worker = await forkReady(
+      require.resolve('./worker'),
+      [],
+      env,
+      logFile('worker'),
+      'the engine-floor worker',
+    );
+    return { worker, replier };
+  } catch (err) {
+    if (replier) await stopChildren([replier]);
+    throw err;
+  }
+}
+
 async function measureShape(
   shape: Shape,
   plan: Plan,
   config: Config,
   client: Client,
-  workerPid: number,
+  forked: Forked,
 ): Promise<ShapeResult> {
   const runId = Date.now().toString(36);
   const workflowId = (n: number) => `floor-${shape}-${runId}-${n}`;
-  const [type, args]: [string, unknown[]] =
-    shape === 'order-shaped' ? ['orderShaped', [plan.steps]] : ['startAndComplete', []];
+  const [type, args] = workflowOf(shape, plan.steps);
   let offset = 0;
   const run = (n: number) =>
     client.workflow.execute(type, {
@@ -123,22 +156,26 @@ async function measureShape(
     });
 
   progress(`${shape}: one at a time for ${plan.unloadedSeconds} s (the latency floor)`);
-  const one = await closedLoop(run, 1, plan.unloadedSeconds * 1000);
+  const one = await closedLoop(run, 1, 0, plan.unloadedSeconds * 1000);
   offset = 1_000_000;
-  progress(`${shape}: ${plan.concurrency} at a time, ${Math.min(5, plan.seconds)} s warm-up`);
-  await closedLoop(run, plan.concurrency, Math.min(5, plan.seconds) * 1000);
-  offset = 2_000_000;
 
   const servers = await serverProcesses(config);
   const sampler = new ProcessSampler(() => ({
     ...servers,
-    worker: { pid: workerPid },
+    worker: { pid: forked.worker.pid! },
+    ...(forked.replier ? { replier: { pid: forked.replier.pid! } } : {}),
     load: { pid: process.pid },
   }));
-  progress(`${shape}: ${plan.concurrency} at a time for ${plan.seconds} s`);
-  sampler.start();
-  const saturated = await closedLoop(run, plan.concurrency, plan.seconds * 1000);
-  sampler.stop();
+  progress(
+    `${shape}: ${plan.concurrency} at a time, started over ${RAMP_SECONDS} s; measured for ${plan.seconds} s once ${plan.concurrency} have finished`,
+  );
+  const saturated = await closedLoop(
+    run,
+    plan.concurrency,
+    RAMP_SECONDS * 1000,
+    plan.seconds * 1000,
+    { opened: () => sampler.start(), closed: () => sampler.stop() },
+  );
   const figures = sampler.figures();
   const done = saturated.latencies.length;
   const result: ShapeResult = {
@@ -151,7 +188,7 @@ async function measureShape(
       ),
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, f.peakRssMb])),
     },
-    ...(await historyFigures(client, config.temporal.namespace, workflowId(2_000_000))),
+    ...(await historyFigures(client, config.temporal.namespace, workflowId(1_000_000))),
   };
   progress(
     `${shape}: ${result.saturated.perSec}/s at ${plan.concurrency} in flight; one at a time p50 ${result.unloaded.latencyP50Ms} ms`,
@@ -171,7 +208,10 @@ const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 10) / 1
 function table(results: Results, plan: Plan): string {
   const cpu = (r: ShapeResult, k: string) => r.saturated.cpuMsPerWorkflow[k] ?? '–';
   const rows: [string, (r: ShapeResult) => string | number][] = [
-    ['workflows/s, saturated', (r) => `${r.saturated.perSec} (${plan.concurrency} in flight)`],
+    [
+      'workflows (orders)/s, saturated',
+      (r) => `${r.saturated.perSec} (${plan.concurrency} in flight)`,
+    ],
     [
       'CPU ms per workflow: Temporal (per node) / PostgreSQL',
       (r) => {
@@ -180,8 +220,9 @@ function table(results: Results, plan: Plan): string {
       },
     ],
     [
-      'CPU ms per workflow: forwarder / worker / load',
-      (r) => `${cpu(r, 'forwarder')} / ${cpu(r, 'worker')} / ${cpu(r, 'load')}`,
+      'CPU ms per workflow: forwarder / worker / replier / load',
+      (r) =>
+        `${cpu(r, 'forwarder')} / ${cpu(r, 'worker')} / ${cpu(r, 'replier')} / ${cpu(r, 'load')}`,
     ],
     [
       'latency p50 / p99, one at a time (ms)',
@@ -201,10 +242,7 @@ function table(results: Results, plan: Plan): string {
   );
   const head = [
     '',
-    ...columns.map(
-      ({ mode, shape }) =>
-        `${mode}: ${shape === 'order-shaped' ? `order-shaped (${plan.steps} steps)` : shape}`,
-    ),
+    ...columns.map(({ mode, shape }) => `${mode}: ${shapeTitle(shape, plan.steps)}`),
   ];
   return textTable(
     head,
@@ -212,6 +250,31 @@ function table(results: Results, plan: Plan): string {
       label,
       ...columns.map(({ mode, shape }) => String(f(results[mode]![shape]!))),
     ]),
+  );
+}
+
+/** Each mode's workflows/s per shape as a multiple of async-activity's. */
+function ratios(results: Results): Partial<Record<TemporalMode, Partial<Record<Shape, number>>>> {
+  return Object.fromEntries(
+    Object.entries(results).map(([mode, byShape]) => [
+      mode,
+      ratiosToBaseline(
+        Object.fromEntries(Object.entries(byShape).map(([s, r]) => [s, r.saturated.perSec])),
+      ),
+    ]),
+  );
+}
+
+/** One line per shape and mode: its ceiling against Shipshape's delivery shape, and the rule. */
+function ratioLines(results: Results): string[] {
+  return Object.entries(ratios(results)).flatMap(([mode, byShape]) =>
+    Object.entries(byShape).map(
+      ([shape, x]) =>
+        `${mode}: ${shape} ${x.toFixed(2)}× ${BASELINE_SHAPE}'s orders/s` +
+        (DELIVERY_SHAPES.includes(shape as Shape)
+          ? ` (adopted only at ≥${ADOPTION_RATIO}× with every guarantee kept)`
+          : ' (a synchronous activity: no service replies this way)'),
+    ),
   );
 }
 
@@ -251,8 +314,10 @@ async function main(argv: string[]): Promise<void> {
     .description(
       "Measures Temporal's ceiling on this machine, on the dev server and on the two-node cluster one after the " +
         "other: workflows that do nothing but Temporal's part of an order, run by one worker with Shipshape's " +
-        'settings on the bench stack (its Temporal restarted empty for each). Prints a table and writes ' +
-        'tooling/bench/results/<timestamp>-engine.json.',
+        'settings on the bench stack (its Temporal restarted empty for each). The delivery shapes ' +
+        "(async-activity, Shipshape's; update; signal-local) take each step's reply from a replier process " +
+        "standing for the service and the reply bridge. Prints a table, each shape's orders/s against " +
+        "async-activity's, and writes tooling/bench/results/<timestamp>-engine.json.",
     )
     .addOption(
       new Option(
@@ -267,7 +332,7 @@ async function main(argv: string[]): Promise<void> {
       ).default(SHAPES.join(',')),
     )
     .addOption(
-      new Option('--steps <n>', "activities in an order-shaped workflow (Shipshape's: 5)")
+      new Option('--steps <n>', "steps per workflow, but start-and-complete's (Shipshape's: 5)")
         .argParser(positiveInt)
         .default(5),
     )
@@ -304,27 +369,30 @@ async function main(argv: string[]): Promise<void> {
     const config = await benchStackUp(progress, mode);
     const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
     mkdirSync(logDir, { recursive: true });
-    const worker = await forkReady(
-      require.resolve('./worker'),
-      [],
-      { SHIPSHAPE_STACK_DIR: config.stack.dir },
-      path.join(logDir, `engine-floor-worker-${mode}.log`),
-      'the engine-floor worker',
+    const forked = await forkBench(config, plan, (name) =>
+      path.join(logDir, `engine-floor-${name}-${mode}.log`),
     );
     const client = await connectTemporalClient(config, 'cli');
     const byShape: Partial<Record<Shape, ShapeResult>> = (results[mode] = {});
     try {
       for (const shape of plan.shapes) {
-        byShape[shape] = await measureShape(shape, plan, config, client, worker.pid!);
-        const out = { temporal: results, machine: machine(), commit: gitCommit(), plan };
+        byShape[shape] = await measureShape(shape, plan, config, client, forked);
+        const out = {
+          temporal: results,
+          ratiosToAsyncActivity: ratios(results),
+          machine: machine(),
+          commit: gitCommit(),
+          plan,
+        };
         writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       }
     } finally {
       await client.connection.close();
-      await stopChildren([worker]);
+      await stopChildren([forked.worker, ...(forked.replier ? [forked.replier] : [])]);
     }
   }
   process.stdout.write(table(results, plan) + '\n');
+  for (const line of ratioLines(results)) process.stdout.write(line + '\n');
   progress(`figures: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -6,12 +6,14 @@ import {
   temporalDataConverter,
 } from '../../../src/platform/temporal/connection';
 import { floorActivities } from './activities';
+import { REPLIER_SOCKET_ENV, replierLink } from './replier-link';
 
 export const FLOOR_TASK_QUEUE = 'engine-floor';
 
 /**
  * The floor's worker, a process of its own so that its CPU is counted apart from the load's: Shipshape's
- * worker settings (task slots, payload encryption), the floor's workflows and activities.
+ * worker settings (task slots, payload encryption), the floor's workflows and activities. The delivery
+ * shapes' activities reach the replier over the socket the bench names in ENGINE_FLOOR_REPLIER_SOCKET.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: FLOOR_TASK_QUEUE,
     workflowBundle: { code },
-    activities: floorActivities,
+    activities: floorActivities(replierLink(process.env[REPLIER_SOCKET_ENV])),
     maxConcurrentActivityTaskExecutions: config.worker.activitySlots,
     maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
     maxCachedWorkflows: config.worker.cachedWorkflows,
