@@ -3,16 +3,24 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { distDir } from '../../src/platform/paths';
 
+/**
+ * The workflow the ceiling is measured with: an order's steps with no work in them, each step's
+ * activity completed from another process by its task token, as the reply bridge completes an order's.
+ */
+export const CEILING_SHAPE = 'async-activity';
+
 export interface EngineCeiling {
-  /** Order-shaped workflows (5 steps, no work) the dev server and one worker finish per second. */
-  orderShapedPerSec: number;
+  /** The bench:engine shape measured (CEILING_SHAPE). */
+  shape: string;
+  /** Such workflows (5 steps, no work) the dev server and one worker finish per second. */
+  perSec: number;
   /** Shipshape's maximum sustained orders/s in the same run, as a share of that. */
   shipshapeShare: number | null;
 }
 
 /**
- * The engine's ceiling measured in this run, after the designs: `bench:engine` for the order-shaped
- * workflow on the dev server (the stack the designs ran on), as a child, its log in `logDir`.
+ * The engine's ceiling measured in this run, after the designs: `bench:engine` for CEILING_SHAPE on
+ * the dev server (the stack the designs ran on), as a child, its log in `logDir`.
  */
 export async function engineCeiling(
   seconds: number,
@@ -29,7 +37,7 @@ export async function engineCeiling(
       '--temporal',
       'dev',
       '--shapes',
-      'order-shaped',
+      CEILING_SHAPE,
       '--seconds',
       String(seconds),
       '--out',
@@ -42,11 +50,12 @@ export async function engineCeiling(
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the engine's ceiling could not be measured; see ${logFile}`);
   const figures = JSON.parse(readFileSync(out, 'utf8')) as {
-    temporal: { dev: { 'order-shaped': { saturated: { perSec: number } } } };
+    temporal: { dev: Record<string, { saturated: { perSec: number } }> };
   };
-  const perSec = figures.temporal.dev['order-shaped'].saturated.perSec;
+  const perSec = figures.temporal.dev[CEILING_SHAPE]!.saturated.perSec;
   return {
-    orderShapedPerSec: perSec,
+    shape: CEILING_SHAPE,
+    perSec,
     shipshapeShare:
       shipshapeMaxPerSec !== undefined && perSec > 0
         ? Math.round((shipshapeMaxPerSec / perSec) * 100) / 100

@@ -7,7 +7,7 @@ import { benchStackUp } from './bench-stack';
 import { profileProcessesInto } from './designs';
 import type { DesignName } from './designs';
 import { runFocused } from './focused-run';
-import { engineCeiling } from './engine-ceiling';
+import { CEILING_SHAPE, engineCeiling } from './engine-ceiling';
 import type { EngineCeiling } from './engine-ceiling';
 import { runDesign } from './full-run';
 import type { DesignResult } from './full-run';
@@ -93,10 +93,12 @@ async function main(argv: string[]): Promise<void> {
   }
   // Shipshape's rate against what the engine alone does on this machine, measured now, not quoted.
   if (results.shipshape) {
-    progress("the engine's ceiling: order-shaped workflows on the dev server, no work in them");
+    progress(
+      `the engine's ceiling: ${CEILING_SHAPE} workflows (an order's steps, no work) on the dev server`,
+    );
     ceiling = await engineCeiling(plan.quick ? 5 : 20, logDir, results.shipshape.maxOrdersPerSec);
     progress(
-      `engine ceiling ${ceiling.orderShapedPerSec}/s; Shipshape sustained ${results.shipshape.maxOrdersPerSec}/s = ${ceiling.shipshapeShare} of it`,
+      `engine ceiling ${ceiling.perSec}/s; Shipshape sustained ${results.shipshape.maxOrdersPerSec}/s = ${ceiling.shipshapeShare} of it`,
     );
   }
   save(true);

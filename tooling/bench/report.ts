@@ -27,7 +27,7 @@ export function table(
       "… ÷ the engine's ceiling, same run",
       (_r, name) =>
         name === 'shipshape' && ceiling
-          ? `${ceiling.shipshapeShare} (of ${ceiling.orderShapedPerSec}/s)`
+          ? `${ceiling.shipshapeShare} (of ${ceiling.perSec}/s, ${ceiling.shape})`
           : '-',
     ],
     [
