@@ -31,10 +31,12 @@ const NATS_MIN = [2, 12];
  */
 export const TEMPORAL_SERVER_VERSION = '1.32.2';
 /**
- * The Temporal UI server beside the cluster: the newest release that builds here (2.58.x want
- * go.temporal.io/api v1.64.0, which the module proxy does not serve).
+ * The Temporal UI server beside the cluster: the newest release. Its go.mod wants go.temporal.io/api
+ * v1.64.0, which the module proxy does not serve, so it is built in a module of our own that requires
+ * TEMPORAL_UI_REQUIRES instead (a later patch release of the same API).
  */
-export const TEMPORAL_UI_VERSION = '2.56.4';
+export const TEMPORAL_UI_VERSION = '2.58.1';
+const TEMPORAL_UI_REQUIRES = ['go.temporal.io/api@v1.64.3'];
 /**
  * The Go every build uses, fetched by the go command from the module proxy on first use (the machine's
  * own Go may be older than the server needs). A GOTOOLCHAIN set by the caller wins.
@@ -120,6 +122,14 @@ interface GoBinary {
 }
 
 /**
+ * Modules (`path@version`) the build requires beyond what the packages' own go.mod say. `go install
+ * pkg@version` builds with exactly those; with `requires`, the packages are built in a throwaway
+ * module of ours that requires them and these, so a dependency the proxy does not serve can be
+ * replaced by a later release of it.
+ */
+type Requires = readonly string[];
+
+/**
  * Builds `binaries` with one `go install` into a fresh folder beside the cache, then moves each into
  * place under its own name: a binary appears whole or not at all, and never over one that runs.
  */
@@ -129,12 +139,13 @@ async function goInstall(
   binDir: string,
   log: (line: string) => void,
   built: () => boolean,
+  requires: Requires = [],
 ): Promise<void> {
   mkdirSync(binDir, { recursive: true });
   await underBuildLock(binDir, label, built, log, async () => {
     const gobin = mkdtempSync(path.join(binDir, `.gobin-${label}-`));
     try {
-      await goBuild(label, binaries, gobin, log);
+      await goBuild(label, binaries, gobin, log, requires);
       for (const b of binaries)
         renameSync(path.join(gobin, goBinaryName(b.pkg)), path.join(binDir, b.as));
     } finally {
@@ -155,6 +166,7 @@ async function goBuild(
   binaries: GoBinary[],
   gobin: string,
   log: (line: string) => void,
+  requires: Requires,
 ): Promise<void> {
   const go =
     (await which('go')) ??
@@ -176,13 +188,24 @@ async function goBuild(
   const progress = new BuildProgress(label, stderrOrLog(log));
   const ticker = setInterval(() => progress.tick(), 1000);
   let built = false;
+  const cwd = requires.length ? mkdtempSync(path.join(gobin, '.module-')) : undefined;
   try {
-    progress.compilingStarts(await plannedPackages(go, pkgs, env));
-    await goInstallVerbose(go, pkgs, env, () => progress.packageCompiled());
+    let install = pkgs;
+    if (cwd) {
+      writeFileSync(path.join(cwd, 'go.mod'), 'module shipshape.local/build\n\ngo 1.26\n');
+      await run(go, ['get', ...pkgs, ...requires], { cwd, env, maxBuffer: 64 * 1024 * 1024 });
+      install = pkgs.map((p) => p.replace(/@.*/, ''));
+    }
+    progress.compilingStarts(await plannedPackages(go, install, env, cwd));
+    await goInstallVerbose(go, install, env, cwd, () => progress.packageCompiled());
     built = true;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr;
+    throw stderr ? new MissingBinaryError(`go get ${pkgs.join(' ')} failed:\n${stderr}`) : err;
   } finally {
     clearInterval(ticker);
     progress.finish(built);
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
   }
 }
 
@@ -194,9 +217,11 @@ async function plannedPackages(
   go: string,
   pkgs: string[],
   env: NodeJS.ProcessEnv,
+  cwd: string | undefined,
 ): Promise<number | undefined> {
   try {
     const { stdout, stderr } = await run(go, ['install', '-n', ...pkgs], {
+      cwd,
       env,
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -211,10 +236,12 @@ function goInstallVerbose(
   go: string,
   pkgs: string[],
   env: NodeJS.ProcessEnv,
+  cwd: string | undefined,
   compiled: () => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(go, ['install', '-v', ...pkgs], {
+      cwd,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -307,6 +334,7 @@ export async function temporalUiBinary(
       binDir,
       log,
       () => existsSync(cached),
+      TEMPORAL_UI_REQUIRES,
     );
   return cached;
 }
