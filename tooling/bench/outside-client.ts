@@ -1,0 +1,119 @@
+import { parseArgs } from 'node:util';
+import { orderBody, percentile } from './load';
+
+/**
+ * An outside client: the stream's shape (`orders` orders from `clients` clients, each posting its next
+ * once answered) against an API that is already running, timed by a program that shares nothing with
+ * the bench: its own process, Node's own fetch, its own connections. What it measures is what a
+ * user's client gets, to hold the bench's figures against.
+ *
+ *   node dist/tooling/bench/outside-client.js --url http://127.0.0.1:3000/orders [--orders 400]
+ *     [--clients 16] [--prefix outside] [--json]      (the key: SHIPSHAPE_CALLER_API_KEY)
+ */
+
+export interface OutsideStream {
+  url: string;
+  key: string;
+  orders: number;
+  clients: number;
+  /** Order ids are `<prefix>-<n>`: a prefix of its own for each run, or the API finds them placed. */
+  prefix: string;
+}
+
+export interface OutsideFigures {
+  client: string;
+  node: string;
+  orders: number;
+  clients: number;
+  accepted: number;
+  /** Orders not accepted, by HTTP status ('no answer' for a network error). */
+  refusedBy: Record<string, number>;
+  acceptP50Ms: number;
+  acceptP99Ms: number;
+  acceptMaxMs: number;
+  seconds: number;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
+  const times: number[] = [];
+  const refusedBy: Record<string, number> = {};
+  let next = 0;
+  const began = performance.now();
+  const client = async () => {
+    while (next < s.orders) {
+      const n = next++;
+      const body = JSON.stringify(orderBody(`${s.prefix}-${n}`, n));
+      const started = performance.now();
+      let status: string;
+      try {
+        const res = await fetch(s.url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' },
+          body,
+        });
+        await res.arrayBuffer();
+        status = String(res.status);
+      } catch {
+        status = 'no answer';
+      }
+      const ms = performance.now() - started;
+      if (status.startsWith('2')) times.push(ms);
+      else refusedBy[status] = (refusedBy[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: s.clients }, client));
+  return {
+    client: "Node's fetch (undici, keep-alive), one process",
+    node: process.version,
+    orders: s.orders,
+    clients: s.clients,
+    accepted: times.length,
+    refusedBy,
+    acceptP50Ms: round1(percentile(times, 50)),
+    acceptP99Ms: round1(percentile(times, 99)),
+    acceptMaxMs: round1(times.length ? Math.max(...times) : NaN),
+    seconds: round1((performance.now() - began) / 1000),
+  };
+}
+
+export function outsideLine(f: OutsideFigures): string {
+  const refused = Object.keys(f.refusedBy).length
+    ? ` (refused: ${JSON.stringify(f.refusedBy)})`
+    : '';
+  return (
+    `${f.accepted}/${f.orders} accepted in ${f.seconds} s${refused}; ` +
+    `accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms ` +
+    `(${f.clients} clients, ${f.client}, Node ${f.node})`
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string' },
+      orders: { type: 'string', default: '400' },
+      clients: { type: 'string', default: '16' },
+      prefix: { type: 'string', default: `outside-${Date.now().toString(36)}` },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const key = process.env.SHIPSHAPE_CALLER_API_KEY;
+  const orders = Number(values.orders);
+  const clients = Number(values.clients);
+  if (!values.url || !key || !(orders >= 1) || !(clients >= 1)) {
+    process.stderr.write(
+      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--prefix p] [--json]\n',
+    );
+    process.exit(2);
+  }
+  const f = await outsideStream({ url: values.url, key, orders, clients, prefix: values.prefix });
+  process.stdout.write((values.json ? JSON.stringify(f) : outsideLine(f)) + '\n');
+}
+
+if (require.main === module)
+  main().catch((err: unknown) => {
+    process.stderr.write(`outside-client: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
