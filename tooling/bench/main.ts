@@ -42,12 +42,15 @@ async function outsideClientOnly(o: OutsideClientPlan): Promise<void> {
   const config = loadConfig();
   const url = o.url ?? `http://127.0.0.1:${config.api.port}/orders`;
   const key = apiKeyFor(config, o.apiKey);
-  progress(`outside client: ${o.orders} orders from ${o.clients} clients to ${url}, ${key.kind}`);
+  progress(
+    `outside client: ${o.orders} orders from ${o.clients} clients to ${url} after ${o.warmUp} not counted, ${key.kind}`,
+  );
   const f = await outsideStream({
     url,
     key: key.secret,
     orders: o.orders,
     clients: o.clients,
+    warmUp: o.warmUp,
     prefix: `outside-${Date.now().toString(36)}`,
   });
   process.stdout.write(outsideLine(f) + '\n');

@@ -20,6 +20,7 @@ export async function outsideStreamAgainst(
   running: RunningDesign,
   orders: number,
   clients: number,
+  warmUp: number,
   prefix: string,
 ): Promise<OutsideFigures> {
   const key = running.target.headers.authorization?.replace(/^Bearer /, '') ?? '';
@@ -33,6 +34,8 @@ export async function outsideStreamAgainst(
       String(orders),
       '--clients',
       String(clients),
+      '--warm-up',
+      String(warmUp),
       '--prefix',
       prefix,
       '--json',

@@ -8,7 +8,7 @@ import { orderBody, percentile } from './load';
  * user's client gets, to hold the bench's figures against.
  *
  *   node dist/tooling/bench/outside-client.js --url http://127.0.0.1:3000/orders [--orders 400]
- *     [--clients 16] [--prefix outside] [--json]      (the key: SHIPSHAPE_CALLER_API_KEY)
+ *     [--clients 16] [--warm-up 0] [--prefix outside] [--json]   (the key: SHIPSHAPE_CALLER_API_KEY)
  */
 
 export interface OutsideStream {
@@ -18,6 +18,11 @@ export interface OutsideStream {
   clients: number;
   /** Order ids are `<prefix>-<n>`: a prefix of its own for each run, or the API finds them placed. */
   prefix: string;
+  /**
+   * Orders posted first, from as many clients, and not counted: this process's JIT and its connections
+   * warm, as the bench's own load process is by the time it posts the stream. 0: a cold client.
+   */
+  warmUp: number;
 }
 
 export interface OutsideFigures {
@@ -25,6 +30,7 @@ export interface OutsideFigures {
   node: string;
   orders: number;
   clients: number;
+  warmUp: number;
   accepted: number;
   /** Orders not accepted, by HTTP status ('no answer' for a network error). */
   refusedBy: Record<string, number>;
@@ -36,15 +42,19 @@ export interface OutsideFigures {
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
+/** `orders` orders from `clients` clients, each posting its next once answered: the accepted ones' latencies. */
+async function closedLoop(
+  s: OutsideStream,
+  prefix: string,
+  orders: number,
+): Promise<{ times: number[]; refusedBy: Record<string, number> }> {
   const times: number[] = [];
   const refusedBy: Record<string, number> = {};
   let next = 0;
-  const began = performance.now();
   const client = async () => {
-    while (next < s.orders) {
+    while (next < orders) {
       const n = next++;
-      const body = JSON.stringify(orderBody(`${s.prefix}-${n}`, n));
+      const body = JSON.stringify(orderBody(`${prefix}-${n}`, n));
       const started = performance.now();
       let status: string;
       try {
@@ -64,11 +74,19 @@ export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
     }
   };
   await Promise.all(Array.from({ length: s.clients }, client));
+  return { times, refusedBy };
+}
+
+export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
+  if (s.warmUp > 0) await closedLoop(s, `${s.prefix}w`, s.warmUp);
+  const began = performance.now();
+  const { times, refusedBy } = await closedLoop(s, s.prefix, s.orders);
   return {
     client: "Node's fetch (undici, keep-alive), one process",
     node: process.version,
     orders: s.orders,
     clients: s.clients,
+    warmUp: s.warmUp,
     accepted: times.length,
     refusedBy,
     acceptP50Ms: round1(percentile(times, 50)),
@@ -85,7 +103,7 @@ export function outsideLine(f: OutsideFigures): string {
   return (
     `${f.accepted}/${f.orders} accepted in ${f.seconds} s${refused}; ` +
     `accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms ` +
-    `(${f.clients} clients, ${f.client}, Node ${f.node})`
+    `(${f.clients} clients after ${f.warmUp ? `${f.warmUp} orders' warm-up` : 'no warm-up'}, ${f.client}, Node ${f.node})`
   );
 }
 
@@ -96,19 +114,28 @@ async function main(): Promise<void> {
       orders: { type: 'string', default: '400' },
       clients: { type: 'string', default: '16' },
       prefix: { type: 'string', default: `outside-${Date.now().toString(36)}` },
+      'warm-up': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
     },
   });
   const key = process.env.SHIPSHAPE_CALLER_API_KEY;
   const orders = Number(values.orders);
   const clients = Number(values.clients);
-  if (!values.url || !key || !(orders >= 1) || !(clients >= 1)) {
+  const warmUp = Number(values['warm-up']);
+  if (!values.url || !key || !(orders >= 1) || !(clients >= 1) || !(warmUp >= 0)) {
     process.stderr.write(
-      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--prefix p] [--json]\n',
+      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--warm-up n] [--prefix p] [--json]\n',
     );
     process.exit(2);
   }
-  const f = await outsideStream({ url: values.url, key, orders, clients, prefix: values.prefix });
+  const f = await outsideStream({
+    url: values.url,
+    key,
+    orders,
+    clients,
+    warmUp,
+    prefix: values.prefix,
+  });
   process.stdout.write((values.json ? JSON.stringify(f) : outsideLine(f)) + '\n');
 }
 

@@ -51,6 +51,8 @@ export interface OutsideClientPlan {
   orders: number;
   clients: number;
   apiKey: ApiKeyChoice;
+  /** Orders posted first and not counted. */
+  warmUp: number;
 }
 
 /** The command line's options, as commander hands them over. */
@@ -76,6 +78,7 @@ interface Options {
   ceilingClients: number[];
   outsideClient?: boolean;
   url?: string;
+  warmUp: number;
 }
 
 function planFrom(o: Options): Plan {
@@ -233,6 +236,14 @@ export function parseOptions(argv: string[]): {
       '--outside-client',
       "only post the stream (--orders, --stream-clients) against a `shipshape run` already running, as an outside client, and print its accept latencies; starts nothing (--url; the key: SHIPSHAPE_CALLER_API_KEY, else --api-key of the stack's secrets)",
     )
+    .addOption(
+      new Option(
+        '--warm-up <n>',
+        'with --outside-client: orders posted first from the same clients and not counted',
+      )
+        .argParser(nonNegativeInt)
+        .default(0),
+    )
     .option(
       '--url <url>',
       "with --outside-client: where to POST orders (default: this stack's API, http://127.0.0.1:<port>/orders)",
@@ -255,11 +266,17 @@ export function parseOptions(argv: string[]): {
       orders: plan.stream.orders,
       clients: plan.stream.clients,
       apiKey: o.apiKey,
+      warmUp: o.warmUp,
     };
     return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart, outsideClient };
   }
   if (o.url) return program.error('bench: --url goes with --outside-client', { exitCode: 2 });
   return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart };
+}
+
+function nonNegativeInt(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`must be a whole number, got "${v}"`);
+  return Number(v);
 }
 
 /** `--ceiling-clients 16,100,200`: whole numbers of at least 1. */

@@ -85,9 +85,10 @@ export async function startUserRun(
     await stopChild(child, 30_000);
     throw err;
   });
+  // The CLI itself, `node …/bin/shipshape.js run`, not the launcher whose arguments name it too.
   const runPid = findInTree(
     child.pid!,
-    (a) => a.some((x) => x.endsWith('shipshape.js')) && a.includes('run'),
+    (a) => /[\\/]bin[\\/]shipshape\.js$/.test(a[1] ?? '') && a[2] === 'run',
   );
   if (runPid === undefined) {
     await stopChild(child, 30_000);
