@@ -107,6 +107,7 @@ export async function runFocused(
         plan.stream.orders,
         plan.stream.clients,
         warmUp,
+        plan.outsideClient,
         `b${runId}-${name}-outside`,
       );
       const { table, agreement } = sideBySide(figures, o);

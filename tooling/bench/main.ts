@@ -51,6 +51,7 @@ async function outsideClientOnly(o: OutsideClientPlan): Promise<void> {
     orders: o.orders,
     clients: o.clients,
     warmUp: o.warmUp,
+    client: o.client,
     prefix: `outside-${Date.now().toString(36)}`,
   });
   process.stdout.write(outsideLine(f) + '\n');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { distDir } from '../../src/platform/paths';
 import type { RunningDesign } from './designs';
-import type { OutsideFigures } from './outside-client';
+import type { OutsideClientKind, OutsideFigures } from './outside-client';
 import type { phaseFigures } from './phases';
 import { textTable } from './run-info';
 
@@ -21,6 +21,7 @@ export async function outsideStreamAgainst(
   orders: number,
   clients: number,
   warmUp: number,
+  client: OutsideClientKind,
   prefix: string,
 ): Promise<OutsideFigures> {
   const key = running.target.headers.authorization?.replace(/^Bearer /, '') ?? '';
@@ -36,6 +37,8 @@ export async function outsideStreamAgainst(
       String(clients),
       '--warm-up',
       String(warmUp),
+      '--client',
+      client,
       '--prefix',
       prefix,
       '--json',

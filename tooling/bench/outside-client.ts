@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { orderBody, percentile } from './load';
+import { Orders, orderBody, percentile } from './load';
 
 /**
  * An outside client: the stream's shape (`orders` orders from `clients` clients, each posting its next
@@ -8,7 +8,8 @@ import { orderBody, percentile } from './load';
  * user's client gets, to hold the bench's figures against.
  *
  *   node dist/tooling/bench/outside-client.js --url http://127.0.0.1:3000/orders [--orders 400]
- *     [--clients 16] [--warm-up 0] [--prefix outside] [--json]   (the key: SHIPSHAPE_CALLER_API_KEY)
+ *     [--clients 16] [--warm-up 0] [--client fetch|http] [--prefix outside] [--json]
+ *   (the key: SHIPSHAPE_CALLER_API_KEY)
  */
 
 export interface OutsideStream {
@@ -23,7 +24,15 @@ export interface OutsideStream {
    * warm, as the bench's own load process is by the time it posts the stream. 0: a cold client.
    */
   warmUp: number;
+  /**
+   * `fetch`: Node's own (undici), what a program written today uses; `http`: the bench's node:http
+   * client in this separate process, to tell the client library's share from the process's.
+   */
+  client: OutsideClientKind;
 }
+
+export const OUTSIDE_CLIENTS = ['fetch', 'http'] as const;
+export type OutsideClientKind = (typeof OUTSIDE_CLIENTS)[number];
 
 export interface OutsideFigures {
   client: string;
@@ -48,6 +57,7 @@ async function closedLoop(
   prefix: string,
   orders: number,
 ): Promise<{ times: number[]; refusedBy: Record<string, number> }> {
+  if (s.client === 'http') return httpClosedLoop(s, prefix, orders);
   const times: number[] = [];
   const refusedBy: Record<string, number> = {};
   let next = 0;
@@ -77,12 +87,37 @@ async function closedLoop(
   return { times, refusedBy };
 }
 
+async function httpClosedLoop(
+  s: OutsideStream,
+  prefix: string,
+  orders: number,
+): Promise<{ times: number[]; refusedBy: Record<string, number> }> {
+  const load = new Orders({ url: s.url, headers: { authorization: `Bearer ${s.key}` } }, prefix);
+  try {
+    await load.burst(orders, s.clients);
+  } finally {
+    load.close();
+  }
+  const all = [...load.byId.values()];
+  const refusedBy: Record<string, number> = {};
+  for (const t of all)
+    if (!(t.httpStatus && t.httpStatus < 300)) {
+      const why = t.httpStatus ? String(t.httpStatus) : 'no answer';
+      refusedBy[why] = (refusedBy[why] ?? 0) + 1;
+    }
+  const times = all.filter((t) => t.httpStatus && t.httpStatus < 300).map((t) => t.acceptMs!);
+  return { times, refusedBy };
+}
+
 export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
   if (s.warmUp > 0) await closedLoop(s, `${s.prefix}w`, s.warmUp);
   const began = performance.now();
   const { times, refusedBy } = await closedLoop(s, s.prefix, s.orders);
   return {
-    client: "Node's fetch (undici, keep-alive), one process",
+    client:
+      s.client === 'fetch'
+        ? "Node's fetch (undici, keep-alive), a process of its own"
+        : 'node:http Agent (keep-alive), a process of its own',
     node: process.version,
     orders: s.orders,
     clients: s.clients,
@@ -115,6 +150,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '16' },
       prefix: { type: 'string', default: `outside-${Date.now().toString(36)}` },
       'warm-up': { type: 'string', default: '0' },
+      client: { type: 'string', default: 'fetch' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -122,9 +158,17 @@ async function main(): Promise<void> {
   const orders = Number(values.orders);
   const clients = Number(values.clients);
   const warmUp = Number(values['warm-up']);
-  if (!values.url || !key || !(orders >= 1) || !(clients >= 1) || !(warmUp >= 0)) {
+  const client = values.client as OutsideClientKind;
+  if (
+    !values.url ||
+    !key ||
+    !(orders >= 1) ||
+    !(clients >= 1) ||
+    !(warmUp >= 0) ||
+    !OUTSIDE_CLIENTS.includes(client)
+  ) {
     process.stderr.write(
-      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--warm-up n] [--prefix p] [--json]\n',
+      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--warm-up n] [--client fetch|http] [--prefix p] [--json]\n',
     );
     process.exit(2);
   }
@@ -134,6 +178,7 @@ async function main(): Promise<void> {
     orders,
     clients,
     warmUp,
+    client,
     prefix: values.prefix,
   });
   process.stdout.write((values.json ? JSON.stringify(f) : outsideLine(f)) + '\n');

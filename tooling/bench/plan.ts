@@ -4,6 +4,8 @@ import { API_KEY_CHOICES } from './api-key';
 import type { ApiKeyChoice } from './api-key';
 import { DESIGNS, HARNESSES } from './designs';
 import type { DesignName, HarnessKind } from './designs';
+import { OUTSIDE_CLIENTS } from './outside-client';
+import type { OutsideClientKind } from './outside-client';
 import { positiveInt } from './run-info';
 
 /** What a run of `npm run bench` does: its designs, steps, loads and timeouts. */
@@ -33,6 +35,8 @@ export interface Plan {
   outsideCheck: boolean;
   /** `--api-ceiling`: orders in each client count's load. */
   ceilingOrders: number;
+  /** The outside client's HTTP client (outside-client.ts). */
+  outsideClient: OutsideClientKind;
 }
 
 /**
@@ -53,6 +57,7 @@ export interface OutsideClientPlan {
   apiKey: ApiKeyChoice;
   /** Orders posted first and not counted. */
   warmUp: number;
+  client: OutsideClientKind;
 }
 
 /** The command line's options, as commander hands them over. */
@@ -79,6 +84,7 @@ interface Options {
   outsideClient?: boolean;
   url?: string;
   warmUp: number;
+  httpClient: OutsideClientKind;
 }
 
 function planFrom(o: Options): Plan {
@@ -123,6 +129,7 @@ function planFrom(o: Options): Plan {
     ...(o.appNode ? { appNode: o.appNode } : {}),
     outsideCheck: o.outsideCheck,
     ceilingOrders: o.orders ?? (quick ? 500 : 2000),
+    outsideClient: o.httpClient,
   };
 }
 
@@ -244,6 +251,14 @@ export function parseOptions(argv: string[]): {
         .argParser(nonNegativeInt)
         .default(0),
     )
+    .addOption(
+      new Option(
+        '--http-client <kind>',
+        "the outside client's HTTP client (--outside-client, and --stream's check): fetch, Node's own; http, the bench's node:http client in the outside process",
+      )
+        .choices(OUTSIDE_CLIENTS)
+        .default('fetch'),
+    )
     .option(
       '--url <url>',
       "with --outside-client: where to POST orders (default: this stack's API, http://127.0.0.1:<port>/orders)",
@@ -267,6 +282,7 @@ export function parseOptions(argv: string[]): {
       clients: plan.stream.clients,
       apiKey: o.apiKey,
       warmUp: o.warmUp,
+      client: o.httpClient,
     };
     return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart, outsideClient };
   }
