@@ -6,10 +6,11 @@ import { BENCH_SKUS, percentile } from './load';
 import type { Tracked } from './load';
 import type { BenchContext } from './phases';
 import type { Plan } from './plan';
-import { alive } from './proc-tree';
+import { alive, nicenessOf } from './proc-tree';
 import { ProcessSampler } from './procfs';
 import type { LoadProcess } from './remote-load';
-import { progress, textTable } from './run-info';
+import { loadAverageAtStart, progress, textTable } from './run-info';
+import { SKU_MIX } from './load';
 import { stackStatus } from '../stack/stack';
 
 /**
@@ -103,6 +104,21 @@ export async function runApiCeiling(
     url: `http://127.0.0.1:${config.api.port}/orders`,
     headers: { authorization: `Bearer ${key.secret}` },
   };
+  const apiPid = sup.pidOf('api');
+  const conditions = {
+    app: `node dist/workers/api.js alone, forked by the bench with the process table's options, on Node ${process.version}`,
+    loadGenerator: `the load process (pid ${load.pid}) on Node ${load.node}, node:http keep-alive`,
+    apiKey: key.kind,
+    apiRateLimit: env.SHIPSHAPE_API_RATE_PER_MIN === '0' ? 'off' : 'as configured',
+    skuMix: SKU_MIX,
+    warmUp: 'before each client count, 5 orders a client (at most --orders) from as many clients',
+    niceness: {
+      api: apiPid ? nicenessOf(apiPid) : undefined,
+      'load generator': nicenessOf(load.pid),
+    },
+    loadAverageAtStart,
+  };
+  progress(`api ceiling: conditions: ${JSON.stringify(conditions)}`);
   const servers: Record<string, { pid: number; withChildren?: boolean }> = {};
   for (const s of await stackStatus(config))
     if (s.pid !== null) servers[s.name] = { pid: s.pid, withChildren: s.name === 'postgres' };
@@ -155,7 +171,7 @@ export async function runApiCeiling(
           : null,
     };
   });
-  return { orders: plan.ceilingOrders, apiKey: key.kind, steps, targets };
+  return { orders: plan.ceilingOrders, conditions, steps, targets };
 }
 
 export type ApiCeiling = Awaited<ReturnType<typeof runApiCeiling>>;
