@@ -96,9 +96,9 @@ export async function runFocused(
     let outside: Record<string, unknown> | undefined;
     if (plan.outsideCheck && name === 'shipshape') {
       await run.settle(plan.burstDrainTimeoutMs, say);
-      // Its warm-up: one order a client (its connections and JIT warm); the bench's load process
-      // is warm by its stream too.
-      const warmUp = plan.stream.clients;
+      // Its warm-up (by default one order a client: its connections open); the bench's load process
+      // is warm by its stream.
+      const warmUp = plan.outsideWarmUp;
       say(
         `outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients after ${warmUp} not counted`,
       );

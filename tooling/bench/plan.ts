@@ -37,6 +37,8 @@ export interface Plan {
   ceilingOrders: number;
   /** The outside client's HTTP client (outside-client.ts). */
   outsideClient: OutsideClientKind;
+  /** Orders the outside client posts first and does not count. */
+  outsideWarmUp: number;
 }
 
 /**
@@ -83,7 +85,7 @@ interface Options {
   ceilingClients: number[];
   outsideClient?: boolean;
   url?: string;
-  warmUp: number;
+  warmUp?: number;
   httpClient: OutsideClientKind;
 }
 
@@ -130,6 +132,7 @@ function planFrom(o: Options): Plan {
     outsideCheck: o.outsideCheck,
     ceilingOrders: o.orders ?? (quick ? 500 : 2000),
     outsideClient: o.httpClient,
+    outsideWarmUp: o.warmUp ?? o.streamClients,
   };
 }
 
@@ -246,10 +249,8 @@ export function parseOptions(argv: string[]): {
     .addOption(
       new Option(
         '--warm-up <n>',
-        'with --outside-client: orders posted first from the same clients and not counted',
-      )
-        .argParser(nonNegativeInt)
-        .default(0),
+        "orders the outside client posts first from the same clients and does not count (--outside-client: default 0; --stream's check: default one a client)",
+      ).argParser(nonNegativeInt),
     )
     .addOption(
       new Option(
@@ -281,7 +282,7 @@ export function parseOptions(argv: string[]): {
       orders: plan.stream.orders,
       clients: plan.stream.clients,
       apiKey: o.apiKey,
-      warmUp: o.warmUp,
+      warmUp: o.warmUp ?? 0,
       client: o.httpClient,
     };
     return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart, outsideClient };
