@@ -35,6 +35,13 @@ describe('npm run bench: options', () => {
       /--designs: unknown design nope; choose from shipshape, sync, outbox/,
     ],
     [['--burst', '0'], /must be a whole number of at least 1, got "0"/],
+    [['--stream', '--api-ceiling'], /--stream and --api-ceiling: choose one/],
+    [['--outside-client', '--burst-only'], /--burst-only and --outside-client: choose one/],
+    [['--api-ceiling', '--ceiling-clients', '16,0'], /must be whole numbers of at least 1/],
+    [['--harness', 'docker'], /Allowed choices are user-run, in-process/],
+    [['--api-key', 'root'], /Allowed choices are client, operator/],
+    [['--url', 'http://127.0.0.1:1/orders'], /--url goes with --outside-client/],
+    [['--stream', '--orders', '0'], /must be a whole number of at least 1, got "0"/],
   ]);
 });
 

@@ -2,7 +2,6 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { callerApiKey } from '../../src/platform/security/credentials';
 import type { Config } from '../../src/platform/config';
 import { distDir } from '../../src/platform/paths';
 import { Supervisor } from '../../src/processes/supervisor';
@@ -11,7 +10,12 @@ import type { Watched } from './procfs';
 import { baselinePort } from './baseline-support';
 import { OUTBOX_ROLES } from './outbox-choreography';
 import { SYNC_ROLES } from './sync-chain';
-import type { Target } from './load';
+import { Orders } from './load';
+import type { OrderLoad, Target } from './load';
+import type { LoadProcess } from './remote-load';
+import { startUserRun } from './user-run';
+import { apiKeyFor } from './api-key';
+import type { ApiKeyChoice } from './api-key';
 
 export const DESIGNS = ['shipshape', 'sync', 'outbox'] as const;
 export type DesignName = (typeof DESIGNS)[number];
@@ -22,12 +26,47 @@ export const DESIGN_TITLES: Record<DesignName, string> = {
   outbox: 'outbox choreography',
 };
 
+/**
+ * How the bench runs a design and loads it. `user-run`: Shipshape as a user starts it (`shipshape run`
+ * in a process of its own) and the load from the load process; `in-process`: the bench supervises
+ * Shipshape's processes itself and generates the load in its own event loop (the harness before,
+ * kept to compare the two).
+ */
+export const HARNESSES = ['user-run', 'in-process'] as const;
+export type HarnessKind = (typeof HARNESSES)[number];
+
+export interface Harness {
+  kind: HarnessKind;
+  /** The load process (`user-run`); the baselines are loaded from it too. */
+  load?: LoadProcess;
+  /** The `node` that runs `shipshape run`; default: the one `npm start` uses (the Node launcher). */
+  appNode?: string;
+  apiKey: ApiKeyChoice;
+}
+
+/** How the app was started and which Node runs it, for the run's conditions. */
+export interface AppStart {
+  command: string;
+  node: string;
+  nodePath?: string;
+}
+
 /** One design, running: where to POST orders, which processes to measure, how to stop it. */
 export interface RunningDesign {
   target: Target;
+  /** The API key sent, by kind (never the secret). */
+  apiKey: string;
+  app: AppStart;
   processes(): Record<string, Watched | undefined>;
+  /** A load of orders against `target`, from the load process when the harness has one. */
+  newLoad(prefix: string, query?: string): OrderLoad;
   stop(): Promise<void>;
 }
+
+const loadFor =
+  (harness: Harness, target: Target) =>
+  (prefix: string, query = ''): OrderLoad =>
+    harness.load ? harness.load.orders(target, prefix, query) : new Orders(target, prefix, query);
 
 /**
  * The stack's servers, measured with every design: they do its durable writes. On the Temporal cluster
@@ -45,10 +84,11 @@ async function serverProcesses(config: Config): Promise<Record<string, Watched>>
 }
 
 /** Shipshape as `shipshape run` starts it: every process of the app, fake providers included. */
-async function startShipshape(
+async function startShipshapeInProcess(
   config: Config,
   env: NodeJS.ProcessEnv,
   logDir: string,
+  harness: Harness,
 ): Promise<RunningDesign> {
   const sup = new Supervisor({
     config,
@@ -67,12 +107,16 @@ async function startShipshape(
     throw err;
   }
   const servers = await serverProcesses(config);
-  const key = callerApiKey(config);
+  const key = apiKeyFor(config, harness.apiKey);
+  const target = {
+    url: `http://127.0.0.1:${config.api.port}/orders`,
+    headers: { authorization: `Bearer ${key.secret}` },
+  };
   return {
-    target: {
-      url: `http://127.0.0.1:${config.api.port}/orders`,
-      headers: key ? { authorization: `Bearer ${key}` } : {},
-    },
+    target,
+    apiKey: key.kind,
+    app: { command: 'Supervisor in the bench process', node: process.version },
+    newLoad: loadFor(harness, target),
     processes: () => ({
       ...servers,
       ...Object.fromEntries(
@@ -83,6 +127,39 @@ async function startShipshape(
       ),
     }),
     stop: () => sup.stopAll(),
+  };
+}
+
+/**
+ * Shipshape as a user starts it: `shipshape run` (through the Node launcher `npm start` uses) with the
+ * bench stack's environment; its processes found by pid tree and named as the process table names them.
+ */
+async function startShipshapeAsUser(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  harness: Harness,
+): Promise<RunningDesign> {
+  // `--cpu-profiles` reaches every Node of the run (the launcher's and the CLI's too) this way.
+  const profiling = nodeArgs.length ? { NODE_OPTIONS: nodeArgs.join(' ') } : {};
+  const run = await startUserRun(
+    { ...env, ...profiling },
+    path.join(logDir, 'shipshape'),
+    harness.appNode,
+  );
+  const servers = await serverProcesses(config);
+  const key = apiKeyFor(config, harness.apiKey);
+  const target = {
+    url: `http://127.0.0.1:${config.api.port}/orders`,
+    headers: { authorization: `Bearer ${key.secret}` },
+  };
+  return {
+    target,
+    apiKey: key.kind,
+    app: { command: run.command, node: run.node.version, nodePath: run.node.path },
+    newLoad: loadFor(harness, target),
+    processes: () => ({ ...servers, ...run.processes() }),
+    stop: () => run.stop(),
   };
 }
 
@@ -152,6 +229,7 @@ async function startBaseline(
   env: NodeJS.ProcessEnv,
   logDir: string,
   design: 'sync' | 'outbox',
+  harness: Harness,
 ) {
   const dir = path.join(logDir, design);
   mkdirSync(dir, { recursive: true });
@@ -189,8 +267,15 @@ async function startBaseline(
   }
   const servers = await serverProcesses(config);
   const front = design === 'sync' ? 'front' : 'api';
+  const target = {
+    url: `http://127.0.0.1:${baselinePort(config, front, roles)}/orders`,
+    headers: {},
+  };
   return {
-    target: { url: `http://127.0.0.1:${baselinePort(config, front, roles)}/orders`, headers: {} },
+    target,
+    apiKey: 'none (the baselines take no key)',
+    app: { command: `${design} roles forked by the bench`, node: process.version },
+    newLoad: loadFor(harness, target),
     processes: () => ({
       ...servers,
       ...Object.fromEntries([...children].map(([n, c]) => [n, c.pid ? { pid: c.pid } : undefined])),
@@ -204,8 +289,10 @@ export function startDesign(
   config: Config,
   env: NodeJS.ProcessEnv,
   logDir: string,
+  harness: Harness,
 ): Promise<RunningDesign> {
-  return name === 'shipshape'
-    ? startShipshape(config, env, logDir)
-    : startBaseline(config, env, logDir, name);
+  if (name !== 'shipshape') return startBaseline(config, env, logDir, name, harness);
+  return harness.kind === 'user-run'
+    ? startShipshapeAsUser(config, env, logDir, harness)
+    : startShipshapeInProcess(config, env, logDir, harness);
 }

@@ -1,4 +1,6 @@
+import { conditionLines, conditionsOf } from './conditions';
 import type { DesignName } from './designs';
+import { outsideStreamAgainst, sideBySide } from './outside-check';
 import {
   DesignRun,
   phaseFigures,
@@ -19,7 +21,12 @@ import { progress } from './run-info';
  * process's CPU per finished order measured over that load alone: where the time goes, process by
  * process.
  */
-export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx: BenchContext) {
+export async function runFocused(
+  name: DesignName,
+  focus: Exclude<Focus, { kind: 'api-ceiling' }>,
+  plan: Plan,
+  ctx: BenchContext,
+) {
   const { config, pool, runId } = ctx;
   const running = await startFresh(name, ctx);
   const say = (line: string) => progress(`${name}: ${line}`);
@@ -31,8 +38,13 @@ export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx
       drainTimeoutMs: plan.burstDrainTimeoutMs,
     });
   };
+  const warmUp =
+    (focus.kind === 'stream' ? 'the cold stream right after the start, then ' : '') +
+    'open loop 5 orders/s for 3 s, after every earlier order finished';
   try {
     await setProviderLatency(config, plan.providerLatencyMs);
+    const conditions = conditionsOf(running, ctx, plan.providerLatencyMs, warmUp);
+    for (const line of conditionLines(conditions)) say(`conditions: ${line}`);
     const warmRun = new DesignRun(name, running, pool, runId, idle);
     // Right after the design starts: what a stream meets while the processes are still warming up.
     const cold = focus.kind === 'stream' ? await stream(warmRun, 'c', 'cold stream') : undefined;
@@ -74,10 +86,43 @@ export async function runFocused(name: DesignName, focus: Focus, plan: Plan, ctx
       processes: perProcess,
     };
     if (focus.kind === 'steady')
-      return { steady: { rate: focus.rate, seconds: plan.steadyMs / 1000, ...figures } };
+      return {
+        conditions,
+        steady: { rate: focus.rate, seconds: plan.steadyMs / 1000, ...figures },
+      };
     if (focus.kind === 'burst')
-      return { burst: { orders: plan.burst, clients: plan.clients, ...figures } };
-    return { stream: { ...plan.stream, cold: phaseFigures(cold!), warm: figures } };
+      return { conditions, burst: { orders: plan.burst, clients: plan.clients, ...figures } };
+    // The same stream from an outside client, right after the bench's: do the two agree?
+    let outside: Record<string, unknown> | undefined;
+    if (plan.outsideCheck && name === 'shipshape') {
+      await run.settle(plan.burstDrainTimeoutMs, say);
+      // Its warm-up (by default one order a client: its connections open); the bench's load process
+      // is warm by its stream.
+      const warmUp = plan.outsideWarmUp;
+      say(
+        `outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients after ${warmUp} not counted`,
+      );
+      const o = await outsideStreamAgainst(
+        running,
+        plan.stream.orders,
+        plan.stream.clients,
+        warmUp,
+        plan.outsideClient,
+        `b${runId}-${name}-outside`,
+      );
+      const { table, agreement } = sideBySide(figures, o);
+      for (const line of table.split('\n')) say(`  ${line}`);
+      say(
+        `bench and outside client ${agreement.agree ? 'agree' : 'do NOT agree'} within 1.5× at p50 and p99`,
+      );
+      outside = { ...o, ...agreement };
+      await run.settle(plan.burstDrainTimeoutMs, say);
+    }
+    return {
+      conditions,
+      stream: { ...plan.stream, cold: phaseFigures(cold!), warm: figures },
+      ...(outside ? { outsideClient: outside } : {}),
+    };
   } finally {
     idle.stop();
     progress(`${name}: stopping`);

@@ -1,3 +1,4 @@
+import { conditionLines, conditionsOf } from './conditions';
 import type { DesignName } from './designs';
 import {
   acceptedWithinSeconds,
@@ -31,6 +32,13 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
   sampler.start(500);
   try {
     await setProviderLatency(config, plan.providerLatencyMs);
+    const conditions = conditionsOf(
+      running,
+      ctx,
+      plan.providerLatencyMs,
+      'open loop 5 orders/s for 6 s (its second half gives the unloaded latency)',
+    );
+    for (const line of conditionLines(conditions)) say(`conditions: ${line}`);
 
     // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
     // ones have paid for cold starts, give the unloaded latency.
@@ -198,6 +206,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
     const cpuMs = Object.values(processes).reduce((s, p) => s + p.cpuMs, 0);
     const completedOrders = run.finished.length;
     return {
+      conditions,
       maxOrdersPerSec: maxRate,
       acceptP50Ms: atHalf.acceptP50Ms,
       acceptP99Ms: atHalf.acceptP99Ms,

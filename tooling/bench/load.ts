@@ -39,11 +39,37 @@ export function orderBody(orderId: string, n: number) {
   });
 }
 
-export class Orders {
+/** A load against one target, whether generated here or in the load process (remote-load.ts). */
+export interface OrderLoad {
+  /** Every order posted so far (for a remote load: answered so far), by id. */
+  readonly byId: Map<string, Tracked>;
+  openLoop(rate: number, durationMs: number): Promise<void>;
+  burst(count: number, clients: number): Promise<void>;
+  accepted(): Tracked[];
+  /** Connections the load opened to the target (keep-alive reuses them across orders). */
+  connectionsOpened(): number;
+  close(): void;
+}
+
+/** The load generator's HTTP client, as the run's conditions report it. */
+export const HTTP_AGENT = { client: 'node:http Agent', keepAlive: true, maxSockets: 512 } as const;
+
+/** How orders are made up, as the run's conditions report it (see orderBody). */
+export const SKU_MIX =
+  `${SKUS} SKUs, 2 lines an order (SKU n mod ${SKUS} ×1, SKU (7n+3) mod ${SKUS} ×2), ` +
+  '500 customers, stock set to 10^9 before each design';
+
+export class Orders implements OrderLoad {
   readonly byId = new Map<string, Tracked>();
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  private readonly agent = new http.Agent({
+    keepAlive: HTTP_AGENT.keepAlive,
+    maxSockets: HTTP_AGENT.maxSockets,
+  });
   private seq = 0;
+  private opened = 0;
   inFlight = 0;
+  /** Called with each order once it is answered (the load process passes them on). */
+  onAnswered: ((t: Tracked) => void) | undefined;
 
   /** `query`: added to each POST's path, e.g. `?wait=paid` for callers who wait for an answer. */
   constructor(
@@ -77,11 +103,13 @@ export class Orders {
           },
         },
         (res) => {
+          if (!req.reusedSocket) this.opened++;
           res.resume();
           res.on('end', () => {
             t.acceptMs = performance.now() - started;
             t.httpStatus = res.statusCode ?? 0;
             this.inFlight--;
+            this.onAnswered?.(t);
             resolve();
           });
         },
@@ -92,6 +120,7 @@ export class Orders {
         t.acceptMs = performance.now() - started;
         t.httpStatus = 0;
         this.inFlight--;
+        this.onAnswered?.(t);
         resolve();
       });
       req.end(body);
@@ -129,6 +158,10 @@ export class Orders {
     return [...this.byId.values()].filter((t) => t.httpStatus && t.httpStatus < 300);
   }
 
+  connectionsOpened(): number {
+    return this.opened;
+  }
+
   close(): void {
     this.agent.destroy();
   }
@@ -139,10 +172,12 @@ export class CompletionWatcher {
   private since = 0;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** Final states read before the load process reported the order's answer: applied once it has. */
+  private readonly early = new Map<string, { done: number; status: string }>();
 
   constructor(
     private readonly pool: Pool,
-    private readonly orders: Orders,
+    private readonly orders: OrderLoad,
     private readonly prefix: string,
   ) {}
 
@@ -161,14 +196,17 @@ export class CompletionWatcher {
         [this.since, `${this.prefix}-%`, TERMINAL_STATUSES],
       );
       let newest = this.since;
-      for (const r of rows) {
-        const t = this.orders.byId.get(r.order_id);
-        if (t && t.doneAt === undefined) {
+      for (const r of rows) this.early.set(r.order_id, { done: r.done, status: r.status });
+      for (const [id, r] of this.early) {
+        const t = this.orders.byId.get(id);
+        if (!t) continue;
+        if (t.doneAt === undefined) {
           t.doneAt = r.done;
           t.status = r.status;
         }
-        newest = Math.max(newest, r.done);
+        this.early.delete(id);
       }
+      for (const r of rows) newest = Math.max(newest, r.done);
       // Transactions commit a little after their now(): look back a few seconds each time.
       this.since = Math.max(0, newest - 5000);
     } catch {

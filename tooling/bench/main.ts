@@ -14,8 +14,17 @@ import type { DesignResult } from './full-run';
 import { clearLeftovers } from './leftovers';
 import { ensureOutboxTopology } from './outbox-choreography';
 import { parseOptions } from './plan';
+import type { OutsideClientPlan, Plan } from './plan';
+import type { BenchContext } from './phases';
 import { chart, table } from './report';
 import { began, gitCommit, machine, progress } from './run-info';
+import { ceilingTable, runApiCeiling } from './api-ceiling';
+import type { Harness } from './designs';
+import { LoadProcess } from './remote-load';
+import { loadConfig } from '../../src/platform/config';
+import { apiKeyFor } from './api-key';
+import { outsideLine, outsideStream } from './outside-client';
+import { BENCH_PORT_OFFSET } from './bench-stack';
 
 /**
  * `npm run bench`: Shipshape, the synchronous chain and the outbox choreography, one after another on
@@ -23,8 +32,34 @@ import { began, gitCommit, machine, progress } from './run-info';
  * figures in tooling/bench/results/<timestamp>.json and the burst's chart beside them (and in docs/).
  */
 
+/**
+ * `--outside-client`: the stream against a `shipshape run` already running (this stack's, unless --url
+ * says otherwise), as an outside client; nothing is started.
+ */
+async function outsideClientOnly(o: OutsideClientPlan): Promise<void> {
+  process.env.SHIPSHAPE_STACK_DIR ??= '.shipshape-bench';
+  process.env.SHIPSHAPE_PORT_OFFSET ??= String(BENCH_PORT_OFFSET);
+  const config = loadConfig();
+  const url = o.url ?? `http://127.0.0.1:${config.api.port}/orders`;
+  const key = apiKeyFor(config, o.apiKey);
+  progress(
+    `outside client: ${o.orders} orders from ${o.clients} clients to ${url} after ${o.warmUp} not counted, ${key.kind}`,
+  );
+  const f = await outsideStream({
+    url,
+    key: key.secret,
+    orders: o.orders,
+    clients: o.clients,
+    warmUp: o.warmUp,
+    client: o.client,
+    prefix: `outside-${Date.now().toString(36)}`,
+  });
+  process.stdout.write(outsideLine(f) + '\n');
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { plan, cpuProfiles, docsChart } = parseOptions(argv);
+  const { plan, cpuProfiles, docsChart, outsideClient } = parseOptions(argv);
+  if (outsideClient) return outsideClientOnly(outsideClient);
   if (cpuProfiles) {
     mkdirSync(cpuProfiles, { recursive: true });
     profileProcessesInto(path.resolve(cpuProfiles));
@@ -50,12 +85,54 @@ async function main(argv: string[]): Promise<void> {
   const resultsDir = path.join(projectRoot, 'tooling', 'bench', 'results');
   const logDir = path.join(config.stack.dir, 'bench-logs', stamp);
   mkdirSync(resultsDir, { recursive: true });
+  // The load from a process of its own (every design), unless the old harness is asked for.
+  const apiCeiling = plan.focus?.kind === 'api-ceiling';
+  const harness: Harness = {
+    kind: plan.harness,
+    apiKey: plan.apiKey,
+    ...(plan.appNode ? { appNode: plan.appNode } : {}),
+    ...(plan.harness === 'user-run' || apiCeiling ? { load: await LoadProcess.start() } : {}),
+  };
+  try {
+    await measure(
+      plan,
+      { config, pool, runId, env, logDir, harness },
+      resultsDir,
+      stamp,
+      docsChart,
+    );
+  } finally {
+    await harness.load?.stop();
+  }
+}
+
+async function measure(
+  plan: Plan,
+  ctx: BenchContext,
+  resultsDir: string,
+  stamp: string,
+  docsChart: boolean,
+): Promise<void> {
+  const { pool, logDir } = ctx;
+  if (plan.focus?.kind === 'api-ceiling') {
+    const file = path.join(resultsDir, `${stamp}-api-ceiling.json`);
+    try {
+      const result = await runApiCeiling(plan, plan.focus.clients, ctx, ctx.harness.load!);
+      const out = { apiCeiling: result, machine: machine(), commit: gitCommit(), plan };
+      writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+      process.stdout.write(ceilingTable(result) + '\n');
+    } finally {
+      await pool.end();
+    }
+    progress(`figures: ${path.relative(process.cwd(), file)}; process logs: ${logDir}`);
+    return;
+  }
   if (plan.focus) {
     const focused: Record<string, unknown> = {};
     const file = path.join(resultsDir, `${stamp}-${plan.focus.kind}.json`);
     try {
       for (const d of plan.designs) {
-        focused[d] = await runFocused(d, plan.focus, plan, { config, pool, runId, env, logDir });
+        focused[d] = await runFocused(d, plan.focus, plan, ctx);
         const out = { designs: focused, machine: machine(), commit: gitCommit(), plan };
         writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       }
@@ -85,7 +162,7 @@ async function main(argv: string[]): Promise<void> {
   let ceiling: EngineCeiling | undefined;
   try {
     for (const d of plan.designs) {
-      results[d] = await runDesign(d, plan, { config, pool, runId, env, logDir });
+      results[d] = await runDesign(d, plan, ctx);
       save(false);
     }
   } finally {

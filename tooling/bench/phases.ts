@@ -4,9 +4,9 @@ import type { Config } from '../../src/platform/config';
 import type { Pool } from '../../src/platform/db/pool';
 import { setStock } from '../../src/services/inventory/queries';
 import { startDesign } from './designs';
-import type { DesignName, RunningDesign } from './designs';
-import { BENCH_SKUS, CompletionWatcher, Orders, percentile } from './load';
-import type { Tracked } from './load';
+import type { DesignName, Harness, RunningDesign } from './designs';
+import { BENCH_SKUS, CompletionWatcher, percentile } from './load';
+import type { OrderLoad, Tracked } from './load';
 import type { ProcessSampler } from './procfs';
 import { progress } from './run-info';
 
@@ -20,6 +20,8 @@ export interface PhaseResult {
   loadEndsAt: number;
   drainedAt: number | undefined;
   timeline: TimelinePoint[];
+  /** HTTP connections the load opened (keep-alive: about one per client). */
+  connectionsOpened: number;
 }
 
 export interface TimelinePoint {
@@ -91,6 +93,7 @@ export function phaseFigures(r: PhaseResult) {
   return {
     ...l,
     acceptSeconds: acceptedWithinSeconds(r),
+    connectionsOpened: r.connectionsOpened,
     drainAfterMs: drainedAt !== undefined ? Math.max(0, drainedAt - r.loadEndsAt) : null,
     drainPerSec: drainSeconds ? round1(l.accepted / drainSeconds) : null,
   };
@@ -152,11 +155,11 @@ export class DesignRun {
    */
   async phase(
     label: string,
-    load: (o: Orders) => Promise<void>,
+    load: (o: OrderLoad) => Promise<void>,
     opts: { loadMs?: number; drainTimeoutMs: number; timeline?: boolean; query?: string },
   ): Promise<PhaseResult> {
     const prefix = `b${this.runId}-${this.name}-${++this.phases}${label}`;
-    const orders = new Orders(this.running.target, prefix, opts.query);
+    const orders = this.running.newLoad(prefix, opts.query);
     const watcher = new CompletionWatcher(this.pool, orders, prefix);
     watcher.start(200);
     const startedAt = Date.now();
@@ -217,7 +220,14 @@ export class DesignRun {
     orders.close();
     const all = [...orders.byId.values()];
     this.finished.push(...all.filter((o) => o.doneAt !== undefined));
-    return { orders: all, startedAt, loadEndsAt, drainedAt, timeline };
+    return {
+      orders: all,
+      startedAt,
+      loadEndsAt,
+      drainedAt,
+      timeline,
+      connectionsOpened: orders.connectionsOpened(),
+    };
   }
 }
 
@@ -241,11 +251,12 @@ export interface BenchContext {
   /** The environment of the design's processes. */
   env: NodeJS.ProcessEnv;
   logDir: string;
+  harness: Harness;
 }
 
 /** Stock enough for any run, then the design's processes. */
 export async function startFresh(name: DesignName, ctx: BenchContext): Promise<RunningDesign> {
   for (const sku of BENCH_SKUS) await setStock(ctx.pool, sku, 1_000_000_000);
   progress(`${name}: starting its processes`);
-  return startDesign(name, ctx.config, ctx.env, ctx.logDir);
+  return startDesign(name, ctx.config, ctx.env, ctx.logDir, ctx.harness);
 }

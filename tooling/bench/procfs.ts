@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childrenOf } from './proc-tree';
 
 /**
  * CPU time and memory of a design's processes, read from /proc: utime + stime from /proc/<pid>/stat,
@@ -27,21 +28,6 @@ function readPid(pid: number): PidSample | undefined {
   } catch {
     return undefined; // gone
   }
-}
-
-function childrenOf(parent: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 export interface ProcessFigures {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { projectRoot } from '../../src/platform/paths';
 
-const loadAtStart = os.loadavg();
+/** The machine's load average when the run began: other work on a shared machine is part of the figures. */
+export const loadAverageAtStart = os.loadavg();
 /** When this run began: progress lines count from it. */
 export const began = Date.now();
 
@@ -30,7 +31,7 @@ export function machine() {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
-    loadAverageAtStart: loadAtStart,
+    loadAverageAtStart,
     loadAverageNow: os.loadavg(),
   };
 }
