@@ -62,6 +62,22 @@ describe("the Temporal worker's deployment version", () => {
     assert.notEqual(file('b.js', 'export const step = 2;'), a);
   });
 
+  it('derives the same id for the same code bundled in another folder (its source map differs)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bundles-'));
+    const map = (folder: string) =>
+      `//# sourceMappingURL=data:application/json;base64,${Buffer.from(
+        JSON.stringify({ sources: [`${folder}/dist/workflows/index.js`] }),
+      ).toString('base64')}`;
+    const idOf = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return derivedBuildId(workflowCodeHash(path.join(dir, name)));
+    };
+    const code = 'export const step = 1;\n';
+    const here = idOf('here.js', `${code}${map('/work/main')}`);
+    assert.equal(idOf('clone.js', `${code}${map('/tmp/clone')}`), here);
+    assert.notEqual(idOf('changed.js', `export const step = 2;\n${map('/work/main')}`), here);
+  });
+
   it('refuses a build id that Temporal knows as other code, and takes it when the code is the same', () => {
     const v: WorkerVersion = {
       deploymentName: 'shipshape',

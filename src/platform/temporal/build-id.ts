@@ -15,9 +15,14 @@ export interface WorkerVersion {
 export const versionName = (v: Pick<WorkerVersion, 'deploymentName' | 'buildId'>): string =>
   `${v.deploymentName}.${v.buildId}`;
 
-/** The sha256 of a workflow bundle's text (the same code bundles to the same text). */
+/**
+ * The sha256 of a workflow bundle's code. Its inline source map is left out: it names the checkout's
+ * absolute paths, so the same code bundled in two folders (a clean clone in CI, another machine)
+ * would otherwise get two build ids, and no run pinned to one would be replayed as the other's.
+ */
 export function workflowCodeHash(bundleFile: string): string {
-  return createHash('sha256').update(readFileSync(bundleFile)).digest('hex');
+  const code = readFileSync(bundleFile, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/gm, '');
+  return createHash('sha256').update(code).digest('hex');
 }
 
 /** The build id of workflow code, when no release names it: two codes never share one. */
