@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 /**
@@ -5,13 +6,35 @@ import os from 'node:os';
  * `shipshape run` put the processes that drain the backlog behind the API and PostgreSQL. A process
  * that is gone, or a system that refuses, leaves it at its own priority: this is a preference about
  * speed, never a reason to fail.
+ *
+ * Where Linux groups each session for scheduling (autogroup, on by default), a process's niceness
+ * only ranks it inside its own session: a server started in a session of its own (as the stack's
+ * are, so that they outlive the command that started them) would still take an equal share of the
+ * cores beside the API's session. Such a process's whole session is put behind as well.
  */
 export function runBehind(pid: number | undefined, niceness: number): boolean {
   if (pid === undefined || niceness <= 0) return false;
   try {
     os.setPriority(pid, niceness);
-    return true;
   } catch {
     return false;
+  }
+  const group = autogroupOf(pid);
+  if (group !== undefined && group !== autogroupOf(process.pid)) {
+    try {
+      writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+    } catch {
+      // Not Linux, or not allowed: the process's own niceness is what we could set.
+    }
+  }
+  return true;
+}
+
+/** The scheduler's autogroup `pid` belongs to (`/autogroup-<n>`), where the system has them. */
+export function autogroupOf(pid: number): string | undefined {
+  try {
+    return /^(\/autogroup-\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
   }
 }
