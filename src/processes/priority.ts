@@ -19,8 +19,8 @@ export function runBehind(pid: number | undefined, niceness: number): boolean {
   } catch {
     return false;
   }
-  const group = autogroupOf(pid);
-  if (group !== undefined && group !== autogroupOf(process.pid)) {
+  const group = schedulingGroupOf(pid)?.group;
+  if (group !== undefined && group !== schedulingGroupOf(process.pid)?.group) {
     try {
       writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
     } catch {
@@ -30,10 +30,16 @@ export function runBehind(pid: number | undefined, niceness: number): boolean {
   return true;
 }
 
-/** The scheduler's autogroup `pid` belongs to (`/autogroup-<n>`), where the system has them. */
-export function autogroupOf(pid: number): string | undefined {
+/**
+ * The scheduler's group `pid` belongs to (Linux's autogroup: one per session, `/autogroup-<n>`) and
+ * that group's niceness, where the system has them.
+ */
+export function schedulingGroupOf(pid: number): { group: string; niceness: number } | undefined {
   try {
-    return /^(\/autogroup-\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1];
+    const m = /^(\/autogroup-\d+) nice (-?\d+)/.exec(
+      readFileSync(`/proc/${pid}/autogroup`, 'utf8'),
+    );
+    return m ? { group: m[1]!, niceness: Number(m[2]) } : undefined;
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { autogroupOf, runBehind } from '../../src/processes/priority';
+import { runBehind, schedulingGroupOf } from '../../src/processes/priority';
 
 function idle(detached: boolean): ChildProcess {
   return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], {
@@ -12,6 +12,7 @@ function idle(detached: boolean): ChildProcess {
   });
 }
 
+const autogroupOf = (pid: number) => schedulingGroupOf(pid)?.group;
 const autogroupNice = (pid: number): number =>
   Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
 

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { RunningDesign } from './designs';
 import { HTTP_AGENT, SKU_MIX } from './load';
 import type { BenchContext } from './phases';
+import { schedulingGroupOf } from '../../src/processes/priority';
 import { nicenessOf } from './proc-tree';
 import { loadAverageAtStart } from './run-info';
 
@@ -24,6 +25,11 @@ export interface Conditions {
   warmUp: string;
   /** Nice value of each measured process, the bench's and the load generator's. */
   niceness: Record<string, number>;
+  /**
+   * The niceness of the session (Linux's autogroup) of each process that runs in another session than
+   * the bench's (the stack's servers): a process's own niceness ranks it only inside its session.
+   */
+  sessionNiceness: Record<string, number>;
   loadAverageAtStart: number[];
   cores: number;
 }
@@ -41,9 +47,13 @@ export function conditionsOf(
     ...(load ? { 'load generator': load.pid } : {}),
   };
   for (const [name, w] of Object.entries(running.processes())) if (w) watched[name] = w.pid;
+  const sessionNiceness: Record<string, number> = {};
+  const ours = schedulingGroupOf(process.pid)?.group;
   for (const [name, pid] of Object.entries(watched)) {
     const n = nicenessOf(pid);
     if (n !== undefined) niceness[name] = n;
+    const session = schedulingGroupOf(pid);
+    if (session && session.group !== ours) sessionNiceness[name] = session.niceness;
   }
   return {
     harness: ctx.harness.kind,
@@ -60,6 +70,7 @@ export function conditionsOf(
     skuMix: SKU_MIX,
     warmUp,
     niceness,
+    sessionNiceness,
     loadAverageAtStart,
     cores: os.cpus().length,
   };
@@ -77,6 +88,11 @@ export function conditionLines(c: Conditions): string[] {
     `orders: ${c.skuMix}`,
     `warm-up: ${c.warmUp}`,
     `nice: ${nice}`,
+    `sessions of their own, and their nice: ${
+      Object.entries(c.sessionNiceness)
+        .map(([n, v]) => `${n} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `load average at start ${c.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} on ${c.cores} cores`,
   ];
 }

@@ -38,9 +38,33 @@ export async function runFocused(
       drainTimeoutMs: plan.burstDrainTimeoutMs,
     });
   };
+  /**
+   * A user's stream meets a stack that drains what came before it: `measured` runs once a backlog of as
+   * many orders, posted the same way, has all its workflows started; the backlog drains meanwhile.
+   */
+  const whileDraining = async <T>(
+    run: DesignRun,
+    label: 'd' | 'e',
+    measured: () => Promise<T>,
+  ): Promise<T> => {
+    const { orders, clients } = plan.stream;
+    say(
+      `backlog: ${orders} orders from ${clients} clients, draining while the next stream is posted`,
+    );
+    const backlog = run.phase(label, (o) => o.burst(orders, clients), {
+      drainTimeoutMs: plan.burstDrainTimeoutMs,
+    });
+    await run.untilStarted(label, orders, plan.burstDrainTimeoutMs, say);
+    const result = await measured();
+    await backlog;
+    return result;
+  };
   const warmUp =
     (focus.kind === 'stream' ? 'the cold stream right after the start, then ' : '') +
-    'open loop 5 orders/s for 3 s, after every earlier order finished';
+    'open loop 5 orders/s for 3 s, after every earlier order finished' +
+    (focus.kind === 'stream'
+      ? `; each stream after it posted once a backlog of ${plan.stream.orders} orders has started and drains`
+      : '');
   try {
     await setProviderLatency(config, plan.providerLatencyMs);
     const conditions = conditionsOf(running, ctx, plan.providerLatencyMs, warmUp);
@@ -67,7 +91,7 @@ export async function runFocused(
         drainTimeoutMs: plan.burstDrainTimeoutMs,
       });
     } else {
-      r = await stream(run, 't', 'stream');
+      r = await whileDraining(run, 'd', () => stream(run, 't', 'stream'));
     }
     sampler.stop();
     const done = run.finished.length;
@@ -92,24 +116,27 @@ export async function runFocused(
       };
     if (focus.kind === 'burst')
       return { conditions, burst: { orders: plan.burst, clients: plan.clients, ...figures } };
-    // The same stream from an outside client, right after the bench's: do the two agree?
+    // The same stream from an outside client, right after the bench's and under the same conditions (a
+    // backlog as large draining): do the two agree?
     let outside: Record<string, unknown> | undefined;
     if (plan.outsideCheck && name === 'shipshape') {
       await run.settle(plan.burstDrainTimeoutMs, say);
       // Its warm-up (by default one order a client: its connections open); the bench's load process
       // is warm by its stream.
       const warmUp = plan.outsideWarmUp;
-      say(
-        `outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients after ${warmUp} not counted`,
-      );
-      const o = await outsideStreamAgainst(
-        running,
-        plan.stream.orders,
-        plan.stream.clients,
-        warmUp,
-        plan.outsideClient,
-        `b${runId}-${name}-outside`,
-      );
+      const o = await whileDraining(warmRun, 'e', () => {
+        say(
+          `outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients after ${warmUp} not counted`,
+        );
+        return outsideStreamAgainst(
+          running,
+          plan.stream.orders,
+          plan.stream.clients,
+          warmUp,
+          plan.outsideClient,
+          `b${runId}-${name}-outside`,
+        );
+      });
       const { table, agreement } = sideBySide(figures, o);
       for (const line of table.split('\n')) say(`  ${line}`);
       say(

@@ -1,6 +1,7 @@
 import { TERMINAL_STATUSES } from '../../src/domain/types';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/platform/config';
+import { waitFor } from '../../src/platform/wait';
 import type { Pool } from '../../src/platform/db/pool';
 import { setStock } from '../../src/services/inventory/queries';
 import { startDesign } from './designs';
@@ -139,6 +140,31 @@ export class DesignRun {
       reported = true;
       await delay(500);
     }
+  }
+
+  /**
+   * Waits until `orders` orders of this design's phases labelled `label` have their workflows started
+   * (at most `timeoutMs`): the API holds starts back while it accepts, so a backlog drains at full speed
+   * only once its orders have all started.
+   */
+  async untilStarted(
+    label: string,
+    orders: number,
+    timeoutMs: number,
+    say: (line: string) => void,
+  ): Promise<void> {
+    const ids = `^b${this.runId}-${this.name}-[0-9]+${label}-`;
+    await waitFor(
+      `${orders} ${label} orders' workflows to start`,
+      async () => {
+        const { rows } = await this.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM app.orders WHERE order_id ~ $1 AND NOT start_pending`,
+          [ids],
+        );
+        return (rows[0]?.n ?? 0) >= orders;
+      },
+      { timeoutMs, intervalMs: 200 },
+    ).catch((err: unknown) => say(`${(err as Error).message.split('\n')[0]}; going on`));
   }
 
   constructor(

@@ -180,7 +180,7 @@ export function parseOptions(argv: string[]): {
     )
     .option(
       '--stream',
-      "only the stream (--orders, default 400, from --stream-clients, default 16, each posting its next once answered, while the stack drains them): right after the design starts, then after a warm-up, with each process's CPU per order; for Shipshape then the same stream from an outside client, side by side",
+      "only the stream (--orders, default 400, from --stream-clients, default 16, each posting its next once answered): right after the design starts, then after a warm-up while the stack drains a backlog as large (posted first, every workflow of it started), with each process's CPU per order; for Shipshape then the same stream from an outside client under the same conditions, side by side",
     )
     .addOption(
       new Option('--seconds <n>', 'how long the --steady load lasts')
