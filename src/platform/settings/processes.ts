@@ -32,7 +32,7 @@ export const processSettings = {
   drainNiceness: setting(
     'SHIPSHAPE_DRAIN_NICENESS',
     integer(10, 0, 19),
-    'the CPU niceness `shipshape run` and the local stack give the processes that drain the backlog (Temporal, its worker, NATS, the services, the bridge, the relay), so accepting orders wins the cores; 0 runs all alike',
+    "the CPU niceness `shipshape run` and the local stack give the processes that drain the backlog (Temporal, its worker, NATS, the services, the bridge, the relay; for the Temporal and NATS servers, which run in sessions of their own, their sessions' scheduling group too), so accepting orders wins the cores; 0 runs all alike",
   ),
   logLevel: setting(
     'LOG_LEVEL',
