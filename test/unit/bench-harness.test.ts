@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { neededPerSec } from '../../tooling/bench/api-ceiling';
+import { withClientCost } from '../../tooling/bench/client-cost';
+import { startOutsideStream } from '../../tooling/bench/outside-check';
+import { OUTSIDE_CLIENTS } from '../../tooling/bench/outside-client';
 import { clientList } from '../../tooling/bench/plan';
 import { findInTree, nicenessOf, workerProcessesOf } from '../../tooling/bench/proc-tree';
 
@@ -43,5 +48,63 @@ describe('npm run bench: the harness', () => {
     assert.deepEqual(clientList('16,100, 200'), [16, 100, 200]);
     for (const bad of ['', '16,,100', '0', '1.5', '-3', 'ten'])
       assert.throws(() => clientList(bad), /whole numbers of at least 1/);
+  });
+});
+
+describe('npm run bench: the clients it measures with', () => {
+  it("tells a client's own CPU and busy event loop from its waiting", async () => {
+    const busy = await withClientCost(
+      async () => {
+        const until = performance.now() + 60;
+        while (performance.now() < until); // 60 ms of this process's CPU
+        return 10;
+      },
+      (n) => n,
+    );
+    assert.equal(busy.result, 10);
+    assert.ok(busy.cost.cpuMsPerOrder >= 4, `CPU per order ${busy.cost.cpuMsPerOrder} ms`);
+    assert.ok(busy.cost.eventLoopUtilization > 0.5);
+    const waiting = await withClientCost(
+      () => delay(100),
+      () => 10,
+    );
+    assert.ok(waiting.cost.cpuMsPerOrder < 4, `CPU per order ${waiting.cost.cpuMsPerOrder} ms`);
+    assert.ok(waiting.cost.eventLoopUtilization < 0.5);
+  });
+
+  it('starts the outside client warm and posts its measured stream only when told to', async () => {
+    const posted: string[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        assert.equal(req.headers.authorization, 'Bearer k-1');
+        posted.push((JSON.parse(body) as { orderId: string }).orderId);
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const target = {
+      url: `http://127.0.0.1:${port}/orders`,
+      headers: { authorization: 'Bearer k-1' },
+    };
+    try {
+      for (const kind of OUTSIDE_CLIENTS) {
+        posted.length = 0;
+        const client = await startOutsideStream(target, 30, 3, 6, kind, `t-${kind}`);
+        // Warm and waiting: only the warm-up has been posted.
+        assert.equal(posted.length, 6);
+        assert.ok(posted.every((id) => id.startsWith(`t-${kind}w-`)));
+        const figures = await client.go();
+        assert.equal(posted.length, 36);
+        assert.equal(figures.accepted, 30);
+        assert.deepEqual(figures.refusedBy, {});
+        assert.ok(figures.clientCost.cpuMsPerOrder > 0);
+        assert.ok(figures.acceptP99Ms >= figures.acceptP50Ms);
+      }
+    } finally {
+      server.close();
+    }
   });
 });

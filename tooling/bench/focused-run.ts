@@ -1,6 +1,7 @@
 import { conditionLines, conditionsOf } from './conditions';
 import type { DesignName } from './designs';
-import { outsideStreamAgainst, sideBySide } from './outside-check';
+import { sideBySide, startOutsideStream } from './outside-check';
+import type { OutsideFigures } from './outside-client';
 import {
   DesignRun,
   phaseFigures,
@@ -121,22 +122,29 @@ export async function runFocused(
     let outside: Record<string, unknown> | undefined;
     if (plan.outsideCheck && name === 'shipshape') {
       await run.settle(plan.burstDrainTimeoutMs, say);
-      // Its warm-up (by default one order a client: its connections open); the bench's load process
-      // is warm by its stream.
+      // Its warm-up (by default one order a client: its connections open) on the settled stack; the
+      // bench's load process is warm by its stream. Its measured stream then starts at the moment the
+      // bench's did: as soon as its backlog has started.
       const warmUp = plan.outsideWarmUp;
-      const o = await whileDraining(warmRun, 'e', () => {
-        say(
-          `outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients after ${warmUp} not counted`,
-        );
-        return outsideStreamAgainst(
-          running,
-          plan.stream.orders,
-          plan.stream.clients,
-          warmUp,
-          plan.outsideClient,
-          `b${runId}-${name}-outside`,
-        );
-      });
+      say(`outside client: starting, ${warmUp} orders of warm-up not counted`);
+      const outsideClient = await startOutsideStream(
+        running.target,
+        plan.stream.orders,
+        plan.stream.clients,
+        warmUp,
+        plan.outsideClient,
+        `b${runId}-${name}-outside`,
+      );
+      await warmRun.settle(plan.burstDrainTimeoutMs, say);
+      let o: OutsideFigures;
+      try {
+        o = await whileDraining(warmRun, 'e', () => {
+          say(`outside client: ${plan.stream.orders} orders from ${plan.stream.clients} clients`);
+          return outsideClient.go();
+        });
+      } finally {
+        outsideClient.stop();
+      }
       const { table, agreement } = sideBySide(figures, o);
       for (const line of table.split('\n')) say(`  ${line}`);
       say(

@@ -1,3 +1,4 @@
+import type { ClientCost } from './client-cost';
 import type { Target, Tracked } from './load';
 
 /** What the bench and its load process (load-process.ts) say to each other over the IPC channel. */
@@ -23,6 +24,6 @@ export type LoadReport =
   | { type: 'ready'; node: string; pid: number }
   /** Orders answered since the last report (every 100 ms while a load runs). */
   | { type: 'answered'; id: number; orders: Tracked[] }
-  /** The load is over: every order answered (or given up on), and the connections it opened. */
-  | { type: 'done'; id: number; connectionsOpened: number }
+  /** The load is over: every order answered (or given up on), the connections it opened, its cost. */
+  | { type: 'done'; id: number; connectionsOpened: number; cost: ClientCost }
   | { type: 'failed'; id: number; error: string };

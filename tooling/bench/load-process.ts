@@ -1,3 +1,4 @@
+import { withClientCost } from './client-cost';
 import { Orders } from './load';
 import type { Tracked } from './load';
 import type { LoadReport, RunLoad } from './load-messages';
@@ -22,10 +23,15 @@ async function runLoad(m: RunLoad): Promise<void> {
   };
   const ticker = setInterval(flush, 100);
   try {
-    if (m.shape.kind === 'open') await orders.openLoop(m.shape.rate, m.shape.durationMs);
-    else await orders.burst(m.shape.orders, m.shape.clients);
+    const { cost } = await withClientCost(
+      () =>
+        m.shape.kind === 'open'
+          ? orders.openLoop(m.shape.rate, m.shape.durationMs)
+          : orders.burst(m.shape.orders, m.shape.clients),
+      () => orders.byId.size,
+    );
     flush();
-    send({ type: 'done', id: m.id, connectionsOpened: orders.connectionsOpened() });
+    send({ type: 'done', id: m.id, connectionsOpened: orders.connectionsOpened(), cost });
   } finally {
     clearInterval(ticker);
     orders.close();

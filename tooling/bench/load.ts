@@ -1,5 +1,6 @@
 import { TERMINAL_STATUSES } from '../../src/domain/types';
 import http from 'node:http';
+import type { ClientCost } from './client-cost';
 import type { Pool } from '../../src/platform/db/pool';
 import { sampleOrder } from '../../src/client/order-body';
 
@@ -48,6 +49,8 @@ export interface OrderLoad {
   accepted(): Tracked[];
   /** Connections the load opened to the target (keep-alive reuses them across orders). */
   connectionsOpened(): number;
+  /** What the load cost the process that generated it, where that process measured it. */
+  clientCost?(): ClientCost | undefined;
   close(): void;
 }
 

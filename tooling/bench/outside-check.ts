@@ -1,36 +1,43 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { distDir } from '../../src/platform/paths';
-import type { RunningDesign } from './designs';
+import type { Target } from './load';
 import type { OutsideClientKind, OutsideFigures } from './outside-client';
 import type { phaseFigures } from './phases';
 import { textTable } from './run-info';
 
-const run = promisify(execFile);
-
 /** How far apart the bench's figures and an outside client's may be and still agree. */
 export const AGREEMENT_FACTOR = 1.5;
 
+/** An outside client started and warmed up, waiting for the moment to post its measured stream. */
+export interface WaitingOutsideClient {
+  /** Posts the measured stream now; its figures once it is over. */
+  go(): Promise<OutsideFigures>;
+  /** Stops the client if it never got to go. */
+  stop(): void;
+}
+
 /**
  * The stream from an outside client (outside-client.ts) against the running design: a process of its
- * own that shares nothing with the bench, started with the Node that runs the bench.
+ * own that shares nothing with the bench, started with the Node that runs the bench. Resolves once the
+ * client has started and posted its warm-up; its measured stream waits for `go()`, so that it can start
+ * at the same moment of a backlog's drain as the bench's own stream did.
  */
-export async function outsideStreamAgainst(
-  running: RunningDesign,
+export async function startOutsideStream(
+  target: Target,
   orders: number,
   clients: number,
   warmUp: number,
   client: OutsideClientKind,
   prefix: string,
-): Promise<OutsideFigures> {
-  const key = running.target.headers.authorization?.replace(/^Bearer /, '') ?? '';
-  const { stdout } = await run(
+): Promise<WaitingOutsideClient> {
+  const key = target.headers.authorization?.replace(/^Bearer /, '') ?? '';
+  const child = spawn(
     process.execPath,
     [
       path.join(distDir, 'tooling', 'bench', 'outside-client.js'),
       '--url',
-      running.target.url,
+      target.url,
       '--orders',
       String(orders),
       '--clients',
@@ -42,11 +49,58 @@ export async function outsideStreamAgainst(
       '--prefix',
       prefix,
       '--json',
+      '--go-on-stdin',
     ],
     // The key in the environment, not on a command line anyone can read from /proc.
-    { env: { ...process.env, SHIPSHAPE_CALLER_API_KEY: key }, timeout: 600_000 },
+    {
+      env: { ...process.env, SHIPSHAPE_CALLER_API_KEY: key },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
   );
-  return JSON.parse(stdout) as OutsideFigures;
+  let out = '';
+  const lines: string[] = [];
+  let onLine: (() => void) | undefined;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    const parts = out.split('\n');
+    out = parts.pop() ?? '';
+    lines.push(...parts.filter(Boolean));
+    onLine?.();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const nextLine = (what: string, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`the outside client: no ${what} in ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const check = () => {
+        const line = lines.shift();
+        if (line === undefined) return;
+        clearTimeout(timer);
+        onLine = undefined;
+        resolve(line);
+      };
+      onLine = check;
+      check();
+      void exited.then((code) => {
+        check();
+        clearTimeout(timer);
+        reject(new Error(`the outside client exited (code ${code}) before its ${what}`));
+      });
+    });
+  const ready = await nextLine('ready after its warm-up', 120_000);
+  if (ready !== 'ready') throw new Error(`the outside client said ${ready} instead of ready`);
+  return {
+    async go() {
+      child.stdin.end('go\n');
+      const figures = await nextLine('figures', 600_000);
+      return JSON.parse(figures) as OutsideFigures;
+    },
+    stop() {
+      child.kill();
+    },
+  };
 }
 
 export interface Agreement {
@@ -73,6 +127,18 @@ export function sideBySide(
       ['p50 (ms)', String(bench.acceptP50Ms), String(outside.acceptP50Ms), String(p50Ratio)],
       ['p99 (ms)', String(bench.acceptP99Ms), String(outside.acceptP99Ms), String(p99Ratio)],
       ['max (ms)', String(bench.acceptMaxMs), String(outside.acceptMaxMs), '-'],
+      [
+        "client's CPU ms per order",
+        String(bench.clientCost?.cpuMsPerOrder ?? '-'),
+        String(outside.clientCost.cpuMsPerOrder),
+        '-',
+      ],
+      [
+        "client's event loop busy",
+        String(bench.clientCost?.eventLoopUtilization ?? '-'),
+        String(outside.clientCost.eventLoopUtilization),
+        '-',
+      ],
       [
         'accepted',
         `${bench.accepted}/${bench.posted}`,

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { withClientCost } from './client-cost';
+import type { ClientCost } from './client-cost';
 import { Orders, orderBody, percentile } from './load';
 
 /**
@@ -8,8 +10,12 @@ import { Orders, orderBody, percentile } from './load';
  * user's client gets, to hold the bench's figures against.
  *
  *   node dist/tooling/bench/outside-client.js --url http://127.0.0.1:3000/orders [--orders 400]
- *     [--clients 16] [--warm-up 0] [--client fetch|http] [--prefix outside] [--json]
+ *     [--clients 16] [--warm-up 0] [--client fetch|http] [--prefix outside] [--json] [--go-on-stdin]
  *   (the key: SHIPSHAPE_CALLER_API_KEY)
+ *
+ * `--go-on-stdin`: after its warm-up, print `ready` and post the measured stream only once a line
+ * arrives on stdin, so that whoever runs it can start it at a chosen moment (the bench: the moment its
+ * own stream started, relative to the backlog it drains).
  */
 
 export interface OutsideStream {
@@ -29,6 +35,8 @@ export interface OutsideStream {
    * client in this separate process, to tell the client library's share from the process's.
    */
   client: OutsideClientKind;
+  /** Awaited between the warm-up and the measured stream: the moment to start it. */
+  beforeMeasured?: () => Promise<void>;
 }
 
 export const OUTSIDE_CLIENTS = ['fetch', 'http'] as const;
@@ -47,6 +55,8 @@ export interface OutsideFigures {
   acceptP99Ms: number;
   acceptMaxMs: number;
   seconds: number;
+  /** What the measured stream cost this process. */
+  clientCost: ClientCost;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
@@ -111,8 +121,15 @@ async function httpClosedLoop(
 
 export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
   if (s.warmUp > 0) await closedLoop(s, `${s.prefix}w`, s.warmUp);
+  await s.beforeMeasured?.();
   const began = performance.now();
-  const { times, refusedBy } = await closedLoop(s, s.prefix, s.orders);
+  const {
+    result: { times, refusedBy },
+    cost,
+  } = await withClientCost(
+    () => closedLoop(s, s.prefix, s.orders),
+    () => s.orders,
+  );
   return {
     client:
       s.client === 'fetch'
@@ -128,6 +145,7 @@ export async function outsideStream(s: OutsideStream): Promise<OutsideFigures> {
     acceptP99Ms: round1(percentile(times, 99)),
     acceptMaxMs: round1(times.length ? Math.max(...times) : NaN),
     seconds: round1((performance.now() - began) / 1000),
+    clientCost: cost,
   };
 }
 
@@ -142,6 +160,19 @@ export function outsideLine(f: OutsideFigures): string {
   );
 }
 
+/** Says `ready` on stdout and resolves once a line (or the end) arrives on stdin. */
+function readyThenGo(): Promise<void> {
+  process.stdout.write('ready\n');
+  return new Promise((resolve) => {
+    const go = () => {
+      process.stdin.pause();
+      resolve();
+    };
+    process.stdin.once('data', go);
+    process.stdin.once('end', go);
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -150,8 +181,9 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '16' },
       prefix: { type: 'string', default: `outside-${Date.now().toString(36)}` },
       'warm-up': { type: 'string', default: '0' },
-      client: { type: 'string', default: 'fetch' },
+      client: { type: 'string', default: 'http' },
       json: { type: 'boolean', default: false },
+      'go-on-stdin': { type: 'boolean', default: false },
     },
   });
   const key = process.env.SHIPSHAPE_CALLER_API_KEY;
@@ -168,7 +200,7 @@ async function main(): Promise<void> {
     !OUTSIDE_CLIENTS.includes(client)
   ) {
     process.stderr.write(
-      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--warm-up n] [--client fetch|http] [--prefix p] [--json]\n',
+      'usage: SHIPSHAPE_CALLER_API_KEY=<key> node dist/tooling/bench/outside-client.js --url <url> [--orders n] [--clients n] [--warm-up n] [--client fetch|http] [--prefix p] [--json] [--go-on-stdin]\n',
     );
     process.exit(2);
   }
@@ -180,6 +212,7 @@ async function main(): Promise<void> {
     warmUp,
     client,
     prefix: values.prefix,
+    beforeMeasured: values['go-on-stdin'] ? readyThenGo : undefined,
   });
   process.stdout.write((values.json ? JSON.stringify(f) : outsideLine(f)) + '\n');
 }

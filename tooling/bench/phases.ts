@@ -7,6 +7,7 @@ import { setStock } from '../../src/services/inventory/queries';
 import { startDesign } from './designs';
 import type { DesignName, Harness, RunningDesign } from './designs';
 import { BENCH_SKUS, CompletionWatcher, percentile } from './load';
+import type { ClientCost } from './client-cost';
 import type { OrderLoad, Tracked } from './load';
 import type { ProcessSampler } from './procfs';
 import { progress } from './run-info';
@@ -23,6 +24,8 @@ export interface PhaseResult {
   timeline: TimelinePoint[];
   /** HTTP connections the load opened (keep-alive: about one per client). */
   connectionsOpened: number;
+  /** What the load cost the process that generated it (the load process measures it). */
+  clientCost?: ClientCost;
 }
 
 export interface TimelinePoint {
@@ -95,6 +98,7 @@ export function phaseFigures(r: PhaseResult) {
     ...l,
     acceptSeconds: acceptedWithinSeconds(r),
     connectionsOpened: r.connectionsOpened,
+    ...(r.clientCost ? { clientCost: r.clientCost } : {}),
     drainAfterMs: drainedAt !== undefined ? Math.max(0, drainedAt - r.loadEndsAt) : null,
     drainPerSec: drainSeconds ? round1(l.accepted / drainSeconds) : null,
   };
@@ -253,6 +257,7 @@ export class DesignRun {
       drainedAt,
       timeline,
       connectionsOpened: orders.connectionsOpened(),
+      clientCost: orders.clientCost?.(),
     };
   }
 }

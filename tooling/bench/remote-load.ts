@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { distDir } from '../../src/platform/paths';
+import type { ClientCost } from './client-cost';
 import type { OrderLoad, Target, Tracked } from './load';
 import type { LoadReport, LoadShape } from './load-messages';
 import { stopChild } from '../../src/processes/supervisor';
@@ -83,6 +84,7 @@ export class LoadProcess {
       this.pending.delete(m.id);
       if (m.type === 'done') {
         p.sink.opened += m.connectionsOpened;
+        p.sink.cost = m.cost;
         p.resolve();
       } else p.reject(new Error(`the load process failed: ${m.error}`));
     }
@@ -97,6 +99,8 @@ export class LoadProcess {
 export class RemoteOrders implements OrderLoad {
   readonly byId = new Map<string, Tracked>();
   opened = 0;
+  /** What the last load cost the load process. */
+  cost: ClientCost | undefined;
 
   constructor(
     private readonly proc: LoadProcess,
@@ -119,6 +123,10 @@ export class RemoteOrders implements OrderLoad {
 
   connectionsOpened(): number {
     return this.opened;
+  }
+
+  clientCost(): ClientCost | undefined {
+    return this.cost;
   }
 
   close(): void {
