@@ -255,7 +255,7 @@ export function parseOptions(argv: string[]): {
     .addOption(
       new Option(
         '--http-client <kind>',
-        "the outside client's HTTP client (--outside-client, and --stream's check): http, the node:http client the bench's load process uses, in the outside process (like for like: the process and its moment are what differ); fetch, Node's own, which costs the client 2-3 times the CPU per request, on the cores the API shares",
+        "the outside client's HTTP client (--outside-client, and --stream's check): http, the node:http client the bench's load process uses, in the outside process (like for like: the process and its moment are what differ); fetch, Node's own, which costs the client several times the CPU per request, on the cores the API shares",
       )
         .choices(OUTSIDE_CLIENTS)
         .default('http'),
