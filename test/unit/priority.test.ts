@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { runBehind, schedulingGroupOf } from '../../src/processes/priority';
 
@@ -13,8 +12,7 @@ function idle(detached: boolean): ChildProcess {
 }
 
 const autogroupOf = (pid: number) => schedulingGroupOf(pid)?.group;
-const autogroupNice = (pid: number): number =>
-  Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
+const autogroupNice = (pid: number) => schedulingGroupOf(pid)?.niceness;
 
 describe('running the drain behind the API', () => {
   it('puts a server started in a session of its own behind, session and all', () => {

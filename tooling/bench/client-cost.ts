@@ -12,16 +12,16 @@ export interface ClientCost {
   eventLoopUtilization: number;
 }
 
-/** Runs `load` (which posts `orders(result)` orders by its end) and measures this process's cost of it. */
+/** Runs `load` and measures this process's cost of it, per order of the `orders()` it posted. */
 export async function withClientCost<T>(
   load: () => Promise<T>,
-  orders: (result: T) => number,
+  orders: () => number,
 ): Promise<{ result: T; cost: ClientCost }> {
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
   const result = await load();
   const used = process.cpuUsage(cpu);
-  const n = Math.max(1, orders(result));
+  const n = Math.max(1, orders());
   return {
     result,
     cost: {

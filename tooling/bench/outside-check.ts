@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { distDir } from '../../src/platform/paths';
 import type { Target } from './load';
 import type { OutsideClientKind, OutsideFigures } from './outside-client';
@@ -57,40 +58,30 @@ export async function startOutsideStream(
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
-  let out = '';
-  const lines: string[] = [];
-  let onLine: (() => void) | undefined;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    const parts = out.split('\n');
-    out = parts.pop() ?? '';
-    lines.push(...parts.filter(Boolean));
-    onLine?.();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const nextLine = (what: string, timeoutMs: number) =>
-    new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill();
-        reject(new Error(`the outside client: no ${what} in ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const check = () => {
-        const line = lines.shift();
-        if (line === undefined) return;
-        clearTimeout(timer);
-        onLine = undefined;
-        resolve(line);
-      };
-      onLine = check;
-      check();
-      void exited.then((code) => {
-        check();
-        clearTimeout(timer);
-        reject(new Error(`the outside client exited (code ${code}) before its ${what}`));
-      });
-    });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  /** The client's next line on stdout; it is stopped if none comes within `timeoutMs`. */
+  const nextLine = async (what: string, timeoutMs: number): Promise<string> => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill();
+    }, timeoutMs);
+    try {
+      const next: IteratorResult<string, undefined> = await lines.next();
+      if (next.done)
+        throw new Error(
+          `the outside client ${timedOut ? `gave no ${what} in ${timeoutMs / 1000} s` : `ended before its ${what}`}`,
+        );
+      return next.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const ready = await nextLine('ready after its warm-up', 120_000);
-  if (ready !== 'ready') throw new Error(`the outside client said ${ready} instead of ready`);
+  if (ready !== 'ready') {
+    child.kill();
+    throw new Error(`the outside client said ${ready} instead of ready`);
+  }
   return {
     async go() {
       child.stdin.end('go\n');

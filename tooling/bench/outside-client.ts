@@ -31,8 +31,8 @@ export interface OutsideStream {
    */
   warmUp: number;
   /**
-   * `fetch`: Node's own (undici), what a program written today uses; `http`: the bench's node:http
-   * client in this separate process, to tell the client library's share from the process's.
+   * `http`: the node:http client the bench's load process uses, so that only the process differs;
+   * `fetch`: Node's own (undici), what many programs use, at several times the CPU per request.
    */
   client: OutsideClientKind;
   /** Awaited between the warm-up and the measured stream: the moment to start it. */
@@ -41,6 +41,7 @@ export interface OutsideStream {
 
 export const OUTSIDE_CLIENTS = ['fetch', 'http'] as const;
 export type OutsideClientKind = (typeof OUTSIDE_CLIENTS)[number];
+export const DEFAULT_OUTSIDE_CLIENT: OutsideClientKind = 'http';
 
 export interface OutsideFigures {
   client: string;
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '16' },
       prefix: { type: 'string', default: `outside-${Date.now().toString(36)}` },
       'warm-up': { type: 'string', default: '0' },
-      client: { type: 'string', default: 'http' },
+      client: { type: 'string', default: DEFAULT_OUTSIDE_CLIENT },
       json: { type: 'boolean', default: false },
       'go-on-stdin': { type: 'boolean', default: false },
     },

@@ -4,7 +4,7 @@ import { API_KEY_CHOICES } from './api-key';
 import type { ApiKeyChoice } from './api-key';
 import { DESIGNS, HARNESSES } from './designs';
 import type { DesignName, HarnessKind } from './designs';
-import { OUTSIDE_CLIENTS } from './outside-client';
+import { DEFAULT_OUTSIDE_CLIENT, OUTSIDE_CLIENTS } from './outside-client';
 import type { OutsideClientKind } from './outside-client';
 import { positiveInt } from './run-info';
 
@@ -258,7 +258,7 @@ export function parseOptions(argv: string[]): {
         "the outside client's HTTP client (--outside-client, and --stream's check): http, the node:http client the bench's load process uses, in the outside process (like for like: the process and its moment are what differ); fetch, Node's own, which costs the client several times the CPU per request, on the cores the API shares",
       )
         .choices(OUTSIDE_CLIENTS)
-        .default('http'),
+        .default(DEFAULT_OUTSIDE_CLIENT),
     )
     .option(
       '--url <url>',
