@@ -10,6 +10,7 @@ import { startOutsideStream } from '../../tooling/bench/outside-check';
 import { OUTSIDE_CLIENTS } from '../../tooling/bench/outside-client';
 import { clientList } from '../../tooling/bench/plan';
 import { findInTree, nicenessOf, workerProcessesOf } from '../../tooling/bench/proc-tree';
+import { spreadOf, sustainedTable } from '../../tooling/bench/sustained-run';
 
 /** A child whose arguments look like a process `shipshape run` starts: node … dist/workers/<name>.js. */
 function fakeWorker(name: string): ChildProcess {
@@ -48,6 +49,42 @@ describe('npm run bench: the harness', () => {
     assert.deepEqual(clientList('16,100, 200'), [16, 100, 200]);
     for (const bad of ['', '16,,100', '0', '1.5', '-3', 'ten'])
       assert.throws(() => clientList(bad), /whole numbers of at least 1/);
+  });
+
+  it("gives --sustained's pairs their median and spread, a run that measured nothing left out", () => {
+    assert.deepEqual(spreadOf([0.6, 0.8, null, 0.7, 0.9, 0.5]), {
+      median: 0.7,
+      min: 0.5,
+      max: 0.9,
+    });
+    assert.deepEqual(spreadOf([null]), { median: null, min: null, max: null });
+    const pair = (run: number, sustained: number, ceiling: number) => ({
+      run,
+      maxOrdersPerSec: sustained,
+      cpuMsPerOrder: { all: 150 },
+      steps: [],
+      ceiling: {
+        shape: 'async-activity',
+        perSec: ceiling,
+        cpuMsPerWorkflow: 100,
+        shipshapeShare: Math.round((sustained / ceiling) * 100) / 100,
+      },
+    });
+    const pairs = [pair(1, 12, 16), pair(2, 14, 20), pair(3, 13, 18)];
+    const table = sustainedTable({
+      pairs,
+      median: {
+        maxOrdersPerSec: spreadOf(pairs.map((p) => p.maxOrdersPerSec)),
+        ceilingPerSec: spreadOf(pairs.map((p) => p.ceiling.perSec)),
+        share: spreadOf(pairs.map((p) => p.ceiling.shipshapeShare)),
+        cpuMsPerOrder: spreadOf([150, 150, 150]),
+        ceilingCpuMsPerWorkflow: spreadOf([100, 100, 100]),
+      },
+    });
+    assert.match(
+      table,
+      /median \(min … max\)\s+13 \(12 … 14\)\s+18 \(16 … 20\)\s+0\.72 \(0\.7 … 0\.75\)/,
+    );
   });
 });
 

@@ -42,6 +42,9 @@ describe('npm run bench: options', () => {
     [['--api-key', 'root'], /Allowed choices are client, operator/],
     [['--url', 'http://127.0.0.1:1/orders'], /--url goes with --outside-client/],
     [['--stream', '--orders', '0'], /must be a whole number of at least 1, got "0"/],
+    [['--sustained', '--stream'], /--stream and --sustained: choose one/],
+    [['--sustained', '--runs', '0'], /must be a whole number of at least 1, got "0"/],
+    [['--runs', '3'], /--runs goes with --sustained/],
   ]);
 });
 

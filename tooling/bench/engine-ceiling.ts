@@ -14,6 +14,11 @@ export interface EngineCeiling {
   shape: string;
   /** Such workflows (5 steps, no work) the dev server and one worker finish per second. */
   perSec: number;
+  /**
+   * CPU ms per finished workflow of the processes that stand for an order's work: the Temporal server,
+   * the worker and the replier (the services' and the bridge's part), not the load that starts them.
+   */
+  cpuMsPerWorkflow: number;
   /** Shipshape's maximum sustained orders/s in the same run, as a share of that. */
   shipshapeShare: number | null;
 }
@@ -50,12 +55,19 @@ export async function engineCeiling(
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the engine's ceiling could not be measured; see ${logFile}`);
   const figures = JSON.parse(readFileSync(out, 'utf8')) as {
-    temporal: { dev: Record<string, { saturated: { perSec: number } }> };
+    temporal: {
+      dev: Record<
+        string,
+        { saturated: { perSec: number; cpuMsPerWorkflow: Record<string, number> } }
+      >;
+    };
   };
-  const perSec = figures.temporal.dev[CEILING_SHAPE]!.saturated.perSec;
+  const { perSec, cpuMsPerWorkflow } = figures.temporal.dev[CEILING_SHAPE]!.saturated;
+  const work = Object.entries(cpuMsPerWorkflow).filter(([p]) => p !== 'load');
   return {
     shape: CEILING_SHAPE,
     perSec,
+    cpuMsPerWorkflow: Math.round(work.reduce((s, [, ms]) => s + ms, 0) * 10) / 10,
     shipshapeShare:
       shipshapeMaxPerSec !== undefined && perSec > 0
         ? Math.round((shipshapeMaxPerSec / perSec) * 100) / 100

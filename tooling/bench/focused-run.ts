@@ -24,7 +24,7 @@ import { progress } from './run-info';
  */
 export async function runFocused(
   name: DesignName,
-  focus: Exclude<Focus, { kind: 'api-ceiling' }>,
+  focus: Exclude<Focus, { kind: 'api-ceiling' | 'sustained' }>,
   plan: Plan,
   ctx: BenchContext,
 ) {

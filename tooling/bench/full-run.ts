@@ -40,62 +40,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
     );
     for (const line of conditionLines(conditions)) say(`conditions: ${line}`);
 
-    // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
-    // ones have paid for cold starts, give the unloaded latency.
-    const warm = await run.phase('w', (o) => o.openLoop(5, 6000), {
-      loadMs: 6000,
-      drainTimeoutMs: 30_000,
-    });
-    const unloaded = latencies(warm.orders.slice(Math.floor(warm.orders.length / 2)));
-    say(
-      `warm-up: ${unloaded.completed}/${unloaded.posted} of its second half completed, e2e p50 ${unloaded.e2eP50Ms} ms p99 ${unloaded.e2eP99Ms} ms`,
-    );
-    const graceMs = 2000 + 2 * (unloaded.e2eP50Ms ?? 500);
-
-    // Maximum sustainable rate: step the open-loop rate up until a step's backlog does not drain
-    // within the grace period (2 s + twice the unloaded e2e median) after the step; then halve the gap
-    // between the last rate sustained and the first not, down to 1 order/s, each try on an empty backlog.
-    const steps: Record<string, unknown>[] = [];
-    const sustains = async (rate: number): Promise<boolean> => {
-      const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {
-        loadMs: plan.stepMs,
-        drainTimeoutMs: plan.drainTimeoutMs,
-      });
-      const l = latencies(r.orders);
-      const drainedAt = backlogDrainedAt(r.orders);
-      const drainMs = drainedAt !== undefined ? drainedAt - r.loadEndsAt : undefined;
-      const lastMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
-      const sustained =
-        l.accepted >= 0.99 * l.posted && drainMs !== undefined && drainMs <= graceMs;
-      steps.push({ rate, ...l, drainAfterMs: drainMs ?? null, lastDoneAfterMs: lastMs, sustained });
-      say(
-        `${rate}/s: ${l.accepted}/${l.posted} accepted, ${l.completed} completed, ` +
-          `e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms, ` +
-          (drainMs !== undefined
-            ? `drained ${(drainMs / 1000).toFixed(1)} s after` +
-              (lastMs !== null && lastMs - drainMs > 1000
-                ? ` (the last straggler ${(lastMs / 1000).toFixed(1)} s)`
-                : '')
-            : 'not drained') +
-          ` → ${sustained ? 'sustained' : 'NOT sustained'}`,
-      );
-      return sustained;
-    };
-    let maxRate = 0;
-    let notSustained: number | undefined;
-    for (const rate of plan.rates) {
-      if (!(await sustains(rate))) {
-        notSustained = rate;
-        break;
-      }
-      maxRate = rate;
-    }
-    while (maxRate > 0 && notSustained !== undefined && notSustained - maxRate > 1) {
-      const rate = Math.floor((maxRate + notSustained) / 2);
-      await run.settle(plan.burstDrainTimeoutMs, say);
-      if (await sustains(rate)) maxRate = rate;
-      else notSustained = rate;
-    }
+    const { warm, maxRate, steps } = await maxSustainedRate(run, plan, say);
 
     // End-to-end latency at half the maximum rate, once the last step's backlog is gone.
     await run.settle(plan.burstDrainTimeoutMs, say);
@@ -230,6 +175,68 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
     progress(`${name}: stopping`);
     await running.stop();
   }
+}
+
+/**
+ * A warm-up at a low rate, then the maximum sustained rate: step the open-loop rate up until a step's
+ * backlog does not drain within the grace period (2 s + twice the unloaded e2e median) after the
+ * step; then halve the gap between the last rate sustained and the first not, down to 1 order/s,
+ * each try on an empty backlog.
+ */
+export async function maxSustainedRate(run: DesignRun, plan: Plan, say: (line: string) => void) {
+  // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
+  // ones have paid for cold starts, give the unloaded latency.
+  const warm = await run.phase('w', (o) => o.openLoop(5, 6000), {
+    loadMs: 6000,
+    drainTimeoutMs: 30_000,
+  });
+  const unloaded = latencies(warm.orders.slice(Math.floor(warm.orders.length / 2)));
+  say(
+    `warm-up: ${unloaded.completed}/${unloaded.posted} of its second half completed, e2e p50 ${unloaded.e2eP50Ms} ms p99 ${unloaded.e2eP99Ms} ms`,
+  );
+  const graceMs = 2000 + 2 * (unloaded.e2eP50Ms ?? 500);
+
+  const steps: Record<string, unknown>[] = [];
+  const sustains = async (rate: number): Promise<boolean> => {
+    const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {
+      loadMs: plan.stepMs,
+      drainTimeoutMs: plan.drainTimeoutMs,
+    });
+    const l = latencies(r.orders);
+    const drainedAt = backlogDrainedAt(r.orders);
+    const drainMs = drainedAt !== undefined ? drainedAt - r.loadEndsAt : undefined;
+    const lastMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
+    const sustained = l.accepted >= 0.99 * l.posted && drainMs !== undefined && drainMs <= graceMs;
+    steps.push({ rate, ...l, drainAfterMs: drainMs ?? null, lastDoneAfterMs: lastMs, sustained });
+    say(
+      `${rate}/s: ${l.accepted}/${l.posted} accepted, ${l.completed} completed, ` +
+        `e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms, ` +
+        (drainMs !== undefined
+          ? `drained ${(drainMs / 1000).toFixed(1)} s after` +
+            (lastMs !== null && lastMs - drainMs > 1000
+              ? ` (the last straggler ${(lastMs / 1000).toFixed(1)} s)`
+              : '')
+          : 'not drained') +
+        ` → ${sustained ? 'sustained' : 'NOT sustained'}`,
+    );
+    return sustained;
+  };
+  let maxRate = 0;
+  let notSustained: number | undefined;
+  for (const rate of plan.rates) {
+    if (!(await sustains(rate))) {
+      notSustained = rate;
+      break;
+    }
+    maxRate = rate;
+  }
+  while (maxRate > 0 && notSustained !== undefined && notSustained - maxRate > 1) {
+    const rate = Math.floor((maxRate + notSustained) / 2);
+    await run.settle(plan.burstDrainTimeoutMs, say);
+    if (await sustains(rate)) maxRate = rate;
+    else notSustained = rate;
+  }
+  return { warm, graceMs, maxRate, steps };
 }
 
 export type DesignResult = Awaited<ReturnType<typeof runDesign>>;

@@ -7,6 +7,7 @@ import { benchStackUp } from './bench-stack';
 import { profileProcessesInto } from './designs';
 import type { DesignName } from './designs';
 import { runFocused } from './focused-run';
+import { runSustained, sustainedTable } from './sustained-run';
 import { CEILING_SHAPE, engineCeiling } from './engine-ceiling';
 import type { EngineCeiling } from './engine-ceiling';
 import { runDesign } from './full-run';
@@ -121,6 +122,19 @@ async function measure(
       const out = { apiCeiling: result, machine: machine(), commit: gitCommit(), plan };
       writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       process.stdout.write(ceilingTable(result) + '\n');
+    } finally {
+      await pool.end();
+    }
+    progress(`figures: ${path.relative(process.cwd(), file)}; process logs: ${logDir}`);
+    return;
+  }
+  if (plan.focus?.kind === 'sustained') {
+    const file = path.join(resultsDir, `${stamp}-sustained.json`);
+    try {
+      const result = await runSustained(plan, plan.focus.runs, ctx);
+      const out = { sustained: result, machine: machine(), commit: gitCommit(), plan };
+      writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+      process.stdout.write(sustainedTable(result) + '\n');
     } finally {
       await pool.end();
     }

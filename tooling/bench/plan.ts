@@ -24,7 +24,7 @@ export interface Plan {
   slowMs: number;
   drainTimeoutMs: number;
   burstDrainTimeoutMs: number;
-  /** `--steady`, `--burst-only`, `--stream` or `--api-ceiling`: that one load (see Focus). */
+  /** `--steady`, `--burst-only`, `--stream`, `--api-ceiling` or `--sustained`: that one load (see Focus). */
   focus?: Focus;
   steadyMs: number;
   harness: HarnessKind;
@@ -49,7 +49,9 @@ export type Focus =
   | { kind: 'steady'; rate: number }
   | { kind: 'burst' }
   | { kind: 'stream' }
-  | { kind: 'api-ceiling'; clients: number[] };
+  | { kind: 'api-ceiling'; clients: number[] }
+  /** Shipshape's maximum sustained rate and the engine's ceiling, in turn, `runs` times. */
+  | { kind: 'sustained'; runs: number };
 
 /** `--outside-client`: the stream from an outside client against a `shipshape run` already running. */
 export interface OutsideClientPlan {
@@ -84,6 +86,8 @@ interface Options {
   apiCeiling?: boolean;
   ceilingClients: number[];
   outsideClient?: boolean;
+  sustained?: boolean;
+  runs: number;
   url?: string;
   warmUp?: number;
   httpClient: OutsideClientKind;
@@ -96,6 +100,7 @@ function planFrom(o: Options): Plan {
     o.stream && '--stream',
     o.apiCeiling && '--api-ceiling',
     o.outsideClient && '--outside-client',
+    o.sustained && '--sustained',
   ].filter(Boolean);
   if (focuses.length > 1) throw new Error(`${focuses.join(' and ')}: choose one`);
   const designs = o.designs.split(',').map((d) => d.trim());
@@ -125,6 +130,7 @@ function planFrom(o: Options): Plan {
     ...(o.burstOnly ? { focus: { kind: 'burst' } as const } : {}),
     ...(o.stream ? { focus: { kind: 'stream' } as const } : {}),
     ...(o.apiCeiling ? { focus: { kind: 'api-ceiling', clients: o.ceilingClients } as const } : {}),
+    ...(o.sustained ? { focus: { kind: 'sustained', runs: o.runs } as const } : {}),
     steadyMs: o.seconds * 1000,
     harness: o.harness,
     apiKey: o.apiKey,
@@ -237,6 +243,13 @@ export function parseOptions(argv: string[]): {
       '--api-ceiling',
       'only POST /orders as fast as the API answers, with the API alone running (no worker, no service draining), for each of --ceiling-clients: answers/s and p50/p99 beside what the latency targets need',
     )
+    .option(
+      '--sustained',
+      "only Shipshape's maximum sustained rate (the full run's warm-up and steps) and the engine's ceiling after it, in turn --runs times, each Shipshape run on a fresh stack: each pair's share, and the medians with the smallest and largest",
+    )
+    .addOption(
+      new Option('--runs <n>', 'pairs of runs for --sustained').argParser(positiveInt).default(5),
+    )
     .addOption(
       new Option('--ceiling-clients <list>', 'comma-separated client counts for --api-ceiling')
         .argParser(clientList)
@@ -288,6 +301,8 @@ export function parseOptions(argv: string[]): {
     return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart, outsideClient };
   }
   if (o.url) return program.error('bench: --url goes with --outside-client', { exitCode: 2 });
+  if (!o.sustained && program.getOptionValueSource('runs') === 'cli')
+    return program.error('bench: --runs goes with --sustained', { exitCode: 2 });
   return { plan, cpuProfiles: o.cpuProfiles, docsChart: o.docsChart };
 }
 
