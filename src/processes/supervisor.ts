@@ -101,7 +101,6 @@ export class Supervisor {
     const logFile = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
     const metricsPort = metricsPortOf(this.opts.config, this.names(), name);
-    const behind = drains(name) && this.opts.config.drainNiceness > 0;
     const child = fork(path.join(distDir, 'workers', `${name}.js`), [], {
       env: {
         ...process.env,
@@ -110,13 +109,9 @@ export class Supervisor {
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: execArgvFor(name, this.opts.execArgv),
-      // A session of its own: Linux shares the cores between sessions first (autogroup), so a drainer
-      // left in ours would compete at our weight with the Temporal and NATS servers, which are put
-      // behind session and all. It still stops with us: it exits when our IPC channel closes.
-      detached: behind,
     });
     // The processes that drain the backlog yield the cores to the API (and PostgreSQL) on this machine.
-    if (behind) runBehind(child.pid, this.opts.config.drainNiceness);
+    if (drains(name)) runBehind(child.pid, this.opts.config.drainNiceness);
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     this.procs.set(name, { name, child, restarts });

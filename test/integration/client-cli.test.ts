@@ -17,7 +17,6 @@ import { formatPayloadKeys } from '../../src/platform/temporal/payload-keys';
 import { TEST_ENV, testConfig, uniqueId } from '../support/env';
 import { hasStatus, http, orderBody, startHarness, waitForOrder } from '../support/harness';
 import type { Harness } from '../support/harness';
-import { schedulingGroupOf } from '../../src/processes/priority';
 import { APP_PROCESSES, drains, nodeOptionsOf } from '../../src/processes/table';
 
 const run = promisify(execFile);
@@ -175,16 +174,7 @@ describe('the client library and the CLI, end to end', function () {
       // What drains the backlog runs behind what accepts orders (SHIPSHAPE_DRAIN_NICENESS).
       for (const { name, pid } of ready)
         assert.equal(os.getPriority(pid), drains(name) ? config.drainNiceness : 0, name);
-      const apiPid = ready.find((p) => p.name === 'api')!.pid;
-      assert.equal(os.getPriority(apiPid), 0);
-      // Each drainer in a session of its own, put behind as a whole: Linux shares the cores between
-      // sessions first (autogroup). The API stays in the session it was started in, at its priority.
-      for (const { name, pid } of ready.filter((p) => drains(p.name))) {
-        assert.notEqual(schedulingGroupOf(pid)?.group, schedulingGroupOf(apiPid)?.group, name);
-        assert.equal(schedulingGroupOf(pid)?.niceness, config.drainNiceness, name);
-      }
-      assert.equal(schedulingGroupOf(apiPid)?.group, schedulingGroupOf(child.pid!)?.group);
-      assert.equal(schedulingGroupOf(apiPid)?.niceness, 0);
+      assert.equal(os.getPriority(ready.find((p) => p.name === 'api')!.pid), 0);
       // A process's own node options (the worker's heap limit) are on its command line, as `ps` shows.
       for (const { name, pid } of ready) {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
