@@ -10,7 +10,7 @@ import { startOutsideStream } from '../../tooling/bench/outside-check';
 import { OUTSIDE_CLIENTS } from '../../tooling/bench/outside-client';
 import { clientList } from '../../tooling/bench/plan';
 import { findInTree, nicenessOf, workerProcessesOf } from '../../tooling/bench/proc-tree';
-import { spreadOf, sustainedTable } from '../../tooling/bench/sustained-run';
+import { spreadOf, sustainedFigures, sustainedTable } from '../../tooling/bench/sustained-run';
 
 /** A child whose arguments look like a process `shipshape run` starts: node … dist/workers/<name>.js. */
 function fakeWorker(name: string): ChildProcess {
@@ -58,10 +58,12 @@ describe('npm run bench: the harness', () => {
       max: 0.9,
     });
     assert.deepEqual(spreadOf([null]), { median: null, min: null, max: null });
-    const pair = (run: number, sustained: number, ceiling: number) => ({
+    const pair = (run: number, sustained: number, ceiling: number, cpuAtMax: number) => ({
       run,
       maxOrdersPerSec: sustained,
-      cpuMsPerOrder: { all: 150 },
+      cpuMsPerOrder: { all: 300 },
+      cpuMsPerOrderAtMax: cpuAtMax,
+      cpuBoundShare: Math.round((100 / cpuAtMax) * 100) / 100,
       steps: [],
       ceiling: {
         shape: 'async-activity',
@@ -70,20 +72,12 @@ describe('npm run bench: the harness', () => {
         shipshapeShare: Math.round((sustained / ceiling) * 100) / 100,
       },
     });
-    const pairs = [pair(1, 12, 16), pair(2, 14, 20), pair(3, 13, 18)];
-    const table = sustainedTable({
-      pairs,
-      median: {
-        maxOrdersPerSec: spreadOf(pairs.map((p) => p.maxOrdersPerSec)),
-        ceilingPerSec: spreadOf(pairs.map((p) => p.ceiling.perSec)),
-        share: spreadOf(pairs.map((p) => p.ceiling.shipshapeShare)),
-        cpuMsPerOrder: spreadOf([150, 150, 150]),
-        ceilingCpuMsPerWorkflow: spreadOf([100, 100, 100]),
-      },
-    });
+    const table = sustainedTable(
+      sustainedFigures([pair(1, 12, 16, 200), pair(2, 14, 20, 250), pair(3, 13, 18, 160)]),
+    );
     assert.match(
       table,
-      /median \(min … max\)\s+13 \(12 … 14\)\s+18 \(16 … 20\)\s+0\.72 \(0\.7 … 0\.75\)/,
+      /median \(min … max\)\s+13 \(12 … 14\)\s+18 \(16 … 20\)\s+0\.72 \(0\.7 … 0\.75\)\s+200 \(160 … 250\)\s+100 \(100 … 100\)\s+0\.5 \(0\.4 … 0\.63\)/,
     );
   });
 });

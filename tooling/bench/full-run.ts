@@ -40,7 +40,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
     );
     for (const line of conditionLines(conditions)) say(`conditions: ${line}`);
 
-    const { warm, maxRate, steps } = await maxSustainedRate(run, plan, say);
+    const { warm, maxRate, steps } = await maxSustainedRate(run, plan, sampler, say);
 
     // End-to-end latency at half the maximum rate, once the last step's backlog is gone.
     await run.settle(plan.burstDrainTimeoutMs, say);
@@ -181,9 +181,16 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
  * A warm-up at a low rate, then the maximum sustained rate: step the open-loop rate up until a step's
  * backlog does not drain within the grace period (2 s + twice the unloaded e2e median) after the
  * step; then halve the gap between the last rate sustained and the first not, down to 1 order/s,
- * each try on an empty backlog.
+ * each try on an empty backlog. Each step's CPU per finished order, every process sampled, covers
+ * the step and its drain.
  */
-export async function maxSustainedRate(run: DesignRun, plan: Plan, say: (line: string) => void) {
+export async function maxSustainedRate(
+  run: DesignRun,
+  plan: Plan,
+  sampler: ProcessSampler,
+  say: (line: string) => void,
+) {
+  const cpuMsNow = () => Object.values(sampler.figures()).reduce((s, p) => s + p.cpuMs, 0);
   // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
   // ones have paid for cold starts, give the unloaded latency.
   const warm = await run.phase('w', (o) => o.openLoop(5, 6000), {
@@ -198,6 +205,7 @@ export async function maxSustainedRate(run: DesignRun, plan: Plan, say: (line: s
 
   const steps: Record<string, unknown>[] = [];
   const sustains = async (rate: number): Promise<boolean> => {
+    const cpuBefore = cpuMsNow();
     const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {
       loadMs: plan.stepMs,
       drainTimeoutMs: plan.drainTimeoutMs,
@@ -207,7 +215,15 @@ export async function maxSustainedRate(run: DesignRun, plan: Plan, say: (line: s
     const drainMs = drainedAt !== undefined ? drainedAt - r.loadEndsAt : undefined;
     const lastMs = r.drainedAt !== undefined ? r.drainedAt - r.loadEndsAt : null;
     const sustained = l.accepted >= 0.99 * l.posted && drainMs !== undefined && drainMs <= graceMs;
-    steps.push({ rate, ...l, drainAfterMs: drainMs ?? null, lastDoneAfterMs: lastMs, sustained });
+    const cpuMsPerOrder = l.completed ? round1((cpuMsNow() - cpuBefore) / l.completed) : null;
+    steps.push({
+      rate,
+      ...l,
+      drainAfterMs: drainMs ?? null,
+      lastDoneAfterMs: lastMs,
+      sustained,
+      cpuMsPerOrder,
+    });
     say(
       `${rate}/s: ${l.accepted}/${l.posted} accepted, ${l.completed} completed, ` +
         `e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms, ` +
@@ -217,7 +233,7 @@ export async function maxSustainedRate(run: DesignRun, plan: Plan, say: (line: s
               ? ` (the last straggler ${(lastMs / 1000).toFixed(1)} s)`
               : '')
           : 'not drained') +
-        ` → ${sustained ? 'sustained' : 'NOT sustained'}`,
+        `, ${cpuMsPerOrder} CPU ms per order → ${sustained ? 'sustained' : 'NOT sustained'}`,
     );
     return sustained;
   };

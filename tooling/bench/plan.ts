@@ -245,7 +245,7 @@ export function parseOptions(argv: string[]): {
     )
     .option(
       '--sustained',
-      "only Shipshape's maximum sustained rate (the full run's warm-up and steps) and the engine's ceiling after it, in turn --runs times, each Shipshape run on a fresh stack: each pair's share, and the medians with the smallest and largest",
+      "only Shipshape's maximum sustained rate (the full run's warm-up and steps) and the engine's ceiling after it, in turn --runs times, each Shipshape run on a fresh stack: each pair's share and both sides' CPU per order, and the medians with the smallest and largest",
     )
     .addOption(
       new Option('--runs <n>', 'pairs of runs for --sustained').argParser(positiveInt).default(5),
