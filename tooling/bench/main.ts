@@ -115,38 +115,48 @@ async function measure(
   docsChart: boolean,
 ): Promise<void> {
   const { pool, logDir } = ctx;
-  if (plan.focus?.kind === 'api-ceiling') {
-    const file = path.join(resultsDir, `${stamp}-api-ceiling.json`);
+  /**
+   * A load measured once rather than per design: its figures in `<stamp>-<kind>.json` under `key`,
+   * its table on stdout.
+   */
+  const measureOnce = async <T>(
+    kind: string,
+    key: string,
+    run: () => Promise<T>,
+    tableOf: (result: T) => string,
+  ): Promise<void> => {
+    const file = path.join(resultsDir, `${stamp}-${kind}.json`);
     try {
-      const result = await runApiCeiling(plan, plan.focus.clients, ctx, ctx.harness.load!);
-      const out = { apiCeiling: result, machine: machine(), commit: gitCommit(), plan };
+      const result = await run();
+      const out = { [key]: result, machine: machine(), commit: gitCommit(), plan };
       writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-      process.stdout.write(ceilingTable(result) + '\n');
+      process.stdout.write(tableOf(result) + '\n');
     } finally {
       await pool.end();
     }
     progress(`figures: ${path.relative(process.cwd(), file)}; process logs: ${logDir}`);
-    return;
-  }
-  if (plan.focus?.kind === 'sustained') {
-    const file = path.join(resultsDir, `${stamp}-sustained.json`);
-    try {
-      const result = await runSustained(plan, plan.focus.runs, ctx);
-      const out = { sustained: result, machine: machine(), commit: gitCommit(), plan };
-      writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-      process.stdout.write(sustainedTable(result) + '\n');
-    } finally {
-      await pool.end();
-    }
-    progress(`figures: ${path.relative(process.cwd(), file)}; process logs: ${logDir}`);
-    return;
-  }
-  if (plan.focus) {
+  };
+  const focus = plan.focus;
+  if (focus?.kind === 'api-ceiling')
+    return measureOnce(
+      'api-ceiling',
+      'apiCeiling',
+      () => runApiCeiling(plan, focus.clients, ctx, ctx.harness.load!),
+      ceilingTable,
+    );
+  if (focus?.kind === 'sustained')
+    return measureOnce(
+      'sustained',
+      'sustained',
+      () => runSustained(plan, focus.runs, ctx),
+      sustainedTable,
+    );
+  if (focus) {
     const focused: Record<string, unknown> = {};
-    const file = path.join(resultsDir, `${stamp}-${plan.focus.kind}.json`);
+    const file = path.join(resultsDir, `${stamp}-${focus.kind}.json`);
     try {
       for (const d of plan.designs) {
-        focused[d] = await runFocused(d, plan.focus, plan, ctx);
+        focused[d] = await runFocused(d, focus, plan, ctx);
         const out = { designs: focused, machine: machine(), commit: gitCommit(), plan };
         writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
       }
