@@ -177,6 +177,18 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
   }
 }
 
+/** One step of the search for the maximum sustained rate. */
+export interface SustainedStep extends ReturnType<typeof latencies> {
+  rate: number;
+  /** When the step's backlog was gone, after its load ended (`backlogDrainedAt`). */
+  drainAfterMs: number | null;
+  /** When its last order finished, after its load ended. */
+  lastDoneAfterMs: number | null;
+  sustained: boolean;
+  /** CPU per finished order, every process sampled, over the step and its drain. */
+  cpuMsPerOrder: number | null;
+}
+
 /**
  * A warm-up at a low rate, then the maximum sustained rate: step the open-loop rate up until a step's
  * backlog does not drain within the grace period (2 s + twice the unloaded e2e median) after the
@@ -203,7 +215,7 @@ export async function maxSustainedRate(
   );
   const graceMs = 2000 + 2 * (unloaded.e2eP50Ms ?? 500);
 
-  const steps: Record<string, unknown>[] = [];
+  const steps: SustainedStep[] = [];
   const sustains = async (rate: number): Promise<boolean> => {
     const cpuBefore = cpuMsNow();
     const r = await run.phase(`r${rate}`, (o) => o.openLoop(rate, plan.stepMs), {

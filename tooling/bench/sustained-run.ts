@@ -4,6 +4,7 @@ import { conditionLines, conditionsOf } from './conditions';
 import { CEILING_SHAPE, engineCeiling } from './engine-ceiling';
 import type { EngineCeiling } from './engine-ceiling';
 import { maxSustainedRate } from './full-run';
+import type { SustainedStep } from './full-run';
 import { percentile } from './load';
 import { DesignRun, round1, setProviderLatency, startFresh } from './phases';
 import type { BenchContext } from './phases';
@@ -24,7 +25,7 @@ export interface SustainedPair {
    * Shipshape could reach if both were bound by the same cores alone.
    */
   cpuBoundShare: number | null;
-  steps: Record<string, unknown>[];
+  steps: SustainedStep[];
   ceiling: EngineCeiling;
 }
 
@@ -106,7 +107,7 @@ export async function runSustained(
         `Shipshape ${found.maxRate}/s = ${ceiling.shipshapeShare} of it`,
     );
     const atMax = found.steps.filter((s) => s.rate === found.maxRate && s.sustained).at(-1);
-    const cpuMsPerOrderAtMax = (atMax?.cpuMsPerOrder as number | null | undefined) ?? null;
+    const cpuMsPerOrderAtMax = atMax?.cpuMsPerOrder ?? null;
     const cpuBoundShare = cpuMsPerOrderAtMax
       ? Math.round((ceiling.cpuMsPerWorkflow / cpuMsPerOrderAtMax) * 100) / 100
       : null;
