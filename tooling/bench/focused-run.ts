@@ -13,7 +13,7 @@ import {
 import type { BenchContext } from './phases';
 import type { PhaseResult } from './phases';
 import type { Focus, Plan } from './plan';
-import { ProcessSampler } from './procfs';
+import { ProcessSampler, totalCpuMs } from './procfs';
 import { progress } from './run-info';
 
 /**
@@ -99,7 +99,7 @@ export async function runFocused(
     const perProcess = Object.entries(sampler.figures())
       .map(([p, f]) => ({ process: p, ...f, cpuMsPerOrder: done ? round1(f.cpuMs / done) : null }))
       .sort((a, b) => b.cpuMs - a.cpuMs);
-    const cpuMs = perProcess.reduce((s, p) => s + p.cpuMs, 0);
+    const cpuMs = totalCpuMs(perProcess);
     say(phaseLine(r));
     for (const p of perProcess)
       say(

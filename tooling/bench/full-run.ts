@@ -13,7 +13,7 @@ import {
 } from './phases';
 import type { BenchContext } from './phases';
 import type { Plan } from './plan';
-import { ProcessSampler } from './procfs';
+import { ProcessSampler, totalCpuMs } from './procfs';
 import type { ProcessFigures } from './procfs';
 import { progress } from './run-info';
 import { workflowFigures } from './temporal-figures';
@@ -148,7 +148,7 @@ export async function runDesign(name: DesignName, plan: Plan, ctx: BenchContext)
 
     sampler.stop();
     const processes = sampler.figures();
-    const cpuMs = Object.values(processes).reduce((s, p) => s + p.cpuMs, 0);
+    const cpuMs = totalCpuMs(processes);
     const completedOrders = run.finished.length;
     return {
       conditions,
@@ -202,7 +202,7 @@ export async function maxSustainedRate(
   sampler: ProcessSampler,
   say: (line: string) => void,
 ) {
-  const cpuMsNow = () => Object.values(sampler.figures()).reduce((s, p) => s + p.cpuMs, 0);
+  const cpuMsNow = () => totalCpuMs(sampler.figures());
   // Warm-up at a low rate: connections, JIT, caches. The orders of its second half, once the first
   // ones have paid for cold starts, give the unloaded latency.
   const warm = await run.phase('w', (o) => o.openLoop(5, 6000), {

@@ -35,6 +35,10 @@ export interface ProcessFigures {
   peakRssMb: number;
 }
 
+/** The CPU of every process of a sample, together. */
+export const totalCpuMs = (figures: Record<string, ProcessFigures> | ProcessFigures[]): number =>
+  Object.values(figures).reduce((s, p) => s + p.cpuMs, 0);
+
 export interface Watched {
   pid: number;
   /** Also count the process's children (PostgreSQL backends). */

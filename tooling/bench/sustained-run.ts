@@ -9,7 +9,7 @@ import { percentile } from './load';
 import { DesignRun, round1, setProviderLatency, startFresh } from './phases';
 import type { BenchContext } from './phases';
 import type { Plan } from './plan';
-import { ProcessSampler } from './procfs';
+import { ProcessSampler, totalCpuMs } from './procfs';
 import { progress, textTable } from './run-info';
 
 /** One pair of `--sustained`: Shipshape's maximum sustained rate, then the engine's ceiling. */
@@ -96,7 +96,7 @@ export async function runSustained(
     const cpuMsPerOrder: Record<string, number | null> = Object.fromEntries(
       Object.entries(processes).map(([p, f]) => [p, done ? round1(f.cpuMs / done) : null]),
     );
-    const all = Object.values(processes).reduce((s, p) => s + p.cpuMs, 0);
+    const all = totalCpuMs(processes);
     cpuMsPerOrder.all = done ? round1(all / done) : null;
     say(`sustained ${found.maxRate}/s; the engine's ceiling now`);
     const logDir = path.join(ctx.logDir, `ceiling-${i}`);
