@@ -11,6 +11,8 @@ import type { ClientCost } from '../../tooling/bench/client-cost';
 import { distDir } from '../../src/platform/paths';
 import { startOutsideStream } from '../../tooling/bench/outside-check';
 import { OUTSIDE_CLIENTS } from '../../tooling/bench/outside-client';
+import { Orders } from '../../tooling/bench/load';
+import { latencies } from '../../tooling/bench/phases';
 import { clientList } from '../../tooling/bench/plan';
 import { findInTree, nicenessOf, workerProcessesOf } from '../../tooling/bench/proc-tree';
 import { spreadOf, sustainedFigures, sustainedTable } from '../../tooling/bench/sustained-run';
@@ -113,6 +115,31 @@ describe('npm run bench: the clients it measures with', () => {
     const waiting = await costInFreshProcess('await new Promise((r) => setTimeout(r, 100));');
     assert.ok(waiting.cpuMsPerOrder < 4, `CPU per order ${waiting.cpuMsPerOrder} ms`);
     assert.ok(waiting.eventLoopUtilization < 0.5);
+  });
+
+  it("tells a burst's requests that opened a connection from those on one kept alive", async () => {
+    // The first request on each connection is answered 80 ms late, as a slow connection setup would be.
+    const server = http.createServer((req, res) => {
+      const first = !(req.socket as { seen?: boolean }).seen;
+      (req.socket as { seen?: boolean }).seen = true;
+      req.resume();
+      req.on('end', () => setTimeout(() => res.writeHead(202).end('{}'), first ? 80 : 0));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const orders = new Orders({ url: `http://127.0.0.1:${port}/orders`, headers: {} }, 'conn');
+    try {
+      await orders.burst(20, 4);
+      const { opened, keptAlive } = latencies([...orders.byId.values()]).byConnection;
+      assert.equal(orders.connectionsOpened(), 4);
+      assert.equal(opened.count, 4);
+      assert.equal(keptAlive.count, 16);
+      assert.ok(opened.p50Ms! >= 80, `new connections' p50 ${opened.p50Ms} ms`);
+      assert.ok(keptAlive.p99Ms! < 80, `kept-alive p99 ${keptAlive.p99Ms} ms`);
+    } finally {
+      orders.close();
+      server.close();
+    }
   });
 
   it('starts the outside client warm and posts its measured stream only when told to', async () => {

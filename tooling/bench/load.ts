@@ -16,6 +16,8 @@ export interface Tracked {
   acceptMs?: number;
   /** HTTP status, or 0 for a network error. */
   httpStatus?: number;
+  /** Sent on a connection opened for it (a client's first request), not one kept alive. */
+  newConnection?: boolean;
   doneAt?: number;
   status?: string;
 }
@@ -106,7 +108,8 @@ export class Orders implements OrderLoad {
           },
         },
         (res) => {
-          if (!req.reusedSocket) this.opened++;
+          t.newConnection = !req.reusedSocket;
+          if (t.newConnection) this.opened++;
           res.resume();
           res.on('end', () => {
             t.acceptMs = performance.now() - started;

@@ -37,6 +37,17 @@ export interface TimelinePoint {
   workerRssMb?: number;
 }
 
+/** How many requests, and their accept latency's p50, p99 and max. */
+function acceptFigures(orders: Tracked[]) {
+  const ms = orders.map((o) => o.acceptMs!);
+  return {
+    count: ms.length,
+    p50Ms: round1(percentile(ms, 50)),
+    p99Ms: round1(percentile(ms, 99)),
+    maxMs: round1(ms.length ? Math.max(...ms) : NaN),
+  };
+}
+
 /** Latency figures of a set of orders: accept (POST answered) and end to end (POST to final state). */
 export function latencies(orders: Tracked[]) {
   const ok = orders.filter((o) => o.httpStatus && o.httpStatus < 300);
@@ -59,6 +70,14 @@ export function latencies(orders: Tracked[]) {
     acceptP50Ms: round1(percentile(accept, 50)),
     acceptP99Ms: round1(percentile(accept, 99)),
     acceptMaxMs: round1(accept.length ? Math.max(...accept) : NaN),
+    /**
+     * Accept latency of the requests that opened a connection (each client's first, with its
+     * connection's setup) and of those on a connection kept alive: where a burst's p99 comes from.
+     */
+    byConnection: {
+      opened: acceptFigures(ok.filter((o) => o.newConnection)),
+      keptAlive: acceptFigures(ok.filter((o) => o.newConnection === false)),
+    },
     e2eP50Ms: round1(percentile(e2e, 50)),
     e2eP99Ms: round1(percentile(e2e, 99)),
   };
@@ -111,10 +130,20 @@ export function phaseLine(r: PhaseResult): string {
     `${f.accepted}/${f.posted} accepted in ${f.acceptSeconds} s` +
     (f.refused ? ` (refused: ${JSON.stringify(f.refusedBy)})` : '') +
     `, ${f.completed} completed; ` +
-    `accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms; ` +
+    `accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms` +
+    byConnectionText(f.byConnection) +
+    '; ' +
     `e2e p50 ${f.e2eP50Ms} ms p99 ${f.e2eP99Ms} ms; ` +
     (f.drainPerSec !== null ? `drained at ${f.drainPerSec} orders/s` : 'not drained')
   );
+}
+
+/** The accept latency on new and kept-alive connections, when the load opened any. */
+function byConnectionText(b: ReturnType<typeof latencies>['byConnection']): string {
+  if (!b.opened.count) return '';
+  const one = (name: string, f: ReturnType<typeof acceptFigures>) =>
+    `${name} (${f.count}) p50 ${f.p50Ms} p99 ${f.p99Ms} ms`;
+  return ` (${one('on new connections', b.opened)}, ${one('kept alive', b.keptAlive)})`;
 }
 
 export class DesignRun {
