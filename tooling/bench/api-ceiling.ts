@@ -2,8 +2,9 @@ import path from 'node:path';
 import { setStock } from '../../src/services/inventory/queries';
 import { Supervisor } from '../../src/processes/supervisor';
 import { apiKeyFor } from './api-key';
-import { BENCH_SKUS, percentile } from './load';
+import { BENCH_SKUS } from './load';
 import type { Tracked } from './load';
+import { byConnectionText, latencies, round1 } from './phases';
 import type { BenchContext } from './phases';
 import type { Plan } from './plan';
 import { alive, nicenessOf } from './proc-tree';
@@ -31,8 +32,6 @@ export const LATENCY_TARGETS = [
 /** Answers a second that `clients` clients need for every answer to come within `p99Ms` (Little's law). */
 export const neededPerSec = (clients: number, p99Ms: number) => (clients * 1000) / p99Ms;
 
-const round1 = (v: number) => (Number.isFinite(v) ? Math.round(v * 10) / 10 : null);
-
 export interface CeilingStep {
   clients: number;
   orders: number;
@@ -42,6 +41,7 @@ export interface CeilingStep {
   acceptP50Ms: number | null;
   acceptP99Ms: number | null;
   acceptMaxMs: number | null;
+  byConnection: ReturnType<typeof latencies>['byConnection'];
   connectionsOpened: number;
   /** CPU ms per answer of the API and of each server, over this step's load. */
   cpuMsPerAnswer: Record<string, number | null>;
@@ -52,25 +52,19 @@ function stepFigures(
   orders: Tracked[],
   connectionsOpened: number,
 ): Omit<CeilingStep, 'cpuMsPerAnswer'> {
-  const ok = orders.filter((o) => o.httpStatus && o.httpStatus < 300);
-  const times = ok.map((o) => o.acceptMs!);
-  const refusedBy: Record<string, number> = {};
-  for (const o of orders)
-    if (!(o.httpStatus && o.httpStatus < 300)) {
-      const why = o.httpStatus ? String(o.httpStatus) : 'no answer';
-      refusedBy[why] = (refusedBy[why] ?? 0) + 1;
-    }
+  const l = latencies(orders);
   const first = Math.min(...orders.map((o) => o.postedAt));
   const last = Math.max(...orders.map((o) => o.postedAt + (o.acceptMs ?? 0)));
   return {
     clients,
     orders: orders.length,
-    accepted: ok.length,
-    refusedBy,
-    answersPerSec: last > first ? round1((ok.length * 1000) / (last - first)) : null,
-    acceptP50Ms: round1(percentile(times, 50)),
-    acceptP99Ms: round1(percentile(times, 99)),
-    acceptMaxMs: round1(times.length ? Math.max(...times) : NaN),
+    accepted: l.accepted,
+    refusedBy: l.refusedBy,
+    answersPerSec: last > first ? round1((l.accepted * 1000) / (last - first)) : null,
+    acceptP50Ms: l.acceptP50Ms,
+    acceptP99Ms: l.acceptP99Ms,
+    acceptMaxMs: l.acceptMaxMs,
+    byConnection: l.byConnection,
     connectionsOpened,
   };
 }
@@ -147,7 +141,8 @@ export async function runApiCeiling(
       progress(
         `api ceiling, ${c} clients: ${f.accepted}/${f.orders} answered 2xx` +
           (Object.keys(f.refusedBy).length ? ` (refused: ${JSON.stringify(f.refusedBy)})` : '') +
-          `, ${f.answersPerSec}/s; accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms; ` +
+          `, ${f.answersPerSec}/s; accept p50 ${f.acceptP50Ms} ms p99 ${f.acceptP99Ms} ms max ${f.acceptMaxMs} ms` +
+          `${byConnectionText(f.byConnection)}; ` +
           `CPU ms per answer: ${Object.entries(cpuMsPerAnswer)
             .map(([n, v]) => `${n} ${v}`)
             .join(', ')}`,

@@ -139,7 +139,7 @@ export function phaseLine(r: PhaseResult): string {
 }
 
 /** The accept latency on new and kept-alive connections, when the load opened any. */
-function byConnectionText(b: ReturnType<typeof latencies>['byConnection']): string {
+export function byConnectionText(b: ReturnType<typeof latencies>['byConnection']): string {
   if (!b.opened.count) return '';
   const one = (name: string, f: ReturnType<typeof acceptFigures>) =>
     `${name} (${f.count}) p50 ${f.p50Ms} p99 ${f.p99Ms} ms`;
