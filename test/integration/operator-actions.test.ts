@@ -88,6 +88,15 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
       thresholdMs: 3_000,
     });
   }
+  /** Runs `fn` with the background reconciler stopped: its rounds would mix with what `fn` checks. */
+  async function withoutBackgroundReconciler<T>(fn: () => Promise<T>): Promise<T> {
+    await reconciler.stop();
+    try {
+      return await fn();
+    } finally {
+      startBackgroundReconciler();
+    }
+  }
   after(async function () {
     this.timeout(60_000);
     await reconciler?.stop();
@@ -499,13 +508,10 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
         `UPDATE app.orders SET created_at = now() - interval '30 days' WHERE order_id = $1`,
         [o.orderId],
       );
-      await reconciler.stop();
-      try {
+      await withoutBackgroundReconciler(async () => {
         await cli('workflow', 'delete', '--workflow-id', workflowIdFor(o.orderId));
         await gone(o);
-      } finally {
-        startBackgroundReconciler();
-      }
+      });
       const marked = await waitFor(
         'the order to be marked for a person',
         async () => {
@@ -559,8 +565,8 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
     });
 
     it('walks every order not ended, a page a round, so that orders it cannot settle do not hide the rest', async () => {
-      await reconciler.stop(); // this test's rounds are the only ones
-      try {
+      // This test's rounds are the only ones.
+      await withoutBackgroundReconciler(async () => {
         await h.stopService('loyalty');
         const orders = [await place(), await place()];
         for (const o of orders) {
@@ -590,17 +596,14 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
         assert.ok(rounds <= open, `${rounds} rounds of one order for ${open} open orders`);
         await h.startService('loyalty');
         for (const o of orders) await madeWhole(h, o, completedWhole);
-      } finally {
-        startBackgroundReconciler();
-      }
+      });
     });
   });
 
   describe("the project's own batch CLI", () => {
     it('lists what a query finds with --dry-run and acts on nothing, then reconciles them as one Temporal batch', async () => {
       // The background reconciler signals an order stuck 3 s: its signals would be counted as the batch's.
-      await reconciler.stop();
-      try {
+      await withoutBackgroundReconciler(async () => {
         await h.stopService('loyalty');
         const customerId = uniqueId('batch');
         const orders = [await place(customerId), await place(customerId)];
@@ -631,9 +634,7 @@ describe('operator actions in Temporal: terminate, reset, signal, batch by query
         for (const o of orders) assert.equal(await signalsOf(o), 1);
         await h.startService('loyalty');
         for (const o of orders) await madeWhole(h, o, completedWholeOf(orders));
-      } finally {
-        startBackgroundReconciler();
-      }
+      });
     });
 
     it('cancels what a query finds, each through its cancel update, and says how many were cancelled', async () => {

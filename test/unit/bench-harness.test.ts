@@ -119,9 +119,10 @@ describe('npm run bench: the clients it measures with', () => {
 
   it("tells a burst's requests that opened a connection from those on one kept alive", async () => {
     // The first request on each connection is answered 250 ms late, as a slow connection setup would be.
+    const seen = new WeakSet<object>();
     const server = http.createServer((req, res) => {
-      const first = !(req.socket as { seen?: boolean }).seen;
-      (req.socket as { seen?: boolean }).seen = true;
+      const first = !seen.has(req.socket);
+      seen.add(req.socket);
       req.resume();
       req.on('end', () => setTimeout(() => res.writeHead(202).end('{}'), first ? 250 : 0));
     });

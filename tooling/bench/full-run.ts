@@ -264,7 +264,7 @@ export async function maxSustainedRate(
     if (await sustains(rate)) maxRate = rate;
     else notSustained = rate;
   }
-  return { warm, graceMs, maxRate, steps };
+  return { warm, maxRate, steps };
 }
 
 export type DesignResult = Awaited<ReturnType<typeof runDesign>>;

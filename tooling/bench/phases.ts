@@ -51,7 +51,7 @@ function acceptFigures(orders: Tracked[]) {
 /** Latency figures of a set of orders: accept (POST answered) and end to end (POST to final state). */
 export function latencies(orders: Tracked[]) {
   const ok = orders.filter((o) => o.httpStatus && o.httpStatus < 300);
-  const accept = ok.map((o) => o.acceptMs!);
+  const accept = acceptFigures(ok);
   const e2e = ok.filter((o) => o.doneAt !== undefined).map((o) => o.doneAt! - o.postedAt);
   const refusedBy: Record<string, number> = {};
   for (const o of orders)
@@ -67,9 +67,9 @@ export function latencies(orders: Tracked[]) {
     refusedBy,
     completed: ok.filter((o) => o.status === 'COMPLETED').length,
     failed: ok.filter((o) => o.status && o.status !== 'COMPLETED').length,
-    acceptP50Ms: round1(percentile(accept, 50)),
-    acceptP99Ms: round1(percentile(accept, 99)),
-    acceptMaxMs: round1(accept.length ? Math.max(...accept) : NaN),
+    acceptP50Ms: accept.p50Ms,
+    acceptP99Ms: accept.p99Ms,
+    acceptMaxMs: accept.maxMs,
     /**
      * Accept latency of the requests that opened a connection (each client's first, with its
      * connection's setup) and of those on a connection kept alive: where a burst's p99 comes from.
